@@ -1,0 +1,39 @@
+// Bundles src/main.ts into dist/atsr.cjs (run by Node 24 directly: type stripping).
+// node-pty's native-module lookup is swapped for ours so that pty.node is
+// loaded from beside the executable.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+
+mkdirSync(dist, { recursive: true });
+
+await build({
+  entryPoints: [join(root, 'src/main.ts')],
+  outfile: join(dist, 'atsr.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  legalComments: 'none',
+  define: { ATSR_VERSION: JSON.stringify(pkg.version) },
+  plugins: [
+    {
+      name: 'node-pty-native-loader',
+      setup(b) {
+        b.onResolve({ filter: /^\.\/utils$/ }, (args) =>
+          args.importer.includes(`${'node-pty'}/lib/`)
+            ? { path: join(root, 'src/pty/native-loader.ts') }
+            : undefined,
+        );
+      },
+    },
+  ],
+});
+
+copyFileSync(join(root, 'node_modules/node-pty/build/Release/pty.node'), join(dist, 'pty.node'));
+console.log(`bundled dist/atsr.cjs (atsr ${pkg.version}) and dist/pty.node`);

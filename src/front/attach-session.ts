@@ -1,0 +1,205 @@
+// The front: what sshd started. It puts its terminal in raw mode, attaches
+// to the session host's socket and relays bytes both ways until the command
+// exits (its status becomes ours) or the client detaches.
+import { type Socket, connect } from 'node:net';
+import { ExitCode } from '../cli/exit-codes.js';
+import type { Diagnostics } from '../log/diagnostics.js';
+import { FrameDecoder, FrameType, ProtocolError, encodeFrame, type Frame } from '../protocol/frames.js';
+import {
+  type AttachRequest,
+  type Loss,
+  type Welcome,
+  decodeDetached,
+  decodeExit,
+  decodeLoss,
+  decodeRefused,
+  decodeWelcome,
+  encodeJson,
+  encodeResize,
+} from '../protocol/messages.js';
+import { SOCKET_PROTOCOL_VERSION } from '../version.js';
+import { RawTty } from './raw-tty.js';
+
+/**
+ * The in-band resume handshake with a client over the terminal stream
+ * (src/inband/); absent for a plain attach.
+ */
+export interface SyncHandshake {
+  /** Sends the hello for this welcome to the client. */
+  begin(welcome: Welcome): void;
+  /**
+   * Feeds terminal input while waiting for the client's sync reply. Returns
+   * the bytes that pass through uncounted (typeahead), and, once the reply
+   * is found, its rx (null: none usable) and the input that followed it.
+   */
+  feed(chunk: Buffer): { uncounted: Buffer; done?: { rx: number | null; rest: Buffer } };
+  /** The client's reply did not come in time: attach plainly. */
+  readonly timeoutMs: number;
+  onLoss(loss: Loss): void;
+  onExit(status: number): void;
+}
+
+export interface AttachOptions {
+  socketPath: string;
+  readOnly: boolean;
+  force: boolean;
+  sync: boolean;
+  updateUtmp: boolean;
+  detachKey: number | undefined;
+  handshake: SyncHandshake | undefined;
+  diag: Diagnostics;
+}
+
+export function connectSocket(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}
+
+function terminalSize(): { rows: number; cols: number } {
+  return { rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 };
+}
+
+export async function attachSession(sock: Socket, opts: AttachOptions): Promise<number> {
+  const tty = new RawTty();
+  const req: AttachRequest = {
+    v: SOCKET_PROTOCOL_VERSION,
+    readOnly: opts.readOnly,
+    force: opts.force,
+    sync: opts.sync,
+    ...terminalSize(),
+    clientAddr: (process.env.SSH_CLIENT ?? '').split(' ')[0] ?? '',
+    agentSocket: process.env.SSH_AUTH_SOCK ?? '',
+    updateUtmp: opts.updateUtmp,
+  };
+  sock.write(encodeJson(FrameType.attach, req));
+
+  return new Promise<number>((resolve) => {
+    const decoder = new FrameDecoder();
+    const stdin = process.stdin;
+    let welcomed = false;
+    let handshaking = false;
+    let syncTimer: NodeJS.Timeout | undefined;
+    let finished = false;
+
+    const finish = (code: number, message?: string): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(syncTimer);
+      stdin.off('data', onInput);
+      stdin.pause();
+      process.stdout.off('resize', onResize);
+      sock.destroy();
+      tty.restore();
+      if (message) process.stderr.write(`${message}\n`);
+      resolve(code);
+    };
+
+    const sendInput = (type: typeof FrameType.input | typeof FrameType.inputUncounted, data: Buffer): void => {
+      if (data.length > 0 && !opts.readOnly) sock.write(encodeFrame(type, data));
+    };
+
+    const sendSync = (rx: number | null, rest: Buffer): void => {
+      handshaking = false;
+      clearTimeout(syncTimer);
+      sock.write(encodeJson(FrameType.sync, { rx }));
+      if (rest.length > 0) onLiveInput(rest);
+    };
+
+    const onLiveInput = (data: Buffer): void => {
+      if (opts.detachKey !== undefined) {
+        const at = data.indexOf(opts.detachKey);
+        if (at >= 0) {
+          sendInput(FrameType.input, data.subarray(0, at));
+          sock.end();
+          return finish(ExitCode.ok, '[detached]');
+        }
+      }
+      sendInput(FrameType.input, data);
+    };
+
+    function onInput(data: Buffer): void {
+      if (!welcomed) return; // nothing is read before the welcome
+      if (handshaking && opts.handshake) {
+        const r = opts.handshake.feed(data);
+        sendInput(FrameType.inputUncounted, r.uncounted);
+        if (r.done) sendSync(r.done.rx, r.done.rest);
+        return;
+      }
+      onLiveInput(data);
+    }
+
+    function onResize(): void {
+      if (!opts.readOnly) sock.write(encodeResize(terminalSize()));
+    }
+
+    const onFrame = (f: Frame): void => {
+      switch (f.type) {
+        case FrameType.welcome: {
+          const welcome = decodeWelcome(f);
+          welcomed = true;
+          opts.diag.log(2, `attached to ${welcome.name} (out ${welcome.out}, in ${welcome.in}, ${welcome.resumed ? 'resumed' : 'new'})`);
+          if (stdin.isTTY) tty.enter();
+          if (opts.sync) {
+            if (opts.handshake) {
+              handshaking = true;
+              opts.handshake.begin(welcome);
+              syncTimer = setTimeout(() => sendSync(null, Buffer.alloc(0)), opts.handshake.timeoutMs);
+            } else {
+              sendSync(null, Buffer.alloc(0));
+            }
+          }
+          return;
+        }
+        case FrameType.output:
+          if (!process.stdout.write(f.payload)) {
+            sock.pause();
+            process.stdout.once('drain', () => sock.resume());
+          }
+          return;
+        case FrameType.loss: {
+          const loss = decodeLoss(f);
+          if (opts.handshake) opts.handshake.onLoss(loss);
+          else process.stderr.write(`atsr: ${loss.lost} bytes of output were lost; continuing from offset ${loss.from}\r\n`);
+          return;
+        }
+        case FrameType.exit: {
+          const { status } = decodeExit(f);
+          opts.handshake?.onExit(status);
+          return finish(status);
+        }
+        case FrameType.refused: {
+          const r = decodeRefused(f);
+          return finish(r.reason === 'busy' ? ExitCode.sessionBusy : ExitCode.sessionLost, `atsr: ${r.message}`);
+        }
+        case FrameType.detached:
+          return finish(ExitCode.ok, `[detached: ${decodeDetached(f).message}]`);
+        default:
+          throw new ProtocolError(`unexpected frame 0x${f.type.toString(16)} from the host`);
+      }
+    };
+
+    sock.on('data', (chunk: Buffer) => {
+      try {
+        for (const f of decoder.push(chunk)) {
+          onFrame(f);
+          if (finished) return;
+        }
+      } catch (err) {
+        finish(ExitCode.sessionLost, `atsr: protocol error from the session host: ${(err as Error).message}`);
+      }
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => finish(ExitCode.sessionLost, 'atsr: lost the connection to the session host'));
+    stdin.on('data', onInput);
+    stdin.on('end', () => finish(ExitCode.ok)); // our terminal is gone: leave the session running
+    stdin.on('error', () => finish(ExitCode.ok));
+    process.stdout.on('resize', onResize);
+    stdin.resume();
+  });
+}

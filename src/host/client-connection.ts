@@ -1,0 +1,71 @@
+// One front's connection, as the host sees it: frame decoding, the output
+// position it has been sent up to, and sending with backpressure.
+import type { Socket } from 'node:net';
+import { FrameDecoder, FrameType, type Frame, HEADER_BYTES, type FrameTypeValue } from '../protocol/frames.js';
+import { encodeJson } from '../protocol/messages.js';
+
+/** A read-only viewer this far behind is cut off rather than slow the session. */
+export const VIEWER_MAX_BACKLOG = 4 << 20;
+/** Replay is sent in frames of at most this many bytes. */
+const REPLAY_CHUNK = 256 * 1024;
+
+export type ClientRole = 'pending' | 'writer' | 'viewer' | 'query';
+
+export class ClientConnection {
+  readonly decoder = new FrameDecoder();
+  role: ClientRole = 'pending';
+  /** Absolute output offset this client has been sent up to; -1 until synced. */
+  position = -1;
+  clientAddr = '';
+  private closed = false;
+
+  constructor(readonly socket: Socket) {}
+
+  get streaming(): boolean {
+    return this.position >= 0 && !this.closed;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Sends session output; false when the socket asks us to wait for 'drain'. */
+  sendOutput(chunk: Buffer): boolean {
+    if (this.closed) return true;
+    this.position += chunk.length;
+    let ok = true;
+    for (let at = 0; at < chunk.length; at += REPLAY_CHUNK) {
+      const part = chunk.subarray(at, at + REPLAY_CHUNK);
+      const header = Buffer.allocUnsafe(HEADER_BYTES);
+      header[0] = FrameType.output;
+      header.writeUInt32BE(part.length, 1);
+      this.socket.cork();
+      this.socket.write(header);
+      ok = this.socket.write(part);
+      this.socket.uncork();
+    }
+    return ok;
+  }
+
+  sendJson(type: FrameTypeValue, msg: object): void {
+    if (!this.closed) this.socket.write(encodeJson(type, msg));
+  }
+
+  /** Sends a last message, then closes the connection once it is flushed. */
+  finish(type?: FrameTypeValue, msg?: object): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (type !== undefined && msg !== undefined) this.socket.end(encodeJson(type, msg));
+    else this.socket.end();
+  }
+
+  /** Drops the connection now (protocol errors, a viewer far behind). */
+  drop(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  decode(chunk: Buffer): Frame[] {
+    return this.decoder.push(chunk);
+  }
+}

@@ -1,0 +1,390 @@
+// The session host: one detached process per session that owns the pty and
+// the command, keeps the output ring and the byte counts, and serves the
+// fronts that attach over the session socket (docs/protocol.md).
+import { userInfo } from 'node:os';
+import type { Socket } from 'node:net';
+import { spawn as spawnPty, type IPty } from 'node-pty';
+import { statusFromExit } from '../cli/exit-codes.js';
+import { Diagnostics } from '../log/diagnostics.js';
+import { FrameType, ProtocolError, type Frame } from '../protocol/frames.js';
+import {
+  type AttachRequest,
+  type SessionStatus,
+  decodeAttach,
+  decodeResize,
+  decodeSync,
+} from '../protocol/messages.js';
+import { OutputRing } from '../session/output-ring.js';
+import { ptyMasterFd } from '../pty/pty-internals.js';
+import { SOCKET_PROTOCOL_VERSION } from '../version.js';
+import { pointAgentLink, removeAgentLink } from './agent-link.js';
+import { ClientConnection, VIEWER_MAX_BACKLOG } from './client-connection.js';
+import { hangUp } from './hangup.js';
+import { type HostReady, type HostSpec, takeHostSpec } from './host-spec.js';
+import { SessionSocket } from './session-socket.js';
+import { UtmpRecorder, findUtempter } from './utmp-recorder.js';
+
+/** How often the host checks that its socket still exists. */
+const SOCKET_CHECK_MS = 5000;
+
+export class SessionHost {
+  private readonly ring: OutputRing;
+  private readonly socket: SessionSocket;
+  private readonly clients = new Set<ClientConnection>();
+  private readonly createdAt = new Date();
+  private readonly uid = process.getuid?.() ?? 0;
+  private pty: IPty | undefined;
+  private utmp: UtmpRecorder | undefined;
+  private writer: ClientConnection | undefined;
+  /** Bytes written into the pty from clients, counted from each sync on. */
+  private inCount = 0;
+  /** Highest output offset ever sent to a read-write client. */
+  private delivered = 0;
+  private attachCount = 0;
+  private detachedSince: Date | null = new Date();
+  private lastClientAddr = '';
+  private exitStatus: number | null = null;
+  private orphanTimer: NodeJS.Timeout | undefined;
+  private ending = false;
+  private shutting = false;
+
+  constructor(
+    private readonly spec: HostSpec,
+    private readonly diag: Diagnostics,
+  ) {
+    this.ring = new OutputRing(spec.bufferSize);
+    this.socket = new SessionSocket(spec.socketPath, (s) => this.accept(s));
+  }
+
+  /** Claims the socket, starts the command, and reports on `report`. */
+  async start(report: (r: HostReady) => void): Promise<void> {
+    const claimed = await this.socket.claim();
+    if (claimed === 'exists') {
+      report({ ok: false, exists: true, message: `session ${this.spec.name} exists` });
+      process.exit(0);
+    }
+    try {
+      this.pty = this.spawnCommand();
+    } catch (err) {
+      this.socket.close();
+      report({ ok: false, exists: false, message: `cannot start ${this.spec.command[0]}: ${(err as Error).message}` });
+      process.exit(1);
+    }
+    this.diag.log(2, `session ${this.spec.name}: started ${JSON.stringify(this.spec.command)} as pid ${this.pty.pid}`);
+    this.armOrphanTimer();
+    setInterval(() => void this.checkSocket(), SOCKET_CHECK_MS).unref();
+    process.on('SIGUSR1', () => void this.checkSocket());
+    process.on('SIGHUP', () => {}); // detached: a hangup of the old terminal is not ours
+    process.on('SIGTERM', () => this.terminate('killed'));
+    process.on('SIGINT', () => this.terminate('interrupted'));
+    report({ ok: true });
+  }
+
+  private spawnCommand(): IPty {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    env.ATSR_SESSION = this.spec.name;
+    if (this.spec.agentLink) env.SSH_AUTH_SOCK = this.spec.agentLink;
+    const [file, ...args] = this.spec.command;
+    const pty = spawnPty(file!, args, {
+      name: env.TERM || 'xterm',
+      cols: this.spec.cols,
+      rows: this.spec.rows,
+      cwd: this.spec.cwd,
+      env,
+      encoding: null,
+    });
+    pty.onData((data) => this.onOutput(data as unknown as Buffer));
+    pty.onExit(({ exitCode, signal }) => this.onCommandExit(statusFromExit(exitCode, signal ?? null)));
+    return pty;
+  }
+
+  // ---- output ---------------------------------------------------------------
+
+  private onOutput(chunk: Buffer): void {
+    this.ring.append(chunk);
+    for (const c of this.clients) {
+      if (!c.streaming) continue;
+      const ok = c.sendOutput(chunk);
+      if (c === this.writer) {
+        this.delivered = c.position;
+        // Backpressure: a slow client slows the command instead of growing memory.
+        if (!ok) this.pauseFor(c);
+      } else if (c.socket.writableLength > VIEWER_MAX_BACKLOG) {
+        this.diag.log(1, `dropping read-only viewer ${c.clientAddr}: too far behind`);
+        c.drop();
+      }
+    }
+  }
+
+  private pauseFor(c: ClientConnection): void {
+    this.pty?.pause();
+    const resume = (): void => {
+      c.socket.off('drain', resume);
+      c.socket.off('close', resume);
+      if (!this.ending) this.pty?.resume();
+    };
+    c.socket.once('drain', resume);
+    c.socket.once('close', resume);
+  }
+
+  /** Starts streaming to `c` from `rx` (null: from what no client was sent). */
+  private startStreaming(c: ClientConnection, rx: number | null): void {
+    const out = this.ring.out;
+    let from = rx === null || rx > out ? Math.min(this.delivered, out) : rx;
+    if (from < this.ring.start) {
+      c.sendJson(FrameType.loss, { lost: this.ring.start - from, from: this.ring.start });
+      this.diag.log(1, `session ${this.spec.name}: ${this.ring.start - from} bytes of output lost to the client`);
+      from = this.ring.start;
+    }
+    c.position = from;
+    const replay = this.ring.copyFrom(from);
+    const ok = replay.length === 0 || c.sendOutput(replay);
+    if (c === this.writer) {
+      this.delivered = Math.max(this.delivered, c.position);
+      if (!ok) this.pauseFor(c);
+    }
+    if (this.exitStatus !== null) this.deliverExit(c);
+  }
+
+  // ---- clients ----------------------------------------------------------------
+
+  private accept(socket: Socket): void {
+    const c = new ClientConnection(socket);
+    this.clients.add(c);
+    socket.on('data', (chunk: Buffer) => {
+      let frames: Frame[];
+      try {
+        frames = c.decode(chunk);
+        for (const f of frames) this.onFrame(c, f);
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        this.diag.log(1, `session ${this.spec.name}: dropping a connection: ${err.message}`);
+        c.drop();
+      }
+    });
+    socket.on('end', () => {
+      if (c.decoder.buffered > 0) this.diag.log(1, `session ${this.spec.name}: connection ended inside a frame (truncated)`);
+      socket.end();
+    });
+    socket.on('error', (err) => this.diag.log(3, `client socket: ${err.message}`));
+    socket.on('close', () => this.onClientGone(c));
+  }
+
+  private onFrame(c: ClientConnection, f: Frame): void {
+    if (c.isClosed) return;
+    if (c.role === 'pending') {
+      if (f.type === FrameType.attach) return this.onAttach(c, decodeAttach(f));
+      if (f.type === FrameType.statusQuery) {
+        c.role = 'query';
+        return c.finish(FrameType.status, this.status());
+      }
+      throw new ProtocolError(`first frame must be attach or status query, not 0x${f.type.toString(16)}`);
+    }
+    switch (f.type) {
+      case FrameType.sync: {
+        if (c.position >= 0) throw new ProtocolError('a second sync on one connection');
+        const { rx } = decodeSync(f);
+        if (rx !== null && rx > this.ring.out) {
+          this.diag.log(1, `session ${this.spec.name}: client claims rx ${rx} beyond out ${this.ring.out}; plain attach`);
+        }
+        return this.startStreaming(c, rx);
+      }
+      case FrameType.input:
+      case FrameType.inputUncounted:
+        if (c !== this.writer || this.exitStatus !== null) return; // viewers' keys are discarded
+        this.pty?.write(f.payload as unknown as string);
+        if (f.type === FrameType.input) this.inCount += f.payload.length;
+        return;
+      case FrameType.resize:
+        if (c === this.writer) {
+          const { rows, cols } = decodeResize(f);
+          if (this.exitStatus === null) this.pty?.resize(cols, rows);
+        }
+        return;
+      default:
+        throw new ProtocolError(`unexpected frame 0x${f.type.toString(16)} from an attached client`);
+    }
+  }
+
+  private onAttach(c: ClientConnection, req: AttachRequest): void {
+    if (this.ending) return c.finish(FrameType.refused, { reason: 'exiting', message: 'the session is ending' });
+    c.clientAddr = req.clientAddr;
+    if (req.readOnly) {
+      c.role = 'viewer';
+    } else {
+      const old = this.writer;
+      if (old && !old.isClosed) {
+        if (!req.force) {
+          c.role = 'query';
+          return c.finish(FrameType.refused, {
+            reason: 'busy',
+            message: `session ${this.spec.name} is attached${old.clientAddr ? ` from ${old.clientAddr}` : ''} (use -f to take it over, -r to watch)`,
+          });
+        }
+        // Cut the old front off before the offsets are taken, so that nothing
+        // it still sends is counted.
+        old.role = 'query';
+        old.finish(FrameType.detached, { reason: 'taken-over', message: `session taken over${req.clientAddr ? ` from ${req.clientAddr}` : ''}` });
+      }
+      c.role = 'writer';
+      this.writer = c;
+      this.attachCount++;
+      this.detachedSince = null;
+      this.lastClientAddr = req.clientAddr;
+      this.clearOrphanTimer();
+      if (this.exitStatus === null) {
+        this.pty?.resize(Math.max(1, req.cols), Math.max(1, req.rows));
+        if (req.updateUtmp) this.recordUtmp(req.clientAddr);
+        this.pointAgent(req.agentSocket);
+      }
+    }
+    this.diag.log(2, `session ${this.spec.name}: ${c.role} attached from ${req.clientAddr || 'local'} (sync ${req.sync})`);
+    c.sendJson(FrameType.welcome, {
+      v: SOCKET_PROTOCOL_VERSION,
+      name: this.spec.name,
+      resumed: c.role === 'writer' ? this.attachCount > 1 : true,
+      out: this.ring.out,
+      in: this.inCount,
+      bufferSize: this.ring.capacity,
+    });
+    if (!req.sync) this.startStreaming(c, null);
+  }
+
+  private onClientGone(c: ClientConnection): void {
+    this.clients.delete(c);
+    if (c !== this.writer) return;
+    this.writer = undefined;
+    this.detachedSince = new Date();
+    this.diag.log(2, `session ${this.spec.name}: detached`);
+    if (this.exitStatus !== null && c.position >= 0) return this.shutDown(); // it got the exit status
+    this.armOrphanTimer();
+  }
+
+  private recordUtmp(clientAddr: string): void {
+    if (!this.utmp) {
+      const helper = findUtempter();
+      const fd = this.pty ? ptyMasterFd(this.pty) : undefined;
+      if (!helper || fd === undefined) {
+        this.diag.log(1, 'utmp: no utempter helper found; logon records are off');
+        return;
+      }
+      this.utmp = new UtmpRecorder(helper, fd, this.diag);
+    }
+    this.utmp.record(clientAddr);
+  }
+
+  private pointAgent(agentSocket: string): void {
+    try {
+      pointAgentLink(this.spec.agentLink, agentSocket);
+    } catch (err) {
+      this.diag.log(1, `agent link: ${(err as Error).message}`);
+    }
+  }
+
+  // ---- lifecycle --------------------------------------------------------------
+
+  private onCommandExit(status: number): void {
+    this.exitStatus = status;
+    this.diag.log(2, `session ${this.spec.name}: command exited with status ${status}`);
+    this.utmp?.close();
+    for (const c of this.clients) if (c.streaming) this.deliverExit(c);
+    if (this.ending) return this.shutDown();
+  }
+
+  private deliverExit(c: ClientConnection): void {
+    c.finish(FrameType.exit, { status: this.exitStatus });
+  }
+
+  private armOrphanTimer(): void {
+    this.clearOrphanTimer();
+    if (this.spec.orphanMinutes <= 0) return;
+    this.orphanTimer = setTimeout(() => {
+      this.diag.log(1, `session ${this.spec.name}: no client for ${this.spec.orphanMinutes} min; hanging up`);
+      this.terminate('orphaned');
+    }, this.spec.orphanMinutes * 60_000);
+  }
+
+  private clearOrphanTimer(): void {
+    if (this.orphanTimer) clearTimeout(this.orphanTimer);
+    this.orphanTimer = undefined;
+  }
+
+  /** Hangs the command up (if it still runs) and ends the session. */
+  private terminate(why: string): void {
+    if (this.ending) return;
+    this.ending = true;
+    this.diag.log(2, `session ${this.spec.name}: terminating (${why})`);
+    this.clearOrphanTimer();
+    this.socket.close();
+    if (this.exitStatus !== null || !this.pty) return this.shutDown();
+    this.utmp?.close();
+    hangUp(this.pty, () => this.exitStatus !== null);
+  }
+
+  private shutDown(): void {
+    if (this.shutting) return;
+    this.shutting = true;
+    this.clearOrphanTimer();
+    this.socket.close();
+    removeAgentLink(this.spec.agentLink);
+    this.utmp?.close();
+    for (const c of this.clients) {
+      if (c.streaming && this.exitStatus !== null) this.deliverExit(c);
+      else c.finish(FrameType.detached, { reason: 'hung-up', message: 'the session ended' });
+    }
+    // Let the last frames flush; the sockets' close events end the process.
+    setTimeout(() => process.exit(0), 1000).unref();
+    const waitForClients = (): void => {
+      if ([...this.clients].every((c) => c.socket.destroyed || c.socket.writableLength === 0)) process.exit(0);
+      setTimeout(waitForClients, 20).unref();
+    };
+    waitForClients();
+  }
+
+  private async checkSocket(): Promise<void> {
+    if (this.ending) return;
+    try {
+      if (await this.socket.ensurePresent(this.uid)) this.diag.log(1, `session ${this.spec.name}: socket recreated`);
+    } catch (err) {
+      this.diag.log(1, `session ${this.spec.name}: cannot recreate socket: ${(err as Error).message}`);
+    }
+  }
+
+  private status(): SessionStatus {
+    let owner = String(this.uid);
+    try {
+      owner = userInfo().username;
+    } catch {
+      // No passwd entry: the uid will do.
+    }
+    return {
+      name: this.spec.name,
+      pid: process.pid,
+      owner,
+      uid: this.uid,
+      command: this.spec.command,
+      createdAt: this.createdAt.toISOString(),
+      attached: this.writer !== undefined,
+      viewers: [...this.clients].filter((c) => c.role === 'viewer').length,
+      detachedSince: this.detachedSince ? this.detachedSince.toISOString() : null,
+      clientAddr: this.lastClientAddr,
+      exited: this.exitStatus !== null,
+      exitStatus: this.exitStatus,
+      out: this.ring.out,
+      in: this.inCount,
+      bufferSize: this.ring.capacity,
+    };
+  }
+}
+
+/** Entry point of the host role (started by a front with HOST_ROLE_ARG). */
+export async function runSessionHost(): Promise<void> {
+  const spec = takeHostSpec(process.env);
+  process.title = `atsr: ${spec.name}`;
+  const diag = new Diagnostics({ level: spec.diagLevel, file: spec.diagFile || undefined, toStderr: false, role: 'host' });
+  const host = new SessionHost(spec, diag);
+  await host.start((r) => {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+  });
+}
