@@ -1,9 +1,10 @@
 // Entry point of the one executable: which role this process plays.
 //   atsr --atsr-session-host NAME   the detached session host (started by a front)
 //   rezume ...                      the client (when called by that name)
+//   atsr --atsr-run-script FILE ...  runs FILE's run(args) (the installer)
 //   atsr ...                        the front, -l, --help, --version
 // Each role loads only its own modules (dynamic imports stay lazy in the bundle).
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { AtsrError, ExitCode } from './cli/exit-codes.js';
 import { HOST_ROLE_ARG } from './host/host-spec.js';
 
@@ -13,6 +14,14 @@ async function main(): Promise<number | undefined> {
     const { runSessionHost } = await import('./host/session-host.js');
     await runSessionHost();
     return undefined; // the host lives on until its session ends
+  }
+  if (args[0] === '--atsr-run-script' && args[1] !== undefined) {
+    // Hidden role: code shipped beside the executable (the installer) runs on
+    // this runtime, so it stays out of the executable's startup path.
+    const { createRequire } = await import('node:module');
+    const script = createRequire(process.execPath)(resolve(args[1])) as { run?: (a: string[]) => Promise<number> };
+    if (typeof script.run !== 'function') throw new AtsrError(`${args[1]} exports no run(args)`, ExitCode.usage);
+    return script.run(args.slice(2));
   }
   if (basename(process.argv0) === 'rezume' || args[0] === '--rezume') {
     const { runRezume } = await import('./client/rezume-command.js');

@@ -1,0 +1,66 @@
+// File work under the prefix. Everything is written to a temporary name in
+// the same directory and renamed over the target, so a running session's
+// executable is never modified in place and a reader never sees half a file.
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import type { InstallLog } from './install-log.js';
+
+const tempBeside = (target: string): string => join(dirname(target), `.${basename(target)}.atsr-new-${process.pid}`);
+
+export function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates the directory and its missing parents with `mode`, logging each one created. */
+export function makeDirs(path: string, mode: number, log: InstallLog): void {
+  if (exists(path)) return;
+  makeDirs(dirname(path), 0o755, log);
+  mkdirSync(path);
+  chmodSync(path, mode); // mkdir's mode is filtered by the umask (077 under makeself)
+  log.add('created-dir', path, { mode: mode.toString(8) });
+}
+
+function logWrite(target: string, existed: boolean, log: InstallLog): void {
+  log.add(existed ? 'replaced-file' : 'wrote-file', target);
+}
+
+export function installFile(source: string, target: string, mode: number, log: InstallLog): void {
+  const existed = exists(target);
+  const temp = tempBeside(target);
+  copyFileSync(source, temp);
+  chmodSync(temp, mode);
+  renameSync(temp, target);
+  logWrite(target, existed, log);
+}
+
+export function installText(text: string, target: string, mode: number, log: InstallLog): void {
+  const existed = exists(target);
+  const temp = tempBeside(target);
+  writeFileSync(temp, text);
+  chmodSync(temp, mode);
+  renameSync(temp, target);
+  logWrite(target, existed, log);
+}
+
+export function installSymlink(linkTarget: string, path: string, log: InstallLog): void {
+  const existed = exists(path);
+  const temp = tempBeside(path);
+  rmSync(temp, { force: true });
+  symlinkSync(linkTarget, temp);
+  renameSync(temp, path);
+  if (!existed) log.add('linked', path, { to: linkTarget });
+}
+
+export function sha256Of(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+export function readIfExists(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+}

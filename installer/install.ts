@@ -1,0 +1,107 @@
+// An install or upgrade: the wizard's questions (or their flags), then the
+// plan. The files under the prefix are replaced atomically, so sessions
+// running from an older install keep running and stay attachable.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Change } from './change.js';
+import { InstallError, InstallExit } from './errors.js';
+import { exists, installFile, installSymlink, installText, makeDirs, readIfExists } from './files.js';
+import { hostFindings } from './host-checks.js';
+import { InstallLog } from './install-log.js';
+import { DEFAULT_PREFIX, type InstallerOptions, parseMinutes, prefixProblem } from './options.js';
+import type { Prompter } from './prompter.js';
+import { DEFAULT_ORPHAN_MINUTES, defaultTunables, orphanMinutesOf, readTunables, renderRezumable, type TunableValues } from './rezumable.js';
+import { runPlan } from './run-plan.js';
+import { chooseSshdChanges } from './sshd-choices.js';
+import { VERSION } from '../src/version.js';
+
+export const LOG_NAME = 'install.log';
+export const SOCKET_ROOT_NAME = 'run';
+
+const say = (s: string): void => void process.stdout.write(s);
+
+export async function install(opts: InstallerOptions, p: Prompter, payload: string): Promise<void> {
+  say(`atsr ${VERSION} installer\n`);
+  if (!opts.acceptLicense) {
+    if (p.interactive) say(`\n${readFileSync(join(payload, 'LICENSE'), 'utf8')}\n`);
+    const accepted = await p.confirm({ message: 'Do you accept the license?', flag: '--accept-license', initial: false });
+    if (!accepted) throw new InstallError('the license was not accepted; nothing was changed', InstallExit.licenseDeclined);
+  }
+
+  const prefix =
+    opts.prefix ??
+    (p.interactive ? await p.input({ message: 'Install directory', flag: '--prefix', initial: DEFAULT_PREFIX }, prefixProblem) : DEFAULT_PREFIX);
+  const oldRezumable = readIfExists(join(prefix, 'bin/rezumable'));
+  const kept = readTunables(oldRezumable ?? '');
+
+  const sshd = await chooseSshdChanges(opts, p, say);
+
+  let orphanMinutes = opts.orphanTimeout;
+  if (orphanMinutes === undefined && p.interactive) {
+    const initial = String(orphanMinutesOf(kept) ?? DEFAULT_ORPHAN_MINUTES);
+    const answer = await p.input(
+      { message: 'Minutes a session may stay with no client before its command is hung up (0 = never)', flag: '--orphan-timeout', initial },
+      (v) => (parseMinutes(v) === undefined ? 'whole minutes, 0 or more' : undefined),
+    );
+    orphanMinutes = parseMinutes(answer);
+  }
+  const tunables: TunableValues = {
+    ...defaultTunables(prefix, DEFAULT_ORPHAN_MINUTES),
+    ...kept,
+    ...(orphanMinutes === undefined ? {} : { ORPHAN_TIMEOUT: String(orphanMinutes) }),
+  };
+
+  const upgrade = oldRezumable !== undefined || exists(join(prefix, LOG_NAME));
+  const findings = hostFindings(opts.sshdConfig, sshd.edits);
+  const template = readFileSync(join(payload, 'rezumable.sh'), 'utf8');
+  const changes = [...sshd.changes.slice(0, 1), ...prefixChanges(prefix, payload, renderRezumable(template, prefix, VERSION, tunables), tunables), ...sshd.changes.slice(1)];
+  const log = new InstallLog(join(prefix, LOG_NAME));
+  log.add('install', prefix, { version: VERSION, mode: upgrade ? 'upgrade' : 'install' });
+  for (const f of findings) log.add('note', '-', { problem: f.problem, fix: f.fix });
+
+  await runPlan(
+    {
+      title: `${upgrade ? 'Upgrade' : 'Install'} atsr ${VERSION} in ${prefix}:`,
+      changes,
+      notes: [...sshd.notes, ...findings.map((f) => `${f.problem}. Fix: ${f.fix}.`)],
+    },
+    log,
+    p,
+    opts,
+  );
+  if (!opts.dryRun) {
+    say(`\natsr ${VERSION} is installed in ${prefix}; every change is listed in ${join(prefix, LOG_NAME)}.\n`);
+    say(`To make a login resumable, put the command behind rezumable in the user's .profile, e.g.\n    exec ${prefix}/bin/rezumable d3\n`);
+  }
+}
+
+/** The directories and files under the prefix, in the order they are made. */
+function prefixChanges(prefix: string, payload: string, rezumable: string, tunables: TunableValues): Change[] {
+  const dir = (path: string, mode: number, what: string): Change[] =>
+    exists(path) ? [] : [{ summary: `create ${path} (${what}, mode ${mode.toString(8)})`, apply: (log) => makeDirs(path, mode, log) }];
+  const file = (name: string, target: string, mode: number, why = ''): Change => ({
+    summary: `${exists(target) ? 'replace' : 'install'} ${target}${why}`,
+    apply: (log) => installFile(join(payload, name), target, mode, log),
+  });
+  const bin = join(prefix, 'bin');
+  const docs = join(prefix, 'docs');
+  const atomically = ' (atomically: running sessions keep the old copy)';
+  const kept = Object.entries(tunables).map(([k, v]) => `${k}=${v}`).join(' ');
+  return [
+    ...dir(prefix, 0o755, 'the install directory'),
+    ...dir(bin, 0o755, 'programs'),
+    ...dir(docs, 0o755, 'documentation'),
+    ...dir(join(prefix, SOCKET_ROOT_NAME), 0o1777, 'the shared socket root for -g: sticky, a private directory per user'),
+    file('atsr', join(bin, 'atsr'), 0o755, exists(join(bin, 'atsr')) ? atomically : ''),
+    file('pty.node', join(bin, 'pty.node'), 0o755, exists(join(bin, 'pty.node')) ? atomically : ''),
+    ...(exists(join(bin, 'rezume'))
+      ? []
+      : [{ summary: `link ${join(bin, 'rezume')} -> atsr (the client)`, apply: (log: InstallLog) => installSymlink('atsr', join(bin, 'rezume'), log) }]),
+    {
+      summary: `write ${join(bin, 'rezumable')} (${kept})`,
+      apply: (log) => installText(rezumable, join(bin, 'rezumable'), 0o755, log),
+    },
+    file('LICENSE', join(prefix, 'LICENSE'), 0o644),
+    ...readdirSync(join(payload, 'docs')).map((d) => file(join('docs', d), join(docs, d), 0o644)),
+  ];
+}

@@ -1,0 +1,97 @@
+// The installer's flags (after makeself's `--`). Each wizard question has a
+// flag; a flag given answers its question, so the wizard asks only the rest.
+import { Command, CommanderError, Option } from 'commander';
+import { InstallError, InstallExit } from './errors.js';
+
+export const DEFAULT_PREFIX = '/usr/local/atsr';
+export const DEFAULT_SSHD_CONFIG = '/etc/ssh/sshd_config';
+
+export interface InstallerOptions {
+  acceptLicense: boolean;
+  prefix: string | undefined;
+  /** undefined: not given (ask, or leave sshd_config alone when unattended). */
+  acceptEnv: boolean | undefined;
+  restartSshd: boolean | undefined;
+  orphanTimeout: number | undefined;
+  yes: boolean;
+  dryRun: boolean;
+  sshdConfig: string;
+  uninstall: boolean;
+  killSessions: boolean;
+}
+
+export type ParsedArgs = { kind: 'run'; options: InstallerOptions } | { kind: 'help'; text: string };
+
+/** Paths go into sh scripts and sshd's view: keep them to a plain charset. */
+export function prefixProblem(prefix: string): string | undefined {
+  if (!prefix.startsWith('/')) return `the install directory must be an absolute path, not '${prefix}'`;
+  if (!/^[A-Za-z0-9_.+\/-]+$/.test(prefix)) return `the install directory may hold only letters, digits and _ . + - /, not '${prefix}'`;
+  if (prefix.split('/').includes('..')) return `the install directory may not contain '..'`;
+  if (prefix.replace(/\/+$/, '') === '') return 'the install directory cannot be /';
+  return undefined;
+}
+
+export function parseMinutes(value: string): number | undefined {
+  return /^\d+$/.test(value.trim()) ? Number(value.trim()) : undefined;
+}
+
+function program(): Command {
+  return new Command('install-atsr')
+    .usage('[--] [options]    (run as ./install-atsr-X.Y.Z.bin -- [options])')
+    .description('Installs atsr. Asks on a terminal; without one, every answer comes from these flags.')
+    .option('--accept-license', 'accept the MIT license (required when unattended)')
+    .option('--prefix <DIR>', `install directory (default ${DEFAULT_PREFIX})`)
+    .option('--accept-env', "add 'AcceptEnv ATSR_ID' to sshd_config")
+    .option('--no-accept-env', 'leave sshd_config alone')
+    .option('--restart-sshd', 'reload sshd after changing its config')
+    .option('--no-restart-sshd', 'do not reload sshd')
+    .option('--orphan-timeout <MIN>', 'minutes a session may stay without a client before its command is hung up (default 60; an upgrade keeps the current value)')
+    .option('--yes', 'proceed without asking (required when unattended)')
+    .option('--dry-run', 'print every change, make none')
+    .option('--sshd-config <PATH>', 'the sshd_config to edit', DEFAULT_SSHD_CONFIG)
+    .option('--uninstall', 'remove what the installer added (per PREFIX/install.log)')
+    .option('--kill-sessions', 'with --uninstall: also end running sessions')
+    .addOption(new Option('-h, --help', 'show this help'))
+    .helpOption(false)
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} });
+}
+
+export function parseInstallerArgs(args: string[]): ParsedArgs {
+  const cmd = program();
+  try {
+    cmd.parse(args, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) throw new InstallError(`${err.message.replace(/^error: /, '')} (see --help)`, InstallExit.usage);
+    throw err;
+  }
+  const o = cmd.opts<Record<string, string | boolean | undefined>>();
+  if (o.help) return { kind: 'help', text: cmd.helpInformation() };
+
+  const prefix = typeof o.prefix === 'string' ? o.prefix.replace(/(.)\/+$/, '$1') : undefined;
+  const problem = prefix === undefined ? undefined : prefixProblem(prefix);
+  if (problem) throw new InstallError(problem, InstallExit.usage);
+  let orphanTimeout: number | undefined;
+  if (typeof o.orphanTimeout === 'string') {
+    orphanTimeout = parseMinutes(o.orphanTimeout);
+    if (orphanTimeout === undefined) throw new InstallError(`--orphan-timeout takes whole minutes (0 = never), not '${o.orphanTimeout}'`, InstallExit.usage);
+  }
+  if (o.killSessions === true && o.uninstall !== true) throw new InstallError('--kill-sessions goes with --uninstall', InstallExit.usage);
+  return {
+    kind: 'run',
+    options: {
+      acceptLicense: o.acceptLicense === true,
+      prefix,
+      // Commander sets negatable flags to true by default: look at the source.
+      acceptEnv: cmd.getOptionValueSource('acceptEnv') === 'cli' ? o.acceptEnv === true : undefined,
+      restartSshd: cmd.getOptionValueSource('restartSshd') === 'cli' ? o.restartSshd === true : undefined,
+      orphanTimeout,
+      yes: o.yes === true,
+      dryRun: o.dryRun === true,
+      sshdConfig: String(o.sshdConfig),
+      uninstall: o.uninstall === true,
+      killSessions: o.killSessions === true,
+    },
+  };
+}

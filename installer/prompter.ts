@@ -1,0 +1,56 @@
+// Questions: asked on a terminal with enquirer; without one (unattended),
+// a question nobody answered by flag is an error naming that flag, never a
+// read from stdin that could hang.
+import Enquirer from 'enquirer';
+import { InstallError, InstallExit } from './errors.js';
+
+/** Ctrl-C (or end of input) at a prompt. */
+export class Interrupted extends Error {}
+
+export interface Question<T> {
+  message: string;
+  /** The flag that answers this question, for the unattended error. */
+  flag: string;
+  initial: T;
+}
+
+export class Prompter {
+  constructor(readonly interactive: boolean) {}
+
+  /** A yes/no question; `[y/N]` or `[Y/n]` shows the default. */
+  async confirm(q: Question<boolean>): Promise<boolean> {
+    const options = {
+      type: 'confirm' as const,
+      name: 'answer',
+      message: q.message,
+      initial: q.initial,
+      default: q.initial ? '[Y/n]' : '[y/N]',
+    };
+    return (await this.ask<boolean>(q, options)) === true;
+  }
+
+  /** A line of text, re-asked until `problem` finds none. */
+  async input(q: Question<string>, problem: (value: string) => string | undefined): Promise<string> {
+    const options = {
+      type: 'input' as const,
+      name: 'answer',
+      message: q.message,
+      initial: q.initial,
+      validate: (v: string): string | true => problem(v.trim()) ?? true,
+    };
+    return String(await this.ask<string>(q, options)).trim();
+  }
+
+  private async ask<T>(q: Question<unknown>, options: Parameters<typeof Enquirer.prompt>[0]): Promise<T> {
+    if (!this.interactive) {
+      throw new InstallError(`no terminal to ask "${q.message}": pass ${q.flag}`, InstallExit.usage);
+    }
+    try {
+      const reply = await Enquirer.prompt<{ answer: T }>(options);
+      return reply.answer;
+    } catch {
+      // enquirer rejects (with an empty reason) on Ctrl-C and on end of input
+      throw new Interrupted();
+    }
+  }
+}

@@ -1,0 +1,44 @@
+// bin/rezumable from templates/rezumable.sh. The tunables at its top are the
+// admin's: an upgrade carries their current values (text as written) into
+// the new template, and only the rest of the file is replaced.
+import { DEFAULT_BUFFER_SIZE } from '../src/cli/options.js';
+
+export const TUNABLES = ['ORPHAN_TIMEOUT', 'BUFFER_SIZE', 'SOCKET_ROOT', 'EXTRA'] as const;
+export type Tunable = (typeof TUNABLES)[number];
+/** Each tunable's right-hand side, as sh source text. */
+export type TunableValues = Record<Tunable, string>;
+
+export const DEFAULT_ORPHAN_MINUTES = 60;
+
+/** Single-quotes a value for sh. */
+export const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export function defaultTunables(prefix: string, orphanMinutes: number): TunableValues {
+  return {
+    ORPHAN_TIMEOUT: String(orphanMinutes),
+    BUFFER_SIZE: String(DEFAULT_BUFFER_SIZE),
+    SOCKET_ROOT: shQuote(`${prefix}/run`),
+    EXTRA: "''",
+  };
+}
+
+/** The tunables set in an existing rezumable (`NAME=value` lines). */
+export function readTunables(script: string): Partial<TunableValues> {
+  const found: Partial<TunableValues> = {};
+  for (const line of script.split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line);
+    if (m && (TUNABLES as readonly string[]).includes(m[1]!)) found[m[1] as Tunable] = m[2]!;
+  }
+  return found;
+}
+
+/** The orphan timeout an existing rezumable sets, when it is a plain number. */
+export function orphanMinutesOf(values: Partial<TunableValues>): number | undefined {
+  const v = values.ORPHAN_TIMEOUT?.replace(/^['"]|['"]$/g, '');
+  return v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : undefined;
+}
+
+export function renderRezumable(template: string, prefix: string, version: string, values: TunableValues): string {
+  const fill: Record<string, string> = { PREFIX: prefix, VERSION: version, ...values };
+  return template.replace(/@([A-Z_]+)@/g, (whole, name: string) => fill[name] ?? whole);
+}

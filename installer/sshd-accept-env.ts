@@ -1,0 +1,93 @@
+// Where `AcceptEnv ATSR_ID` goes in an sshd_config so that it applies to
+// every connection: a drop-in file when the global part of the config
+// includes a directory of them, else the main file before the first `Match`
+// (or at its end). The exact name, never a wildcard (CVE-2014-2532).
+import { basename, dirname, isAbsolute, join } from 'node:path';
+
+export const ACCEPT_ENV_LINE = 'AcceptEnv ATSR_ID';
+export const MARKER_LINE = '# Added by atsr: lets the session ID of the atsr resume client through (one exact name, no wildcard).';
+export const ADDED_BLOCK = `${MARKER_LINE}\n${ACCEPT_ENV_LINE}\n`;
+export const DROP_IN_NAME = 'atsr.conf';
+
+/** sshd resolves relative Include paths against /etc/ssh. */
+const SSHD_CONFIG_DIR = '/etc/ssh';
+
+export type AcceptEnvPlan =
+  | { kind: 'covered'; why: string }
+  | { kind: 'edit-main'; path: string; before: string; after: string; preview: string }
+  | { kind: 'drop-in'; path: string; content: string; includedBy: string; preview: string };
+
+/** Whether an sshd pattern (`*`, `?`) matches the name. */
+export function sshdPatternMatches(pattern: string, name: string): boolean {
+  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${re}$`).test(name);
+}
+
+/** The AcceptEnv patterns `sshd -T` reports, one per `acceptenv X` line. */
+export function effectiveAcceptEnv(sshdT: string): string[] {
+  return sshdT
+    .split('\n')
+    .map((l) => /^acceptenv\s+(.+)$/i.exec(l.trim())?.[1])
+    .filter((p): p is string => p !== undefined)
+    .flatMap((p) => p.split(/\s+/));
+}
+
+const keyword = (line: string): string => /^\s*([A-Za-z]+)/.exec(line)?.[1]?.toLowerCase() ?? '';
+const argsOf = (line: string): string[] => line.trim().replace(/^[A-Za-z]+\s*=?\s*/, '').split(/\s+/).filter(Boolean);
+
+/**
+ * @param path   the sshd_config
+ * @param text   its contents
+ * @param accepted  the patterns sshd already accepts globally (from `sshd -T`)
+ */
+export function planAcceptEnv(path: string, text: string, accepted: readonly string[]): AcceptEnvPlan {
+  const covering = accepted.find((p) => sshdPatternMatches(p, 'ATSR_ID'));
+  if (covering !== undefined) {
+    return {
+      kind: 'covered',
+      why: covering === 'ATSR_ID' ? `${path} already accepts ATSR_ID` : `${path} already accepts ATSR_ID through the pattern '${covering}'`,
+    };
+  }
+  const lines = text.split('\n');
+  const firstMatch = lines.findIndex((l) => keyword(l) === 'match');
+  const globalLines = firstMatch < 0 ? lines : lines.slice(0, firstMatch);
+
+  for (const line of globalLines) {
+    if (keyword(line) !== 'include') continue;
+    for (const arg of argsOf(line)) {
+      const pattern = isAbsolute(arg) ? arg : join(SSHD_CONFIG_DIR, arg);
+      if (/[*?]/.test(dirname(pattern)) || !sshdPatternMatches(basename(pattern), DROP_IN_NAME)) continue;
+      const dropIn = join(dirname(pattern), DROP_IN_NAME);
+      return {
+        kind: 'drop-in',
+        path: dropIn,
+        content: ADDED_BLOCK,
+        includedBy: line.trim(),
+        preview: `${dropIn} (new file, read by '${line.trim()}' in ${path}):\n+ ${MARKER_LINE}\n+ ${ACCEPT_ENV_LINE}\n`,
+      };
+    }
+  }
+
+  let after: string;
+  let at: number; // index of the first added line in the new file
+  if (firstMatch >= 0) {
+    at = firstMatch;
+    after = [...lines.slice(0, firstMatch), MARKER_LINE, ACCEPT_ENV_LINE, ...lines.slice(firstMatch)].join('\n');
+  } else {
+    const sep = text === '' || text.endsWith('\n') ? '' : '\n';
+    after = text + sep + ADDED_BLOCK;
+    at = (text + sep).split('\n').length - 1;
+  }
+  return { kind: 'edit-main', path, before: text, after, preview: previewAround(after.split('\n'), at, path, firstMatch >= 0) };
+}
+
+/** The added lines with two lines of context either side, as a diff would show them. */
+function previewAround(lines: string[], at: number, path: string, beforeMatch: boolean): string {
+  const where = beforeMatch ? 'before the first Match block, so it applies to every connection' : 'at the end (there is no Match block)';
+  const out = [`${path}, line ${at + 1}, ${where}:`];
+  for (let i = Math.max(0, at - 2); i < Math.min(lines.length, at + 4); i++) {
+    if (i === lines.length - 1 && lines[i] === '') break;
+    out.push(`${i === at || i === at + 1 ? '+' : ' '} ${lines[i]}`);
+  }
+  return out.join('\n') + '\n';
+}

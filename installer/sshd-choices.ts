@@ -1,0 +1,75 @@
+// The sshd part of an install: whether to add `AcceptEnv ATSR_ID` (the wizard
+// shows the file and where the line goes, and why it is safe), and whether
+// to reload sshd afterwards.
+import { existsSync, readFileSync } from 'node:fs';
+import type { Change } from './change.js';
+import { InstallError, InstallExit } from './errors.js';
+import type { InstallerOptions } from './options.js';
+import type { Prompter } from './prompter.js';
+import { findExecutable, runCommand } from './run-command.js';
+import { ACCEPT_ENV_LINE, effectiveAcceptEnv, planAcceptEnv } from './sshd-accept-env.js';
+import { acceptEnvChange } from './sshd-config-change.js';
+import { sshdReloadCommand } from './sshd-service.js';
+
+export const WHY_SAFE =
+  'Why this is safe: it lets exactly one variable through from the client, ATSR_ID, the session name the\n' +
+  "resume client sends; atsr refuses any value that is not a short plain name (no '/', no '..', no control\n" +
+  'bytes). It is never a wildcard: a pattern such as * would let clients set variables that change what\n' +
+  'the login runs (CVE-2014-2532).\n';
+
+export interface SshdChoices {
+  changes: Change[];
+  /** Things left undone, each with what to do instead. */
+  notes: string[];
+  /** Whether the config gets edited (for the host checks). */
+  edits: boolean;
+}
+
+export async function chooseSshdChanges(opts: InstallerOptions, p: Prompter, say: (s: string) => void): Promise<SshdChoices> {
+  const cfg = opts.sshdConfig;
+  const none = (note: string): SshdChoices => ({ changes: [], notes: [note], edits: false });
+  if (process.getuid?.() !== 0) return none(`not root: ${cfg} is left alone (as root, add '${ACCEPT_ENV_LINE}' to it)`);
+  if (!existsSync(cfg)) return none(`${cfg} does not exist: sshd_config is left alone (see --sshd-config)`);
+  const sshd = findExecutable('sshd');
+  if (!sshd) return none(`sshd was not found: ${cfg} is left alone`);
+
+  // An invalid config yields no effective settings; the edit is then checked (and undone) by sshd -t.
+  const accepted = effectiveAcceptEnv(runCommand([sshd, '-T', '-f', cfg]).stdout);
+  const plan = planAcceptEnv(cfg, readFileSync(cfg, 'utf8'), accepted);
+  if (plan.kind === 'covered') return none(`${plan.why}: no change needed`);
+
+  let add = opts.acceptEnv;
+  if (add === undefined && p.interactive) {
+    say(`\nTo let the resume client name its session, sshd must accept one variable:\n\n${plan.preview}\n${WHY_SAFE}\n`);
+    add = await p.confirm({ message: `Add '${ACCEPT_ENV_LINE}' to the sshd configuration?`, flag: '--accept-env', initial: true });
+  }
+  if (add !== true) return none(`${cfg} is left alone: pass --accept-env to add '${ACCEPT_ENV_LINE}' (without it, sessions do not resume)`);
+
+  const changes = [acceptEnvChange(plan, cfg, sshd)];
+  const notes: string[] = [];
+  const reload = sshdReloadCommand();
+  if (!reload) {
+    notes.push('no way to reload sshd was found here (systemd, SysV service, AIX SRC): restart sshd yourself');
+  } else {
+    let restart = opts.restartSshd;
+    if (restart === undefined && p.interactive) {
+      restart = await p.confirm({ message: `Reload sshd now (runs: ${reload.join(' ')}; open connections stay)?`, flag: '--restart-sshd', initial: true });
+    }
+    if (restart === true) changes.push(reloadChange(reload));
+    else notes.push(`sshd is not reloaded: the line takes effect after '${reload.join(' ')}'`);
+  }
+  return { changes, notes, edits: true };
+}
+
+export function reloadChange(command: string[]): Change {
+  return {
+    summary: `reload sshd: ${command.join(' ')}`,
+    apply(log) {
+      const r = runCommand(command);
+      if (r.status !== 0) {
+        throw new InstallError(`'${command.join(' ')}' failed (status ${r.status}): ${r.stderr.trim()}`, InstallExit.failed);
+      }
+      log.add('ran', command.join(' '));
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// Applying and undoing the AcceptEnv change: back up, write, validate with
+// `sshd -t -f`, and put the original back byte for byte if sshd rejects it.
+import { chmodSync, copyFileSync, mkdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Change } from './change.js';
+import { InstallError, InstallExit } from './errors.js';
+import { exists, readIfExists, sha256Of } from './files.js';
+import type { InstallLog, LogEntry } from './install-log.js';
+import { ADDED_BLOCK, type AcceptEnvPlan } from './sshd-accept-env.js';
+import { runCommand } from './run-command.js';
+
+/** Replaces the file's contents atomically, keeping its mode. */
+function rewrite(path: string, text: string): void {
+  const temp = `${path}.atsr-new-${process.pid}`;
+  writeFileSync(temp, text);
+  chmodSync(temp, statSync(path).mode & 0o7777);
+  renameSync(temp, path);
+}
+
+function backupName(path: string): string {
+  const plain = `${path}.before-atsr`;
+  return exists(plain) ? `${plain}-${new Date().toISOString().replace(/[:.]/g, '-')}` : plain;
+}
+
+/** sshd's verdict on the config: undefined when valid, else what it said. */
+export function sshdRejects(sshd: string, configPath: string): string | undefined {
+  const r = runCommand([sshd, '-t', '-f', configPath]);
+  return r.status === 0 ? undefined : (r.stderr.trim() || `sshd -t exited with status ${r.status}`);
+}
+
+function rejected(configPath: string, why: string, restored: string): InstallError {
+  return new InstallError(
+    `sshd -t rejects ${configPath} with the AcceptEnv line added:\n  ${why.split('\n').join('\n  ')}\n${restored}; nothing else was changed. Fix the config (sshd -t -f ${configPath}) and run the installer again.`,
+    InstallExit.sshdConfigRejected,
+  );
+}
+
+export function acceptEnvChange(plan: Exclude<AcceptEnvPlan, { kind: 'covered' }>, configPath: string, sshd: string): Change {
+  if (plan.kind === 'edit-main') {
+    return {
+      summary: `add '${ADDED_BLOCK.split('\n')[1]}' to ${plan.path} (backup beside it, checked with sshd -t)`,
+      apply(log: InstallLog): void {
+        const backup = backupName(plan.path);
+        copyFileSync(plan.path, backup);
+        rewrite(plan.path, plan.after);
+        const why = sshdRejects(sshd, configPath);
+        if (why !== undefined) {
+          rewrite(plan.path, plan.before);
+          rmSync(backup);
+          throw rejected(configPath, why, `${plan.path} was restored as it was`);
+        }
+        log.add('sshd-config-edited', plan.path, { backup, sha256: sha256Of(plan.path) });
+      },
+    };
+  }
+  return {
+    summary: `write ${plan.path} with 'AcceptEnv ATSR_ID' (included by ${configPath}, checked with sshd -t)`,
+    apply(log: InstallLog): void {
+      const dir = dirname(plan.path);
+      const dirExisted = exists(dir);
+      if (!dirExisted) {
+        mkdirSync(dir);
+        chmodSync(dir, 0o755);
+      }
+      writeFileSync(plan.path, plan.content, { mode: 0o644 });
+      chmodSync(plan.path, 0o644);
+      const why = sshdRejects(sshd, configPath);
+      if (why !== undefined) {
+        rmSync(plan.path);
+        if (!dirExisted) rmdirSync(dir);
+        throw rejected(configPath, why, `${plan.path} was removed again`);
+      }
+      if (!dirExisted) log.add('created-dir', dir, { mode: '755' });
+      log.add('sshd-dropin-written', plan.path);
+    },
+  };
+}
+
+/** Undoes a logged sshd change; returns what was done, for the report. */
+export function revertSshdChange(entry: LogEntry): string {
+  if (entry.kind === 'sshd-dropin-written') {
+    rmSync(entry.path, { force: true });
+    return `removed ${entry.path}`;
+  }
+  const backup = entry.details.backup ?? '';
+  const current = readIfExists(entry.path);
+  if (current === undefined) return `${entry.path} is gone; nothing to remove`;
+  let done: string;
+  if (exists(backup) && sha256Of(entry.path) === entry.details.sha256) {
+    // Untouched since the install: the backup is the exact original.
+    rewrite(entry.path, readIfExists(backup)!);
+    done = `restored ${entry.path} from ${backup}`;
+  } else {
+    // Edited since: take out only the two lines atsr added.
+    rewrite(entry.path, current.replace(ADDED_BLOCK, ''));
+    done = `removed the atsr lines from ${entry.path} (it was edited since the install, so the backup was not used)`;
+  }
+  rmSync(backup, { force: true });
+  return done;
+}

@@ -1,0 +1,134 @@
+// The real installer for the tests: dist/install-atsr-X.Y.Z.bin, built by
+// ci/build-installer.sh when missing or older than its inputs (once, under a
+// lock, however many test files ask at the same time), and a sandbox per
+// test with its own prefix, sshd_config and a stand-in `systemctl` that
+// records how it was called instead of touching the machine's sshd.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync, lstatSync, readlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../support/atsr-bin.js';
+import { PtyRun } from '../support/pty-harness.js';
+
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+export const INSTALLER = join(ROOT, `dist/install-atsr-${VERSION}.bin`);
+const INPUTS = ['installer', 'templates', 'docs', 'LICENSE', 'ci/build-installer.sh', 'dist/atsr', 'dist/pty.node', 'src'];
+const LOCK = join(ROOT, 'build/installer.lock');
+
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...readdirSync(path).map((n) => newestMtime(join(path, n))));
+}
+
+const isFresh = (): boolean => existsSync(INSTALLER) && statSync(INSTALLER).mtimeMs >= Math.max(...INPUTS.map((p) => newestMtime(join(ROOT, p))));
+
+/** The installer .bin, built first if it is out of date. */
+export async function installerBin(): Promise<string> {
+  mkdirSync(join(ROOT, 'build'), { recursive: true });
+  for (;;) {
+    if (isFresh()) return INSTALLER;
+    try {
+      mkdirSync(LOCK); // atomic: one test file builds, the others wait for it
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    try {
+      if (!isFresh()) {
+        const r = spawnSync('bash', [join(ROOT, 'ci/build-installer.sh')], { encoding: 'utf8', timeout: 120_000 });
+        if (r.status !== 0) throw new Error(`ci/build-installer.sh failed: ${r.stderr}`);
+      }
+    } finally {
+      rmdirSync(LOCK);
+    }
+  }
+}
+
+export interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export class InstallSandbox {
+  readonly dir = mkdtempSync(join(tmpdir(), 'atsr-installer-'));
+  readonly prefix = join(this.dir, 'opt/atsr');
+  readonly sshdConfig = join(this.dir, 'ssh/sshd_config');
+  readonly dropInDir = join(this.dir, 'ssh/sshd_config.d');
+  readonly fakeBin = join(this.dir, 'fakebin');
+  private readonly calls = join(this.dir, 'systemctl.calls');
+
+  constructor(sshdConfigText: string) {
+    mkdirSync(join(this.dir, 'ssh'));
+    mkdirSync(join(this.dir, 'opt'));
+    writeFileSync(this.sshdConfig, sshdConfigText.replaceAll('@DIR@', this.dir));
+    // Stands in for systemd: `ssh.service` is loaded, and every call is recorded.
+    this.standIn('systemctl', `echo "$*" >> '${this.calls}'\ncase $1 in show) echo loaded ;; esac`);
+  }
+
+  /** Puts an executable sh script named `name` first on PATH. */
+  standIn(name: string, body: string): void {
+    mkdirSync(this.fakeBin, { recursive: true });
+    writeFileSync(join(this.fakeBin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(this.fakeBin, name), 0o755);
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return { ...process.env, PATH: `${this.fakeBin}:${process.env.PATH}`, TERM: 'xterm' };
+  }
+
+  /** What an install may change here: the sshd configuration and the prefix's parent, snapshotted. */
+  systemState(): string[] {
+    return [...treeSnapshot(join(this.dir, 'ssh')), ...treeSnapshot(join(this.dir, 'opt'))];
+  }
+
+  systemctlCalls(): string {
+    return existsSync(this.calls) ? readFileSync(this.calls, 'utf8') : '';
+  }
+
+  /** The installer with no terminal (unattended), arguments after makeself's `--`. */
+  run(args: string[]): Promise<Result> {
+    return new Promise((resolve) => {
+      const child = spawn('sh', [INSTALLER, '--', ...args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+  }
+
+  /** The flags of a full unattended install into this sandbox. */
+  installArgs(...more: string[]): string[] {
+    return ['--accept-license', '--prefix', this.prefix, '--sshd-config', this.sshdConfig, '--yes', ...more];
+  }
+
+  /** The installer on a real pty (the wizard). */
+  wizard(args: string[]): PtyRun {
+    return new PtyRun(['sh', INSTALLER, '--', ...args], { env: this.env, cols: 120, rows: 40 });
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Every path under `dir` with its type, mode and content hash (or link target): equal snapshots mean an unchanged tree. */
+export function treeSnapshot(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (p: string): void => {
+    const st = lstatSync(p);
+    const mode = (st.mode & 0o7777).toString(8);
+    if (st.isSymbolicLink()) out.push(`${p} link ${readlinkSync(p)}`);
+    else if (st.isDirectory()) {
+      out.push(`${p} dir ${mode}`);
+      for (const n of readdirSync(p).sort()) walk(join(p, n));
+    } else out.push(`${p} file ${mode} ${createHash('sha256').update(readFileSync(p)).digest('hex')}`);
+  };
+  walk(dir);
+  return out;
+}
+
+export const ADDED_LINES = '# Added by atsr: lets the session ID of the atsr resume client through (one exact name, no wildcard).\nAcceptEnv ATSR_ID\n';

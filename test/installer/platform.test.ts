@@ -1,0 +1,72 @@
+// The platform check in setup.sh, with stand-in uname/getconf/ldd first on
+// PATH: every unsupported system is refused with what was found and what is
+// needed, before any shipped binary runs and before anything changes.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { InstallSandbox, installerBin } from './installer-harness.js';
+
+const FLOOR = readFileSync(join(import.meta.dirname, '../../dist/glibc-floor.txt'), 'utf8').trim();
+const NEED = `atsr needs Linux on x86-64 (64-bit) with glibc ${FLOOR} or newer.`;
+
+const LINUX_X86_64 = 'case $1 in -s) echo Linux ;; -m) echo x86_64 ;; *) echo Linux host 6.1.0 x86_64 ;; esac';
+const GLIBC = (v: string): string => `case $1 in LONG_BIT) echo 64 ;; GNU_LIBC_VERSION) echo glibc ${v} ;; *) exit 1 ;; esac`;
+
+interface Platform {
+  name: string;
+  uname: string;
+  getconf: string;
+  ldd?: string;
+  found: string;
+}
+
+const PLATFORMS: Platform[] = [
+  {
+    name: 'AIX',
+    uname: 'case $1 in -s) echo AIX ;; -m) echo 00F84C0A4C00 ;; *) echo AIX aixhost 3 7 00F84C0A4C00 ;; esac',
+    getconf: 'echo 64',
+    found: 'AIX (AIX aixhost 3 7 00F84C0A4C00)',
+  },
+  {
+    name: 'musl',
+    uname: LINUX_X86_64,
+    getconf: 'case $1 in LONG_BIT) echo 64 ;; *) exit 1 ;; esac',
+    ldd: 'echo "musl libc (x86_64)" >&2; echo "Version 1.2.4" >&2; exit 1',
+    found: 'musl libc (Version 1.2.4)',
+  },
+  { name: 'i686', uname: 'case $1 in -s) echo Linux ;; *) echo i686 ;; esac', getconf: GLIBC('2.36'), found: 'Linux on i686' },
+  { name: 'glibc 2.17', uname: LINUX_X86_64, getconf: GLIBC('2.17'), found: 'glibc 2.17' },
+];
+
+let sandbox: InstallSandbox;
+beforeAll(async () => {
+  await installerBin();
+}, 180_000);
+afterEach(() => sandbox?.remove());
+
+describe('platform check', () => {
+  for (const p of PLATFORMS) {
+    it(`refuses ${p.name}`, async () => {
+      sandbox = new InstallSandbox('UsePAM yes\n');
+      sandbox.standIn('uname', p.uname);
+      sandbox.standIn('getconf', p.getconf);
+      // A binary that runs would be a failure of the check: atsr must not start.
+      sandbox.standIn('ldd', p.ldd ?? 'exit 1');
+      const before = sandbox.systemState();
+      const r = await sandbox.run(sandbox.installArgs('--accept-env'));
+      expect(r.status).toBe(3);
+      expect(r.stderr).toContain(`install-atsr: this system is not supported: found ${p.found}; ${NEED}\n`);
+      expect(r.stdout).not.toMatch(/^atsr \S+ installer$/m); // the wizard's first line
+      expect(sandbox.systemState()).toEqual(before);
+    });
+  }
+
+  it(`accepts glibc ${FLOOR} itself`, async () => {
+    sandbox = new InstallSandbox('UsePAM yes\n');
+    sandbox.standIn('uname', LINUX_X86_64);
+    sandbox.standIn('getconf', GLIBC(FLOOR));
+    const r = await sandbox.run(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('--accept-license');
+  });
+});

@@ -1,0 +1,105 @@
+// Unattended installs against sample sshd_configs, with the real sshd
+// checking them: where `AcceptEnv ATSR_ID` lands, idempotence, rollback, and
+// the uninstall that restores the file byte for byte.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ADDED_LINES, InstallSandbox, installerBin } from './installer-harness.js';
+
+const PLAIN = 'UsePAM yes\nX11Forwarding no\nSubsystem sftp /usr/lib/openssh/sftp-server\n';
+const WITH_MATCH = 'UsePAM yes\nMatch User bob\n    X11Forwarding no\nMatch Address 10.0.0.0/8\n    PermitTTY no\n';
+const WITH_INCLUDE = 'Include @DIR@/ssh/sshd_config.d/*.conf\nUsePAM yes\n';
+const WITH_LANG = 'UsePAM yes\nAcceptEnv LANG LC_*\n';
+const INVALID = 'UsePAM yes\nNoSuchOption yes\n';
+
+let sandbox: InstallSandbox;
+beforeAll(async () => {
+  await installerBin();
+}, 180_000);
+afterEach(() => sandbox?.remove());
+
+function sshdAccepts(config: string): string[] {
+  const r = spawnSync('sshd', ['-T', '-f', config], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => l.startsWith('acceptenv '));
+}
+
+describe('sshd_config', () => {
+  it('plain: appends the line, reloads sshd the systemd way, and a second run changes nothing', async () => {
+    sandbox = new InstallSandbox(PLAIN);
+    const r = await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'));
+    expect(r.stderr).not.toContain('install-atsr:');
+    expect(r.status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN + ADDED_LINES);
+    expect(readFileSync(`${sandbox.sshdConfig}.before-atsr`, 'utf8')).toBe(PLAIN);
+    expect(r.stdout).toContain(`done: reload sshd: ${sandbox.fakeBin}/systemctl reload ssh.service\n`);
+    expect(sandbox.systemctlCalls()).toBe('show --property=LoadState --value ssh.service\nreload ssh.service\n');
+    expect(sshdAccepts(sandbox.sshdConfig)).toEqual(['acceptenv ATSR_ID']);
+
+    const again = await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'));
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain(`Note: ${sandbox.sshdConfig} already accepts ATSR_ID: no change needed\n`);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN + ADDED_LINES);
+    expect(sandbox.systemctlCalls()).toBe('show --property=LoadState --value ssh.service\nreload ssh.service\n');
+  });
+
+  it('with Match blocks: the line goes before the first Match', async () => {
+    sandbox = new InstallSandbox(WITH_MATCH);
+    const r = await sandbox.run(sandbox.installArgs('--accept-env', '--no-restart-sshd'));
+    expect(r.status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(`UsePAM yes\n${ADDED_LINES}${WITH_MATCH.slice('UsePAM yes\n'.length)}`);
+    expect(r.stdout).toContain("Note: sshd is not reloaded: the line takes effect after");
+    expect(sandbox.systemctlCalls()).toBe('show --property=LoadState --value ssh.service\n');
+  });
+
+  it('including sshd_config.d/*.conf: writes a drop-in and leaves the main file alone', async () => {
+    sandbox = new InstallSandbox(WITH_INCLUDE);
+    mkdirSync(sandbox.dropInDir);
+    const before = readFileSync(sandbox.sshdConfig, 'utf8');
+    const r = await sandbox.run(sandbox.installArgs('--accept-env'));
+    expect(r.status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(before);
+    expect(readdirSync(sandbox.dropInDir)).toEqual(['atsr.conf']);
+    expect(readFileSync(join(sandbox.dropInDir, 'atsr.conf'), 'utf8')).toBe(ADDED_LINES);
+    expect(sshdAccepts(sandbox.sshdConfig)).toEqual(['acceptenv ATSR_ID']);
+
+    const u = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--yes']);
+    expect(u.status).toBe(0);
+    expect(readdirSync(sandbox.dropInDir)).toEqual([]);
+  });
+
+  it('with AcceptEnv LANG LC_*: still adds exactly ATSR_ID, never a wildcard', async () => {
+    sandbox = new InstallSandbox(WITH_LANG);
+    const r = await sandbox.run(sandbox.installArgs('--accept-env'));
+    expect(r.status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(WITH_LANG + ADDED_LINES);
+    expect(sshdAccepts(sandbox.sshdConfig)).toEqual(['acceptenv LANG', 'acceptenv LC_*', 'acceptenv ATSR_ID']);
+  });
+
+  it('one that sshd -t rejects: restored byte for byte, nothing installed, a clear error', async () => {
+    sandbox = new InstallSandbox(INVALID);
+    const before = sandbox.systemState();
+    const r = await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'));
+    expect(r.status).toBe(6);
+    expect(r.stderr).toContain(`install-atsr: sshd -t rejects ${sandbox.sshdConfig} with the AcceptEnv line added:\n`);
+    expect(r.stderr).toContain('Bad configuration option: NoSuchOption');
+    expect(r.stderr).toContain(`${sandbox.sshdConfig} was restored as it was; nothing else was changed.`);
+    expect(sandbox.systemState()).toEqual(before);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(INVALID);
+    expect(sandbox.systemctlCalls()).toBe('show --property=LoadState --value ssh.service\n');
+  });
+
+  it('uninstall restores the edited file byte for byte and removes the prefix', async () => {
+    sandbox = new InstallSandbox(WITH_MATCH);
+    expect((await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'))).status).toBe(0);
+    const u = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--restart-sshd', '--yes']);
+    expect(u.stderr).not.toContain('install-atsr:');
+    expect(u.status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(WITH_MATCH);
+    expect(readdirSync(join(sandbox.dir, 'ssh'))).toEqual(['sshd_config']);
+    expect(existsSync(sandbox.prefix)).toBe(false);
+    expect(sandbox.systemctlCalls()).toBe(
+      'show --property=LoadState --value ssh.service\nreload ssh.service\nshow --property=LoadState --value ssh.service\nreload ssh.service\n',
+    );
+  });
+});

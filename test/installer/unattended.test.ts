@@ -1,0 +1,131 @@
+// Unattended installs (no terminal on stdin): the layout under the prefix,
+// the dry run, the answers that must come as flags, and what the generated
+// rezumable does with and without a resumable client.
+import { spawnSync } from 'node:child_process';
+import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { InstallSandbox, installerBin } from './installer-harness.js';
+import { PtyRun } from '../support/pty-harness.js';
+
+const CONFIG = 'UsePAM yes\nMatch User bob\n    X11Forwarding no\n';
+const VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+
+let sandbox: InstallSandbox;
+beforeAll(async () => {
+  await installerBin();
+}, 180_000);
+afterEach(() => sandbox?.remove());
+
+const mode = (p: string): string => (statSync(p).mode & 0o7777).toString(8);
+
+describe('unattended install', () => {
+  it('lays out the prefix with explicit modes and logs every change', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    const p = sandbox.prefix;
+    const r = await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd', '--orphan-timeout', '15'));
+    expect(r.stderr).not.toContain('install-atsr:');
+    expect(r.status).toBe(0);
+    expect(mode(join(p, 'bin/atsr'))).toBe('755');
+    expect(mode(join(p, 'bin/pty.node'))).toBe('755');
+    expect(readlinkSync(join(p, 'bin/rezume'))).toBe('atsr');
+    expect(mode(join(p, 'bin/rezumable'))).toBe('755');
+    expect(mode(join(p, 'run'))).toBe('1777');
+    expect(mode(join(p, 'LICENSE'))).toBe('644');
+    expect(mode(join(p, 'docs/install.md'))).toBe('644');
+    expect(mode(join(p, 'install.log'))).toBe('644');
+    expect(spawnSync(join(p, 'bin/atsr'), ['--version'], { encoding: 'utf8' }).stdout).toBe(`atsr ${VERSION}\n`);
+
+    const rezumable = readFileSync(join(p, 'bin/rezumable'), 'utf8');
+    expect(rezumable).toContain(`\nORPHAN_TIMEOUT=15\n`);
+    expect(rezumable).toContain(`\nBUFFER_SIZE=262144\n`);
+    expect(rezumable).toContain(`\nSOCKET_ROOT='${p}/run'\n`);
+    expect(rezumable).toContain(`\nATSR=${p}/bin/atsr\n`);
+    expect(spawnSync('sh', ['-n', join(p, 'bin/rezumable')]).status).toBe(0);
+
+    // time, kind, path: the notes depend on this host, the docs on the build
+    const logged = readFileSync(join(p, 'install.log'), 'utf8').split('\n').filter((l) => !l.startsWith('#') && l !== '');
+    const kinds = logged.map((l) => l.split('\t').slice(1, 3).join(' ')).filter((k) => !k.startsWith('note') && !k.includes('/docs/'));
+    expect(kinds).toEqual([
+      `install ${p}`,
+      `sshd-config-edited ${sandbox.sshdConfig}`,
+      `created-dir ${p}`,
+      `created-dir ${p}/bin`,
+      `created-dir ${p}/docs`,
+      `created-dir ${p}/run`,
+      `wrote-file ${p}/bin/atsr`,
+      `wrote-file ${p}/bin/pty.node`,
+      `linked ${p}/bin/rezume`,
+      `wrote-file ${p}/bin/rezumable`,
+      `wrote-file ${p}/LICENSE`,
+      `ran ${sandbox.fakeBin}/systemctl reload ssh.service`,
+    ]);
+    expect(logged.some((l) => l.includes(`\twrote-file\t${p}/docs/install.md`))).toBe(true);
+  });
+
+  it('--dry-run prints every change and makes none', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    const before = sandbox.systemState();
+    const r = await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd', '--dry-run'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`  Dry run: would add 'AcceptEnv ATSR_ID' to ${sandbox.sshdConfig} (backup beside it, checked with sshd -t)\n`);
+    expect(r.stdout).toContain(`  Dry run: would create ${sandbox.prefix} (the install directory, mode 755)\n`);
+    expect(r.stdout).toContain(`  Dry run: would install ${sandbox.prefix}/bin/atsr\n`);
+    expect(r.stdout).toContain(`  Dry run: would reload sshd: ${sandbox.fakeBin}/systemctl reload ssh.service\n`);
+    expect(r.stdout).toContain('Dry run: nothing was changed.\n');
+    expect(sandbox.systemState()).toEqual(before);
+    expect(sandbox.systemctlCalls()).toBe('show --property=LoadState --value ssh.service\n');
+  });
+
+  it('fails with the flag to pass when an answer is missing, and changes nothing', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    const before = sandbox.systemState();
+    const noLicense = await sandbox.run(['--prefix', sandbox.prefix, '--sshd-config', sandbox.sshdConfig, '--yes']);
+    expect(noLicense.status).toBe(2);
+    expect(noLicense.stderr).toContain('install-atsr: no terminal to ask "Do you accept the license?": pass --accept-license\n');
+    const noYes = await sandbox.run(['--accept-license', '--prefix', sandbox.prefix, '--sshd-config', sandbox.sshdConfig]);
+    expect(noYes.status).toBe(2);
+    expect(noYes.stderr).toContain('install-atsr: no terminal to ask "Proceed?": pass --yes\n');
+    const badFlag = await sandbox.run(['--orphan-timeout', 'soon']);
+    expect(badFlag.status).toBe(2);
+    expect(badFlag.stderr).toContain("install-atsr: --orphan-timeout takes whole minutes (0 = never), not 'soon'\n");
+    expect(sandbox.systemState()).toEqual(before);
+  });
+});
+
+describe('rezumable', () => {
+  it('runs the command directly without ATSR_ID or a terminal, and as a session with both', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    expect((await sandbox.run(sandbox.installArgs())).status).toBe(0);
+    const rezumable = join(sandbox.prefix, 'bin/rezumable');
+    const direct = (env: NodeJS.ProcessEnv) => spawnSync(rezumable, ['sh', '-c', 'echo "direct $0"', 'x'], { encoding: 'utf8', env });
+    const { ATSR_ID: _unset, ...plain } = process.env;
+    expect(direct(plain)).toMatchObject({ status: 0, stdout: 'direct x\n', stderr: '' });
+    // ssh host cmd, scp, sftp: ATSR_ID sent, but no terminal.
+    expect(direct({ ...plain, ATSR_ID: 'nottty' })).toMatchObject({ status: 0, stdout: 'direct x\n', stderr: '' });
+
+    const session = new PtyRun([rezumable, 'sh', '-c', 'echo in-session; exec sleep 600'], { env: { ...plain, ATSR_ID: 'rz1', HOME: sandbox.dir } });
+    let hostPid = 0;
+    try {
+      await session.waitFor('in-session');
+      const list = spawnSync(join(sandbox.prefix, 'bin/atsr'), ['-l', '-g', join(sandbox.prefix, 'run'), '--json'], { encoding: 'utf8' });
+      const sessions = JSON.parse(list.stdout) as { name: string; pid: number }[];
+      hostPid = sessions[0]?.pid ?? 0;
+      expect(sessions.map((s) => s.name)).toEqual(['rz1']);
+      expect(lstatSync(join(sandbox.prefix, 'run', String(process.getuid!()), 'rz1')).isSocket()).toBe(true);
+    } finally {
+      session.kill('SIGKILL');
+      if (hostPid > 0) process.kill(hostPid, 'SIGTERM');
+    }
+  });
+
+  it('warns once and runs the command when ATSR_ID is set but atsr is unusable', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    expect((await sandbox.run(sandbox.installArgs())).status).toBe(0);
+    spawnSync('chmod', ['-x', join(sandbox.prefix, 'bin/atsr')]);
+    const run = new PtyRun([join(sandbox.prefix, 'bin/rezumable'), 'sh', '-c', 'echo direct-ok'], { env: { ...process.env, ATSR_ID: 'rz2' } });
+    await run.waitFor('direct-ok');
+    expect(run.text()).toBe(`rezumable: ${sandbox.prefix}/bin/atsr is not executable; running sh without session resilience\r\ndirect-ok\r\n`);
+    expect((await run.exit()).exitCode).toBe(0);
+  });
+});
