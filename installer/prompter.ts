@@ -45,12 +45,26 @@ export class Prompter {
     if (!this.interactive) {
       throw new InstallError(`no terminal to ask "${q.message}": pass ${q.flag}`, InstallExit.usage);
     }
+    // enquirer 2.4.1 on Node >= 24.2: Ctrl-C closes enquirer's readline before
+    // its own cleanup pauses it, which throws ERR_USE_AFTER_CLOSE out of the
+    // prompt as an unhandled rejection and the prompt never settles
+    // (enquirer#483). That is the Ctrl-C it is: count it as one.
+    let onRejection: (reason: unknown) => void = () => {};
+    const interrupted = new Promise<never>((_, reject) => {
+      onRejection = (reason) => {
+        if ((reason as { code?: unknown } | undefined)?.code === 'ERR_USE_AFTER_CLOSE') reject(new Interrupted());
+        else process.nextTick(() => { throw reason; }); // anything else stays fatal
+      };
+    });
+    process.on('unhandledRejection', onRejection);
     try {
-      const reply = await Enquirer.prompt<{ answer: T }>(options);
+      const reply = await Promise.race([Enquirer.prompt<{ answer: T }>(options), interrupted]);
       return reply.answer;
     } catch {
       // enquirer rejects (with an empty reason) on Ctrl-C and on end of input
       throw new Interrupted();
+    } finally {
+      process.off('unhandledRejection', onRejection);
     }
   }
 }

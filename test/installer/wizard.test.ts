@@ -1,0 +1,89 @@
+// The wizard on a real pty, driven the way an admin would: every question
+// answered; "no" at Proceed; Ctrl-C mid-way; the license declined. Only
+// the first one may change anything.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ADDED_LINES, InstallSandbox, installerBin } from './installer-harness.js';
+import type { PtyRun } from '../support/pty-harness.js';
+
+const CONFIG = 'UsePAM yes\nMatch User bob\n    X11Forwarding no\n';
+
+let sandbox: InstallSandbox;
+beforeAll(async () => {
+  await installerBin();
+}, 180_000);
+afterEach(() => sandbox?.remove());
+
+/** Answers the prompts in order: waits for each question, then types the answer. */
+async function answer(run: PtyRun, steps: [question: string, keys: string][]): Promise<void> {
+  let from = 0;
+  for (const [question, keys] of steps) {
+    from = (await run.waitFor(question, 20_000, from)) + question.length;
+    run.write(keys);
+  }
+}
+
+describe('wizard', () => {
+  it('installs with every answer given at the prompts', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    const run = sandbox.wizard(['--sshd-config', sandbox.sshdConfig]);
+    await answer(run, [
+      ['Do you accept the license?', 'y\r'],
+      ['Install directory', `${sandbox.prefix}\r`],
+      ["Add 'AcceptEnv ATSR_ID' to the sshd configuration?", '\r'], // default: yes
+      ['Reload sshd now', 'y\r'],
+      ['Minutes a session may stay with no client', '30\r'],
+      ['Proceed?', 'y\r'],
+    ]);
+    expect((await run.exit(30_000)).exitCode).toBe(0);
+    const text = run.text();
+    expect(text).toContain('Permission is hereby granted, free of charge');
+    expect(text).toContain(`${sandbox.sshdConfig}, line 2, before the first Match block, so it applies to every connection:\r\n  UsePAM yes\r\n+ # Added by atsr`);
+    expect(text).toContain('Why this is safe: it lets exactly one variable through from the client, ATSR_ID');
+    expect(text).toContain(`done: reload sshd: ${sandbox.fakeBin}/systemctl reload ssh.service`);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(`UsePAM yes\n${ADDED_LINES}Match User bob\n    X11Forwarding no\n`);
+    expect(readFileSync(join(sandbox.prefix, 'bin/rezumable'), 'utf8')).toContain('\nORPHAN_TIMEOUT=30\n');
+    expect(sandbox.systemctlCalls()).toBe('show --property=LoadState --value ssh.service\nreload ssh.service\n');
+  });
+
+  it('changes nothing when the answer at Proceed is no', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    const before = sandbox.systemState();
+    const run = sandbox.wizard(['--sshd-config', sandbox.sshdConfig, '--accept-license', '--prefix', sandbox.prefix]);
+    await answer(run, [
+      ["Add 'AcceptEnv ATSR_ID'", 'y\r'],
+      ['Reload sshd now', 'y\r'],
+      ['Minutes a session may stay', '\r'],
+      ['Proceed?', 'n\r'],
+    ]);
+    expect((await run.exit()).exitCode).toBe(5);
+    expect(run.text()).toContain('install-atsr: not confirmed; nothing was changed\r\n');
+    expect(sandbox.systemState()).toEqual(before);
+    expect(sandbox.systemctlCalls()).toBe('show --property=LoadState --value ssh.service\n');
+  });
+
+  it('changes nothing on Ctrl-C', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    const before = sandbox.systemState();
+    const run = sandbox.wizard(['--sshd-config', sandbox.sshdConfig]);
+    await answer(run, [
+      ['Do you accept the license?', 'y\r'],
+      ['Install directory', `${sandbox.prefix}\r`],
+      ["Add 'AcceptEnv ATSR_ID'", '\x03'],
+    ]);
+    expect((await run.exit()).exitCode).toBe(130);
+    expect(run.text()).toContain('install-atsr: interrupted; nothing was changed\r\n');
+    expect(sandbox.systemState()).toEqual(before);
+  });
+
+  it('stops when the license is declined', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    const before = sandbox.systemState();
+    const run = sandbox.wizard(['--sshd-config', sandbox.sshdConfig, '--prefix', sandbox.prefix]);
+    await answer(run, [['Do you accept the license?', '\r']]); // default: no
+    expect((await run.exit()).exitCode).toBe(4);
+    expect(run.text()).toContain('install-atsr: the license was not accepted; nothing was changed\r\n');
+    expect(sandbox.systemState()).toEqual(before);
+  });
+});
