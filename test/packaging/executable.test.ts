@@ -1,0 +1,127 @@
+// The standalone executable as shipped: dist/atsr runs, and starts its
+// session hosts from itself, with no Node on PATH, TMPDIR on a noexec mount,
+// a read-only HOME, no HOME at all, or a user's NODE_OPTIONS; dist/rezume
+// takes the client role by its name; the build recorded the glibc floor.
+// Runs as root: it mounts tmpfs.
+import { execFile, execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, privateTempDir } from '../support/atsr-bin.js';
+import { isAlive, waitUntil, type ListedSession, type RunResult } from '../support/atsr-sandbox.js';
+
+const DIST = join(ROOT, 'dist');
+const SEA = join(DIST, 'atsr');
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const COMMAND = ['sh', '-c', 'echo ok; sleep 30'];
+
+/** Runs an executable with exactly `env` (nothing inherited), stdin closed. */
+function runExe(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = execFile(file, args, { env, timeout: 15_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
+    });
+    child.stdin?.end();
+  });
+}
+
+let top: { dir: string; remove: () => void };
+const mounts: string[] = [];
+const hosts = new Set<number>(); // killed in afterAll if a test fails before it ends them
+// The directories the environments below point at, made in beforeAll.
+let bin = '';
+let home = '';
+let noexecTmp = '';
+let readOnlyHome = '';
+
+function mountTmpfs(dir: string, options: string): void {
+  mkdirSync(dir);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `${options},size=1m,mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    throw new Error(`cannot mount a tmpfs on ${dir}: this test needs root with mount permission (${String(err)})`);
+  }
+  mounts.push(dir);
+}
+
+beforeAll(() => {
+  top = privateTempDir('packaging');
+  // PATH holds only what the session's command uses: no node anywhere.
+  bin = join(top.dir, 'bin');
+  mkdirSync(bin);
+  for (const tool of ['sh', 'sleep']) symlinkSync(`/bin/${tool}`, join(bin, tool));
+  home = join(top.dir, 'home');
+  mkdirSync(home, { mode: 0o700 });
+  noexecTmp = join(top.dir, 'tmp');
+  mountTmpfs(noexecTmp, 'noexec');
+  readOnlyHome = join(top.dir, 'rohome');
+  mountTmpfs(readOnlyHome, 'ro'); // read-only for root too, unlike a chmod
+});
+
+afterAll(() => {
+  for (const pid of hosts) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  for (const dir of mounts) execFileSync('umount', [dir]);
+  top.remove();
+});
+
+describe('the test environments are what they claim', () => {
+  it('TMPDIR refuses to run programs, HOME refuses writes', () => {
+    const exe = join(noexecTmp, 'true');
+    copyFileSync('/bin/true', exe);
+    expect(() => execFileSync(exe)).toThrow(expect.objectContaining({ code: 'EACCES' }));
+    expect(() => mkdirSync(join(readOnlyHome, '.atsr'))).toThrow(expect.objectContaining({ code: 'EROFS' }));
+  });
+});
+
+const environments: { name: string; env: () => NodeJS.ProcessEnv }[] = [
+  { name: 'no node on PATH', env: () => ({ PATH: bin, HOME: home }) },
+  { name: 'TMPDIR on a noexec mount', env: () => ({ PATH: bin, HOME: home, TMPDIR: noexecTmp }) },
+  { name: 'read-only HOME', env: () => ({ PATH: bin, HOME: readOnlyHome }) },
+  { name: 'HOME unset', env: () => ({ PATH: bin }) },
+  { name: 'a NODE_OPTIONS that would break node', env: () => ({ PATH: bin, HOME: home, NODE_OPTIONS: '--require=/nonexistent.js' }) },
+];
+
+describe.each(environments.map((e, i) => ({ ...e, i })))('dist/atsr with $name', ({ env, i }) => {
+  it('--version prints the version', async () => {
+    expect(await runExe(SEA, ['--version'], env())).toEqual({ code: 0, stdout: `atsr ${VERSION}\n`, stderr: '' });
+  });
+
+  it('creates a session hosted by the executable itself, lists it, and it ends on SIGTERM', async () => {
+    const sockets = join(top.dir, `sockets-${i}`);
+    const created = await runExe(SEA, ['-u', sockets, '-n', 'pk', ...COMMAND], env());
+    expect(created).toEqual({ code: 0, stdout: '', stderr: '' });
+
+    let session: ListedSession | undefined;
+    await waitUntil('the session has printed "ok"', async () => {
+      const listed = await runExe(SEA, ['-u', sockets, '-l', '--json'], env());
+      if (listed.code !== 0) throw new Error(`atsr -l exited ${listed.code}: ${listed.stderr}`);
+      [session] = JSON.parse(listed.stdout) as ListedSession[];
+      if (session) hosts.add(session.pid);
+      return session?.out === 'ok\r\n'.length;
+    });
+    expect(session).toMatchObject({ name: 'pk', command: COMMAND, exited: false, attached: false });
+    const pid = session!.pid;
+    expect(readlinkSync(`/proc/${pid}/exe`)).toBe(SEA);
+
+    process.kill(pid, 'SIGTERM');
+    await waitUntil('the session host has exited', () => !isAlive(pid));
+  });
+});
+
+describe('dist/rezume', () => {
+  it('is the same executable and takes the client role by its name', async () => {
+    expect(readlinkSync(join(DIST, 'rezume'))).toBe('atsr');
+    const byPath = await runExe('rezume', [], { PATH: `${DIST}:${bin}` });
+    const byFile = await runExe(join(DIST, 'rezume'), [], { PATH: bin });
+    for (const r of [byPath, byFile]) {
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^rezume:/);
+    }
+  });
+});
+
+describe('dist/glibc-floor.txt', () => {
+  it('holds the newest glibc version the shipped binaries need', () => {
+    expect(readFileSync(join(DIST, 'glibc-floor.txt'), 'utf8')).toMatch(/^2\.\d+\n$/);
+  });
+});
