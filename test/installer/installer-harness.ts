@@ -15,6 +15,7 @@ const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 export const INSTALLER = join(ROOT, `dist/install-atsr-${VERSION}.bin`);
 const INPUTS = ['installer', 'templates', 'docs', 'LICENSE', 'ci/build-installer.sh', 'dist/atsr', 'dist/pty.node', 'src'];
 const LOCK = join(ROOT, 'build/installer.lock');
+const STALE_LOCK_MS = 180_000;
 
 function newestMtime(path: string): number {
   const st = statSync(path);
@@ -32,6 +33,8 @@ export async function installerBin(): Promise<string> {
     try {
       mkdirSync(LOCK); // atomic: one test file builds, the others wait for it
     } catch {
+      // A lock left by a killed run would block forever: a build takes well under this.
+      if (Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > STALE_LOCK_MS) rmSync(LOCK, { recursive: true, force: true });
       await new Promise((r) => setTimeout(r, 200));
       continue;
     }
@@ -88,10 +91,12 @@ export class InstallSandbox {
     return existsSync(this.calls) ? readFileSync(this.calls, 'utf8') : '';
   }
 
-  /** The installer with no terminal (unattended), arguments after makeself's `--`. */
-  run(args: string[]): Promise<Result> {
+  /** The installer with no terminal (unattended), arguments after makeself's `--`; as user `uid` if given. */
+  run(args: string[], uid?: number): Promise<Result> {
+    const asUser = uid === undefined ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
+    const argv = [...asUser, 'sh', INSTALLER, '--', ...args];
     return new Promise((resolve) => {
-      const child = spawn('sh', [INSTALLER, '--', ...args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(argv[0]!, argv.slice(1), { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

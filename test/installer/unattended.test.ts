@@ -2,7 +2,7 @@
 // the dry run, the answers that must come as flags, and what the generated
 // rezumable does with and without a resumable client.
 import { spawnSync } from 'node:child_process';
-import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InstallSandbox, installerBin } from './installer-harness.js';
@@ -90,6 +90,22 @@ describe('unattended install', () => {
     expect(badFlag.status).toBe(2);
     expect(badFlag.stderr).toContain("install-atsr: --orphan-timeout takes whole minutes (0 = never), not 'soon'\n");
     expect(sandbox.systemState()).toEqual(before);
+  });
+
+  it('as a user into a prefix the user owns: installs, and leaves sshd alone with a note', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    const nobody = 65534;
+    chmodSync(sandbox.dir, 0o755);
+    chownSync(join(sandbox.dir, 'opt'), nobody, nobody);
+    const before = readFileSync(sandbox.sshdConfig, 'utf8');
+    const r = await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'), nobody);
+    expect(r.stderr).not.toContain('install-atsr:');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`Note: not root: ${sandbox.sshdConfig} is left alone (as root, add 'AcceptEnv ATSR_ID' to it)\n`);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(before);
+    expect(sandbox.systemctlCalls()).toBe('');
+    expect(statSync(join(sandbox.prefix, 'bin/atsr')).uid).toBe(nobody);
+    expect(spawnSync(join(sandbox.prefix, 'bin/atsr'), ['--version'], { encoding: 'utf8' }).stdout).toBe(`atsr ${VERSION}\n`);
   });
 });
 
