@@ -47,9 +47,11 @@ function runningSshdConfigs(): string[] {
     return [];
   }
   for (const pid of pids) {
-    const argv = readOr(`/proc/${pid}/cmdline`, '').split('\0').filter(Boolean);
-    if (readOr(`/proc/${pid}/comm`, '').trim() !== 'sshd' || argv.length === 0) continue;
-    if (argv[0]!.startsWith('sshd:') && !argv[0]!.includes('[listener]')) continue; // a per-connection child
+    if (readOr(`/proc/${pid}/comm`, '').trim() !== 'sshd') continue;
+    // A listener may have rewritten its title into one string ("sshd: /usr/sbin/sshd -f X -D [listener] ...").
+    const cmdline = readOr(`/proc/${pid}/cmdline`, '').replaceAll('\0', ' ').trim();
+    if (cmdline.startsWith('sshd:') && !cmdline.includes('[listener]')) continue; // a per-connection child
+    const argv = cmdline.split(/\s+/);
     const f = argv.indexOf('-f');
     configs.add(f >= 0 && argv[f + 1] ? argv[f + 1]! : '/etc/ssh/sshd_config');
   }

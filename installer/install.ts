@@ -52,12 +52,15 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
   };
 
   const upgrade = oldRezumable !== undefined || exists(join(prefix, LOG_NAME));
-  const findings = hostFindings(opts.sshdConfig, sshd.edits);
+  const findings = hostFindings(opts.sshdConfig, sshd.edit !== undefined);
   const template = readFileSync(join(payload, 'rezumable.sh'), 'utf8');
-  const changes = [...sshd.changes.slice(0, 1), ...prefixChanges(prefix, payload, renderRezumable(template, prefix, VERSION, tunables), tunables), ...sshd.changes.slice(1)];
+  const changes = [
+    ...(sshd.edit ? [sshd.edit] : []),
+    ...prefixChanges(prefix, payload, renderRezumable(template, prefix, VERSION, tunables), tunables),
+    ...(sshd.reload ? [sshd.reload] : []),
+  ];
   const log = new InstallLog(join(prefix, LOG_NAME));
   log.add('install', prefix, { version: VERSION, mode: upgrade ? 'upgrade' : 'install' });
-  for (const f of findings) log.add('note', '-', { problem: f.problem, fix: f.fix });
 
   await runPlan(
     {
@@ -86,7 +89,7 @@ function prefixChanges(prefix: string, payload: string, rezumable: string, tunab
   const bin = join(prefix, 'bin');
   const docs = join(prefix, 'docs');
   const atomically = ' (atomically: running sessions keep the old copy)';
-  const kept = Object.entries(tunables).map(([k, v]) => `${k}=${v}`).join(' ');
+  const settings = Object.entries(tunables).map(([k, v]) => `${k}=${v}`).join(' ');
   return [
     ...dir(prefix, 0o755, 'the install directory'),
     ...dir(bin, 0o755, 'programs'),
@@ -98,7 +101,7 @@ function prefixChanges(prefix: string, payload: string, rezumable: string, tunab
       ? []
       : [{ summary: `link ${join(bin, 'rezume')} -> atsr (the client)`, apply: (log: InstallLog) => installSymlink('atsr', join(bin, 'rezume'), log) }]),
     {
-      summary: `write ${join(bin, 'rezumable')} (${kept})`,
+      summary: `write ${join(bin, 'rezumable')} (${settings})`,
       apply: (log) => installText(rezumable, join(bin, 'rezumable'), 0o755, log),
     },
     file('LICENSE', join(prefix, 'LICENSE'), 0o644),

@@ -18,16 +18,17 @@ export const WHY_SAFE =
   'the login runs (CVE-2014-2532).\n';
 
 export interface SshdChoices {
-  changes: Change[];
+  /** Adds the line: the first change of an install (if sshd rejects it, nothing else happens). */
+  edit?: Change;
+  /** Reloads sshd: the last change. */
+  reload?: Change;
   /** Things left undone, each with what to do instead. */
   notes: string[];
-  /** Whether the config gets edited (for the host checks). */
-  edits: boolean;
 }
 
 export async function chooseSshdChanges(opts: InstallerOptions, p: Prompter, say: (s: string) => void): Promise<SshdChoices> {
   const cfg = opts.sshdConfig;
-  const none = (note: string): SshdChoices => ({ changes: [], notes: [note], edits: false });
+  const none = (note: string): SshdChoices => ({ notes: [note] });
   if (process.getuid?.() !== 0) return none(`not root: ${cfg} is left alone (as root, add '${ACCEPT_ENV_LINE}' to it)`);
   if (!existsSync(cfg)) return none(`${cfg} does not exist: sshd_config is left alone (see --sshd-config)`);
   const sshd = findExecutable('sshd');
@@ -45,20 +46,15 @@ export async function chooseSshdChanges(opts: InstallerOptions, p: Prompter, say
   }
   if (add !== true) return none(`${cfg} is left alone: pass --accept-env to add '${ACCEPT_ENV_LINE}' (without it, sessions do not resume)`);
 
-  const changes = [acceptEnvChange(plan, cfg, sshd)];
-  const notes: string[] = [];
+  const edit = acceptEnvChange(plan, cfg, sshd);
   const reload = sshdReloadCommand();
-  if (!reload) {
-    notes.push('no way to reload sshd was found here (systemd, SysV service, AIX SRC): restart sshd yourself');
-  } else {
-    let restart = opts.restartSshd;
-    if (restart === undefined && p.interactive) {
-      restart = await p.confirm({ message: `Reload sshd now (runs: ${reload.join(' ')}; open connections stay)?`, flag: '--restart-sshd', initial: true });
-    }
-    if (restart === true) changes.push(reloadChange(reload));
-    else notes.push(`sshd is not reloaded: the line takes effect after '${reload.join(' ')}'`);
+  if (!reload) return { edit, notes: ['no way to reload sshd was found here (systemd, SysV service, AIX SRC): restart sshd yourself'] };
+  let restart = opts.restartSshd;
+  if (restart === undefined && p.interactive) {
+    restart = await p.confirm({ message: `Reload sshd now (runs: ${reload.join(' ')}; open connections stay)?`, flag: '--restart-sshd', initial: true });
   }
-  return { changes, notes, edits: true };
+  if (restart !== true) return { edit, notes: [`sshd is not reloaded: the line takes effect after '${reload.join(' ')}'`] };
+  return { edit, reload: reloadChange(reload), notes: [] };
 }
 
 export function reloadChange(command: string[]): Change {

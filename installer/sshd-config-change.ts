@@ -1,6 +1,6 @@
 // Applying and undoing the AcceptEnv change: back up, write, validate with
 // `sshd -t -f`, and put the original back byte for byte if sshd rejects it.
-import { chmodSync, copyFileSync, mkdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
@@ -9,12 +9,13 @@ import type { InstallLog, LogEntry } from './install-log.js';
 import { ADDED_BLOCK, type AcceptEnvPlan } from './sshd-accept-env.js';
 import { runCommand } from './run-command.js';
 
-/** Replaces the file's contents atomically, keeping its mode. */
+/** Replaces the file's contents atomically, keeping its mode (and a symlink to it a symlink). */
 function rewrite(path: string, text: string): void {
-  const temp = `${path}.atsr-new-${process.pid}`;
+  const target = realpathSync(path);
+  const temp = `${target}.atsr-new-${process.pid}`;
   writeFileSync(temp, text);
-  chmodSync(temp, statSync(path).mode & 0o7777);
-  renameSync(temp, path);
+  chmodSync(temp, statSync(target).mode & 0o7777);
+  renameSync(temp, target);
 }
 
 function backupName(path: string): string {

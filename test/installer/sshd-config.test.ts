@@ -2,7 +2,8 @@
 // checking them: where `AcceptEnv ATSR_ID` lands, idempotence, rollback, and
 // the uninstall that restores the file byte for byte.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { waitUntil } from '../support/atsr-sandbox.js';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADDED_LINES, InstallSandbox, installerBin } from './installer-harness.js';
@@ -25,6 +26,23 @@ function sshdAccepts(config: string): string[] {
 }
 
 describe('sshd_config', () => {
+  it('notes when the running sshd reads another file than the one edited', async () => {
+    sandbox = new InstallSandbox(PLAIN);
+    const other = join(sandbox.dir, 'ssh/other_config');
+    const pidFile = join(sandbox.dir, 'sshd.pid');
+    const port = 20000 + (process.pid % 20000);
+    writeFileSync(other, `Port ${port}\nListenAddress 127.0.0.1\nPidFile ${pidFile}\n`);
+    expect(spawnSync('/usr/sbin/sshd', ['-f', other]).status).toBe(0); // daemonizes; writes its PID file when listening
+    await waitUntil('sshd is listening', () => existsSync(pidFile));
+    try {
+      const r = await sandbox.run(sandbox.installArgs('--accept-env', '--dry-run'));
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`Note: the running sshd reads [^\\n]*${other}[^\\n]*, not ${sandbox.sshdConfig}: the AcceptEnv line will not take effect\\. Fix: run the installer with --sshd-config `));
+    } finally {
+      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
+    }
+  });
+
   it('plain: appends the line, reloads sshd the systemd way, and a second run changes nothing', async () => {
     sandbox = new InstallSandbox(PLAIN);
     const r = await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'));
@@ -92,6 +110,13 @@ describe('sshd_config', () => {
   it('uninstall restores the edited file byte for byte and removes the prefix', async () => {
     sandbox = new InstallSandbox(WITH_MATCH);
     expect((await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'))).status).toBe(0);
+    const installed = sandbox.systemState();
+    const dry = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--dry-run']);
+    expect(dry.status).toBe(0);
+    expect(dry.stdout).toContain(`  Dry run: would take 'AcceptEnv ATSR_ID' out of ${sandbox.sshdConfig} (restore its backup ${sandbox.sshdConfig}.before-atsr)\n`);
+    expect(dry.stdout).toContain(`  Dry run: would remove ${sandbox.prefix}/bin/atsr\n`);
+    expect(sandbox.systemState()).toEqual(installed);
+
     const u = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--restart-sshd', '--yes']);
     expect(u.stderr).not.toContain('install-atsr:');
     expect(u.status).toBe(0);
@@ -99,7 +124,10 @@ describe('sshd_config', () => {
     expect(readdirSync(join(sandbox.dir, 'ssh'))).toEqual(['sshd_config']);
     expect(existsSync(sandbox.prefix)).toBe(false);
     expect(sandbox.systemctlCalls()).toBe(
-      'show --property=LoadState --value ssh.service\nreload ssh.service\nshow --property=LoadState --value ssh.service\nreload ssh.service\n',
+      // install (query, reload), the dry run (query only), uninstall (query, reload)
+      'show --property=LoadState --value ssh.service\nreload ssh.service\n' +
+        'show --property=LoadState --value ssh.service\n' +
+        'show --property=LoadState --value ssh.service\nreload ssh.service\n',
     );
   });
 });
