@@ -42,9 +42,25 @@ if [ "$(version_number "$glibc")" -lt "$(version_number "$GLIBC_FLOOR")" ]; then
 fi
 
 # makeself extracts with umask 077: the wizard sets each installed file's mode.
-if ! ./atsr --version >/dev/null 2>&1; then
-  echo "install-atsr: cannot run programs from $(pwd) (is TMPDIR on a noexec file system?);" >&2
-  echo "  run the installer again with TMPDIR set to a directory that allows it, e.g. TMPDIR=/var/tmp" >&2
+# Where TMPDIR is mounted noexec, the shipped executable cannot run from here:
+# run it from a private copy in a directory that allows programs, removed after.
+if ./atsr --version >/dev/null 2>&1; then
+  exec ./atsr --atsr-run-script ./installer.cjs "$@"
+fi
+here=
+for base in /var/tmp /dev/shm "${HOME:-/nonexistent}"; do
+  copy=$(mktemp -d "$base/atsr-setup.XXXXXX" 2>/dev/null) || continue
+  if cp -R . "$copy" && "$copy/atsr" --version >/dev/null 2>&1; then
+    here=$copy
+    break
+  fi
+  rm -rf "$copy"
+done
+if [ -z "$here" ]; then
+  echo "install-atsr: cannot run programs from $(pwd), /var/tmp, /dev/shm or \$HOME (noexec file systems?);" >&2
+  echo "  run the installer again with TMPDIR set to a directory that allows programs" >&2
   exit 3
 fi
-exec ./atsr --atsr-run-script ./installer.cjs "$@"
+trap 'rm -rf "$here"' EXIT
+trap 'exit 130' INT TERM HUP
+"$here/atsr" --atsr-run-script "$here/installer.cjs" "$@"

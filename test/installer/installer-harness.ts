@@ -92,11 +92,11 @@ export class InstallSandbox {
   }
 
   /** The installer with no terminal (unattended), arguments after makeself's `--`; as user `uid` if given. */
-  run(args: string[], uid?: number): Promise<Result> {
+  run(args: string[], uid?: number, env = this.env): Promise<Result> {
     const asUser = uid === undefined ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
     const argv = [...asUser, 'sh', INSTALLER, '--', ...args];
     return new Promise((resolve) => {
-      const child = spawn(argv[0]!, argv.slice(1), { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

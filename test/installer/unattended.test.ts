@@ -2,7 +2,7 @@
 // the dry run, the answers that must come as flags, and what the generated
 // rezumable does with and without a resumable client.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InstallSandbox, installerBin } from './installer-harness.js';
@@ -106,6 +106,25 @@ describe('unattended install', () => {
     expect(sandbox.systemctlCalls()).toBe('');
     expect(statSync(join(sandbox.prefix, 'bin/atsr')).uid).toBe(nobody);
     expect(spawnSync(join(sandbox.prefix, 'bin/atsr'), ['--version'], { encoding: 'utf8' }).stdout).toBe(`atsr ${VERSION}\n`);
+  });
+
+  it('runs from a noexec TMPDIR, and passes the wizard\'s exit status through', async (ctx) => {
+    sandbox = new InstallSandbox(CONFIG);
+    const noexec = join(sandbox.dir, 'noexec-tmp');
+    mkdirSync(noexec);
+    // Mounting needs privileges a CI container may lack: then there is nothing to test here.
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'noexec,size=300m', 'tmpfs', noexec]).status !== 0) ctx.skip();
+    try {
+      const env = { ...sandbox.env, TMPDIR: noexec };
+      const noYes = await sandbox.run(['--accept-license', '--prefix', sandbox.prefix], undefined, env);
+      expect(noYes.status).toBe(2);
+      const r = await sandbox.run(sandbox.installArgs(), undefined, env);
+      expect(r.stderr).not.toContain('install-atsr:');
+      expect(r.status).toBe(0);
+      expect(spawnSync(join(sandbox.prefix, 'bin/atsr'), ['--version'], { encoding: 'utf8' }).stdout).toBe(`atsr ${VERSION}\n`);
+    } finally {
+      spawnSync('umount', [noexec]);
+    }
   });
 });
 
