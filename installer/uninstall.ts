@@ -81,7 +81,7 @@ export async function uninstall(opts: InstallerOptions, p: Prompter): Promise<vo
     if (e.kind === 'sshd-config-edited' || e.kind === 'sshd-dropin-written') {
       changes.push({
         summary: e.kind === 'sshd-dropin-written' ? `remove ${e.path}` : `take 'AcceptEnv ATSR_ID' out of ${e.path} (restore its backup ${e.details.backup})`,
-        apply: (log) => log.add('note', e.path, { done: revertSshdChange(e) }),
+        apply: () => void process.stdout.write(`  ${revertSshdChange(e)}\n`),
       });
     }
   }

@@ -130,4 +130,16 @@ describe('sshd_config', () => {
         'show --property=LoadState --value ssh.service\nreload ssh.service\n',
     );
   });
+
+  it('uninstall after the admin edited the file: takes out only the two atsr lines', async () => {
+    sandbox = new InstallSandbox(WITH_MATCH);
+    expect((await sandbox.run(sandbox.installArgs('--accept-env'))).status).toBe(0);
+    const edited = readFileSync(sandbox.sshdConfig, 'utf8') + 'PermitRootLogin no\n';
+    writeFileSync(sandbox.sshdConfig, edited);
+    const u = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--yes']);
+    expect(u.status).toBe(0);
+    expect(u.stdout).toContain(`  removed the atsr lines from ${sandbox.sshdConfig} (it was edited since the install, so the backup was not used)\n`);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(`${WITH_MATCH}PermitRootLogin no\n`);
+    expect(readdirSync(join(sandbox.dir, 'ssh'))).toEqual(['sshd_config']);
+  });
 });
