@@ -82,7 +82,6 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
   return new Promise<number>((resolve) => {
     const decoder = new FrameDecoder();
     const stdin = process.stdin;
-    let welcomed = false;
     let handshaking = false;
     let syncTimer: NodeJS.Timeout | undefined;
     let finished = false;
@@ -124,7 +123,6 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
     };
 
     function onInput(data: Buffer): void {
-      if (!welcomed) return; // nothing is read before the welcome
       if (handshaking && opts.handshake) {
         const r = opts.handshake.feed(data);
         sendInput(FrameType.inputUncounted, r.uncounted);
@@ -142,9 +140,11 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
       switch (f.type) {
         case FrameType.welcome: {
           const welcome = decodeWelcome(f);
-          welcomed = true;
           opts.diag.log(2, `attached to ${welcome.name} (out ${welcome.out}, in ${welcome.in}, ${welcome.resumed ? 'resumed' : 'new'})`);
           if (stdin.isTTY) tty.enter();
+          // Keys typed before now waited in the terminal; they are read from here on.
+          stdin.on('data', onInput);
+          stdin.resume();
           if (opts.sync) {
             if (opts.handshake) {
               handshaking = true;
@@ -196,10 +196,8 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
     });
     sock.on('error', () => {});
     sock.on('close', () => finish(ExitCode.sessionLost, 'atsr: lost the connection to the session host'));
-    stdin.on('data', onInput);
     stdin.on('end', () => finish(ExitCode.ok)); // our terminal is gone: leave the session running
     stdin.on('error', () => finish(ExitCode.ok));
     process.stdout.on('resize', onResize);
-    stdin.resume();
   });
 }

@@ -197,10 +197,7 @@ export class SessionHost {
         if (f.type === FrameType.input) this.inCount += f.payload.length;
         return;
       case FrameType.resize:
-        if (c === this.writer) {
-          const { rows, cols } = decodeResize(f);
-          if (this.exitStatus === null) this.pty?.resize(cols, rows);
-        }
+        if (c === this.writer) this.resizePty(decodeResize(f));
         return;
       default:
         throw new ProtocolError(`unexpected frame 0x${f.type.toString(16)} from an attached client`);
@@ -234,7 +231,7 @@ export class SessionHost {
       this.lastClientAddr = req.clientAddr;
       this.clearOrphanTimer();
       if (this.exitStatus === null) {
-        this.pty?.resize(Math.max(1, req.cols), Math.max(1, req.rows));
+        this.resizePty({ rows: Math.max(1, req.rows), cols: Math.max(1, req.cols) });
         if (req.updateUtmp) this.recordUtmp(req.clientAddr);
         this.pointAgent(req.agentSocket);
       }
@@ -259,6 +256,15 @@ export class SessionHost {
     this.diag.log(2, `session ${this.spec.name}: detached`);
     if (this.exitStatus !== null && c.position >= 0) return this.shutDown(); // it got the exit status
     this.armOrphanTimer();
+  }
+
+  private resizePty(size: { rows: number; cols: number }): void {
+    try {
+      this.pty?.resize(size.cols, size.rows);
+    } catch (err) {
+      // The command may have just exited and node-pty closed the master.
+      this.diag.log(3, `resize: ${(err as Error).message}`);
+    }
   }
 
   private recordUtmp(clientAddr: string): void {
@@ -383,6 +389,8 @@ export async function runSessionHost(): Promise<void> {
   const spec = takeHostSpec(process.env);
   process.title = `atsr: ${spec.name}`;
   const diag = new Diagnostics({ level: spec.diagLevel, file: spec.diagFile || undefined, toStderr: false, role: 'host' });
+  // One stray exception must not take a user's session down with it.
+  process.on('uncaughtException', (err) => diag.log(1, `internal error: ${err.stack ?? err.message}`));
   const host = new SessionHost(spec, diag);
   await host.start((r) => {
     process.stdout.write(`${JSON.stringify(r)}\n`);

