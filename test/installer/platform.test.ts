@@ -1,10 +1,11 @@
 // The platform check in setup.sh, with stand-in uname/getconf/ldd first on
 // PATH: every unsupported system is refused with what was found and what is
 // needed, before any shipped binary runs and before anything changes.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InstallSandbox, installerBin } from './installer-harness.js';
+import { INSTALLER, InstallSandbox, installerBin } from './installer-harness.js';
 
 const FLOOR = readFileSync(join(import.meta.dirname, '../../dist/glibc-floor.txt'), 'utf8').trim();
 const NEED = `atsr needs Linux on x86-64 (64-bit) with glibc ${FLOOR} or newer.`;
@@ -68,5 +69,19 @@ describe('platform check', () => {
     const r = await sandbox.run(['--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('--accept-license');
+  });
+
+  it('refuses a tampered archive before anything runs', async () => {
+    sandbox = new InstallSandbox('UsePAM yes\n');
+    const tampered = join(sandbox.dir, 'tampered.bin');
+    const bytes = readFileSync(INSTALLER);
+    bytes[bytes.length - 1000] ^= 0xff; // one byte of the compressed payload
+    writeFileSync(tampered, bytes);
+    const before = sandbox.systemState();
+    const r = spawnSync('sh', [tampered, '--', ...sandbox.installArgs()], { encoding: 'utf8', env: sandbox.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/Error in SHA256 checksums: [0-9a-f]{64} is different from [0-9a-f]{64}/);
+    expect(r.stdout).not.toMatch(/^atsr \S+ installer$/m);
+    expect(sandbox.systemState()).toEqual(before);
   });
 });
