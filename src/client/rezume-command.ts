@@ -1,5 +1,51 @@
-// `rezume [options] [ssh options] [user@]host [command]`.
-export async function runRezume(_args: string[]): Promise<number> {
-  process.stderr.write('rezume: not built yet\n');
-  return 70;
+// `rezume`: the open client. Puts the user's terminal in raw mode and runs a
+// RezumeSession over their own ssh.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AtsrError } from '../cli/exit-codes.js';
+import { RawTty } from '../front/raw-tty.js';
+import { parseRezumeOptions } from './rezume-options.js';
+import { RezumeSession } from './rezume-session.js';
+import { resolveEndpoint } from './ssh-link.js';
+
+export async function runRezume(argv: string[]): Promise<number | undefined> {
+  let parsed;
+  try {
+    parsed = parseRezumeOptions(argv);
+  } catch (err) {
+    if (err instanceof AtsrError) {
+      process.stderr.write(`rezume: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+  if (parsed.kind === 'printed') return 0;
+  const opts = parsed.options;
+  // A fresh id per run: the server's session name (strict charset, see src/session/name.ts).
+  const sessionId = `rz${randomBytes(10).toString('hex')}`;
+  const scratch = mkdtempSync(join(tmpdir(), 'rezume-'));
+  const tty = new RawTty();
+  if (process.stdin.isTTY) tty.enter();
+  const size = (): { cols: number; rows: number } => ({ cols: process.stdout.columns || 80, rows: process.stdout.rows || 24 });
+  const session = new RezumeSession(opts, sessionId, resolveEndpoint(opts), {
+    write: (d) => process.stdout.write(d),
+    size,
+    finish: (status, message) => {
+      rmSync(scratch, { recursive: true, force: true });
+      tty.restore();
+      if (message) process.stderr.write(`${message}\n`);
+      process.exit(status);
+    },
+  }, join(scratch, 'ssh-stderr'));
+  process.stdin.on('data', (d: Buffer) => session.onUserInput(d));
+  process.stdout.on('resize', () => session.onResize());
+  process.on('SIGTERM', () => {
+    rmSync(scratch, { recursive: true, force: true });
+    tty.restore();
+    process.exit(143);
+  });
+  session.start();
+  return undefined; // runs until the session ends
 }

@@ -36,7 +36,7 @@ export interface SyncHandshake {
   /** The client's reply did not come in time: attach plainly. */
   readonly timeoutMs: number;
   onLoss(loss: Loss): void;
-  onExit(status: number): void;
+  onExit(status: number, out: number): void;
 }
 
 export interface AttachOptions {
@@ -169,8 +169,8 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
           return;
         }
         case FrameType.exit: {
-          const { status } = decodeExit(f);
-          opts.handshake?.onExit(status);
+          const { status, out } = decodeExit(f);
+          opts.handshake?.onExit(status, out);
           return finish(status);
         }
         case FrameType.refused: {

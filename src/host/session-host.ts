@@ -14,7 +14,7 @@ import {
   decodeResize,
   decodeSync,
 } from '../protocol/messages.js';
-import { OutputRing } from '../session/output-ring.js';
+import { ByteRing } from '../session/byte-ring.js';
 import { ptyMasterFd } from '../pty/pty-internals.js';
 import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import { pointAgentLink, removeAgentLink } from './agent-link.js';
@@ -28,7 +28,7 @@ import { UtmpRecorder, findUtempter } from './utmp-recorder.js';
 const SOCKET_CHECK_MS = 5000;
 
 export class SessionHost {
-  private readonly ring: OutputRing;
+  private readonly ring: ByteRing;
   private readonly socket: SessionSocket;
   private readonly clients = new Set<ClientConnection>();
   private readonly createdAt = new Date();
@@ -52,7 +52,7 @@ export class SessionHost {
     private readonly spec: HostSpec,
     private readonly diag: Diagnostics,
   ) {
-    this.ring = new OutputRing(spec.bufferSize);
+    this.ring = new ByteRing(spec.bufferSize);
     this.socket = new SessionSocket(spec.socketPath, (s) => this.accept(s));
   }
 
@@ -130,7 +130,7 @@ export class SessionHost {
 
   /** Starts streaming to `c` from `rx` (null: from what no client was sent). */
   private startStreaming(c: ClientConnection, rx: number | null): void {
-    const out = this.ring.out;
+    const out = this.ring.end;
     let from = rx === null || rx > out ? Math.min(this.delivered, out) : rx;
     if (from < this.ring.start) {
       c.sendJson(FrameType.loss, { lost: this.ring.start - from, from: this.ring.start });
@@ -185,15 +185,15 @@ export class SessionHost {
       case FrameType.sync: {
         if (c.position >= 0) throw new ProtocolError('a second sync on one connection');
         const { rx } = decodeSync(f);
-        if (rx !== null && rx > this.ring.out) {
-          this.diag.log(1, `session ${this.spec.name}: client claims rx ${rx} beyond out ${this.ring.out}; plain attach`);
+        if (rx !== null && rx > this.ring.end) {
+          this.diag.log(1, `session ${this.spec.name}: client claims rx ${rx} beyond out ${this.ring.end}; plain attach`);
         }
         return this.startStreaming(c, rx);
       }
       case FrameType.input:
       case FrameType.inputUncounted:
         if (c !== this.writer || this.exitStatus !== null) return; // viewers' keys are discarded
-        this.pty?.write(f.payload as unknown as string);
+        this.pty?.write(f.payload);
         if (f.type === FrameType.input) this.inCount += f.payload.length;
         return;
       case FrameType.resize:
@@ -241,7 +241,7 @@ export class SessionHost {
       v: SOCKET_PROTOCOL_VERSION,
       name: this.spec.name,
       resumed: c.role === 'writer' ? this.attachCount > 1 : true,
-      out: this.ring.out,
+      out: this.ring.end,
       in: this.inCount,
       bufferSize: this.ring.capacity,
     });
@@ -299,7 +299,7 @@ export class SessionHost {
   }
 
   private deliverExit(c: ClientConnection): void {
-    c.finish(FrameType.exit, { status: this.exitStatus });
+    c.finish(FrameType.exit, { status: this.exitStatus, out: this.ring.end });
   }
 
   private armOrphanTimer(): void {
@@ -377,7 +377,7 @@ export class SessionHost {
       clientAddr: this.lastClientAddr,
       exited: this.exitStatus !== null,
       exitStatus: this.exitStatus,
-      out: this.ring.out,
+      out: this.ring.end,
       in: this.inCount,
       bufferSize: this.ring.capacity,
     };

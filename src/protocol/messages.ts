@@ -43,6 +43,8 @@ export interface Loss {
 
 export interface ExitNotice {
   status: number;
+  /** The final output offset: everything before it was sent first. */
+  out: number;
 }
 
 export interface Refused {
@@ -138,7 +140,7 @@ export const decodeSync = (f: Frame): SyncRequest => check(f, { rx: 'offset|null
 
 export const decodeLoss = (f: Frame): Loss => check(f, { lost: 'offset', from: 'offset' }) as unknown as Loss;
 
-export const decodeExit = (f: Frame): ExitNotice => check(f, { status: 'offset' }) as unknown as ExitNotice;
+export const decodeExit = (f: Frame): ExitNotice => check(f, { status: 'offset', out: 'offset' }) as unknown as ExitNotice;
 
 export const decodeRefused = (f: Frame): Refused => check(f, { reason: 'string', message: 'string' }) as unknown as Refused;
 

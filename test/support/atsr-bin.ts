@@ -16,6 +16,12 @@ export function atsrCommand(): string[] {
   return [NODE24, BUNDLE];
 }
 
+/** argv prefix that runs rezume: the executable by that name, or the bundle's --rezume. */
+export function rezumeCommand(): string[] {
+  const atsr = atsrCommand();
+  return atsr.length === 1 ? [join(ROOT, 'dist/rezume')] : [...atsr, '--rezume'];
+}
+
 /** A private temp directory (mode 0700) removed by the returned cleanup. */
 export function privateTempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `atsr-${prefix}-`));

@@ -1,22 +1,31 @@
-// The host's replay state for output: the last `capacity` bytes the command
-// wrote, addressed by absolute offset since the session began. One
-// allocation for the session's life.
-export class OutputRing {
+// The replay state of one direction of a session: the last `capacity` bytes
+// of a stream, addressed by absolute offset. The host keeps the command's
+// output in one (`out`); the client keeps the keys it sent in one (`tx`).
+// One allocation for its life.
+export class ByteRing {
   private readonly buf: Buffer;
-  /** Absolute offset of the next byte the command writes (`out`). */
-  private end = 0;
+  /** Absolute offset of the next byte appended. */
+  private next: number;
+  /** The offset the stream started at: nothing before it was ever held. */
+  private readonly base: number;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    startOffset = 0,
+  ) {
     this.buf = Buffer.allocUnsafe(capacity);
+    this.next = startOffset;
+    this.base = startOffset;
   }
 
-  get out(): number {
-    return this.end;
+  /** The absolute offset one past the last byte (the host's `out`, the client's `tx`). */
+  get end(): number {
+    return this.next;
   }
 
   /** The oldest absolute offset still held. */
   get start(): number {
-    return Math.max(0, this.end - this.capacity);
+    return Math.max(this.base, this.next - this.capacity);
   }
 
   append(chunk: Buffer): void {
@@ -24,7 +33,7 @@ export class OutputRing {
     if (cap > 0) {
       // Only the last `cap` bytes of a chunk can survive.
       const src = chunk.length > cap ? chunk.subarray(chunk.length - cap) : chunk;
-      let pos = (this.end + (chunk.length - src.length)) % cap;
+      let pos = (this.next + (chunk.length - src.length)) % cap;
       let copied = 0;
       while (copied < src.length) {
         const n = Math.min(src.length - copied, cap - pos);
@@ -33,7 +42,7 @@ export class OutputRing {
         pos = (pos + n) % cap;
       }
     }
-    this.end += chunk.length;
+    this.next += chunk.length;
   }
 
   /**
@@ -41,8 +50,8 @@ export class OutputRing {
    * a socket may hold the buffer queued while the ring moves on.
    */
   copyFrom(from: number): Buffer {
-    if (from < this.start || from > this.end) throw new RangeError(`offset ${from} outside [${this.start}, ${this.end}]`);
-    const len = this.end - from;
+    if (from < this.start || from > this.next) throw new RangeError(`offset ${from} outside [${this.start}, ${this.next}]`);
+    const len = this.next - from;
     const out = Buffer.allocUnsafe(len);
     if (len === 0) return out;
     const a = from % this.capacity;

@@ -1,0 +1,93 @@
+// `rezume [options] [ssh options] [user@]host [command]`: our own options
+// come first (long options only, so they never clash with ssh's); everything
+// from the first argument we do not know goes to ssh unchanged.
+import { Command, CommanderError } from 'commander';
+import { AtsrError, ExitCode } from '../cli/exit-codes.js';
+import { VERSION } from '../version.js';
+
+export const MAX_CLIENT_BUFFER = 1048576;
+export const DEFAULT_CLIENT_BUFFER = 524288;
+
+export interface RezumeOptions {
+  /** Bytes of sent keys kept for resending. */
+  buffer: number;
+  statusLine: boolean;
+  autoReconnect: boolean;
+  aliveInterval: number;
+  aliveCount: number;
+  ssh: string;
+  sshArgs: string[];
+}
+
+export type RezumeParse = { kind: 'run'; options: RezumeOptions } | { kind: 'printed' };
+
+const USAGE = `Usage: rezume [options] [ssh options] [user@]host [command]
+
+Opens a resumable session over your own OpenSSH ssh. When the network drops,
+rezume reconnects by itself and the session continues exactly where it was.
+
+Options (before any ssh option):
+  --buffer BYTES        keys kept for resending, 0..${MAX_CLIENT_BUFFER} (default ${DEFAULT_CLIENT_BUFFER})
+  --status-line         also show connection trouble on the bottom line
+  --no-auto             wait for Enter before reconnecting
+  --alive-interval SEC  ssh ServerAliveInterval (default 2)
+  --alive-count N       ssh ServerAliveCountMax (default 3)
+  --ssh PATH            the ssh client to run (default: ssh on PATH)
+  --version, --help
+
+While it waits for the network, Ctrl-] gives up (the session stays on the server).
+`;
+
+function positive(flag: string, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new AtsrError(`--${flag} takes a whole number from ${min} to ${max}, not '${value}'`, ExitCode.usage);
+  }
+  return Number(value);
+}
+
+export function parseRezumeOptions(argv: string[]): RezumeParse {
+  const cmd = new Command('rezume')
+    .option('--buffer <BYTES>')
+    .option('--status-line')
+    .option('--no-auto')
+    .option('--alive-interval <SEC>')
+    .option('--alive-count <N>')
+    .option('--ssh <PATH>')
+    .option('--help')
+    .option('--version')
+    .helpOption(false)
+    .argument('[ssh...]')
+    .allowUnknownOption()
+    .passThroughOptions()
+    .allowExcessArguments()
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} });
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) throw new AtsrError(err.message.replace(/^error: /, ''), ExitCode.usage);
+    throw err;
+  }
+  const o = cmd.opts<Record<string, string | boolean | undefined>>();
+  if (o.help) {
+    process.stdout.write(USAGE);
+    return { kind: 'printed' };
+  }
+  if (o.version) {
+    process.stdout.write(`rezume ${VERSION}\n`);
+    return { kind: 'printed' };
+  }
+  if (cmd.args.length === 0) throw new AtsrError('missing the host to connect to (see rezume --help)', ExitCode.usage);
+  return {
+    kind: 'run',
+    options: {
+      buffer: o.buffer === undefined ? DEFAULT_CLIENT_BUFFER : positive('buffer', String(o.buffer), 0, MAX_CLIENT_BUFFER),
+      statusLine: o.statusLine === true,
+      autoReconnect: o.auto !== false,
+      aliveInterval: o.aliveInterval === undefined ? 2 : positive('alive-interval', String(o.aliveInterval), 1, 3600),
+      aliveCount: o.aliveCount === undefined ? 3 : positive('alive-count', String(o.aliveCount), 1, 100),
+      ssh: typeof o.ssh === 'string' ? o.ssh : 'ssh',
+      sshArgs: cmd.args,
+    },
+  };
+}

@@ -1,0 +1,289 @@
+// The rezume client: relays between the user's terminal and ssh, counts
+// both directions once the server's hello has come, and after a lost
+// connection reconnects and resumes exactly (docs/protocol.md, part 2).
+import { readFileSync } from 'node:fs';
+import type { IPty } from 'node-pty';
+import { ByteRing } from '../session/byte-ring.js';
+import { type InbandMessage, encodeInband } from '../inband/inband-message.js';
+import { InbandScanner } from '../inband/inband-scanner.js';
+import { ConnectionNotice } from './connection-notice.js';
+import { failureReason, looksLikePrompt } from './failure-reason.js';
+import { probeSshBanner } from './reachability-probe.js';
+import type { RezumeOptions } from './rezume-options.js';
+import { type SshEndpoint, startSsh } from './ssh-link.js';
+
+/** Pressed while rezume waits for the network: give up (the session stays). */
+export const ABANDON_KEY = 0x1d; // Ctrl-]
+export const ABANDONED_STATUS = 255;
+const PROBE_EVERY_MS = 200;
+const FIRST_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 8000;
+/** A partial in-band prefix at the end of a read is shown after this long. */
+const HOLD_MS = 30;
+
+export interface TerminalIo {
+  write(data: Buffer | string): void;
+  size(): { cols: number; rows: number };
+  /** Prints a line for the user after the terminal is back to normal. */
+  finish(status: number, message?: string): void;
+}
+
+type Phase =
+  | 'first' // the first connection, before its hello: a plain ssh so far
+  | 'live' // counted stream
+  | 'down' // connection lost, waiting to retry
+  | 'reconnecting' // an attempt is running, before its hello
+  | 'ended';
+
+export class RezumeSession {
+  private phase: Phase = 'first';
+  private ssh: IPty | undefined;
+  private scanner = new InbandScanner();
+  private holdTimer: NodeJS.Timeout | undefined;
+  /** Session output received (absolute offset); valid once a hello came. */
+  private rx = 0;
+  /** The keys sent since the first hello, for resending. */
+  private sent: ByteRing | undefined;
+  private helloSeen = false;
+  private exitStatus: number | undefined;
+  private attemptOutput = '';
+  /** Keys typed at a prompt during a reconnect go to ssh, uncounted. */
+  private promptShown = false;
+  private backoff = FIRST_BACKOFF_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private probing = false;
+  private readonly notice: ConnectionNotice;
+
+  constructor(
+    private readonly opts: RezumeOptions,
+    private readonly sessionId: string,
+    private readonly endpoint: SshEndpoint | undefined,
+    private readonly term: TerminalIo,
+    /** Where each attempt's ssh writes its own messages. */
+    private readonly sshStderrFile: string,
+  ) {
+    this.notice = new ConnectionNotice((s) => term.write(s), opts.statusLine, () => term.size().rows);
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  // ---- from the user --------------------------------------------------------
+
+  onUserInput(data: Buffer): void {
+    switch (this.phase) {
+      case 'first':
+        this.ssh?.write(data); // password prompts and such: not counted
+        return;
+      case 'live':
+        this.sent!.append(data);
+        this.ssh?.write(data);
+        return;
+      case 'down':
+      case 'reconnecting': {
+        if (data.includes(ABANDON_KEY)) return this.end(ABANDONED_STATUS, 'rezume: gave up waiting; the session is still running on the server');
+        if (this.phase === 'reconnecting' && this.promptShown) {
+          this.ssh?.write(data);
+          return;
+        }
+        if (this.phase === 'down' && !this.opts.autoReconnect && data.includes(0x0d)) {
+          this.connect(); // --no-auto: Enter reconnects (and is not sent)
+          return;
+        }
+        // Held: counted now, sent with the resend after the next hello.
+        this.sent!.append(data);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  onResize(): void {
+    const { cols, rows } = this.term.size();
+    try {
+      this.ssh?.resize(cols, rows);
+    } catch {
+      // ssh just exited.
+    }
+  }
+
+  // ---- from ssh -----------------------------------------------------------------
+
+  private connect(): void {
+    clearTimeout(this.retryTimer);
+    if (this.phase !== 'first') {
+      this.phase = 'reconnecting';
+      this.promptShown = false;
+      this.attemptOutput = '';
+      this.notice.show('reconnecting...');
+    }
+    this.scanner = new InbandScanner();
+    const ssh = startSsh(this.opts, this.sessionId, this.term.size(), this.sshStderrFile);
+    this.ssh = ssh;
+    ssh.onData((d) => {
+      if (this.ssh === ssh) this.onSshOutput(d as unknown as Buffer);
+    });
+    ssh.onExit(({ exitCode }) => {
+      if (this.ssh === ssh) this.onSshExit(exitCode);
+    });
+  }
+
+  private onSshOutput(chunk: Buffer): void {
+    clearTimeout(this.holdTimer);
+    for (const part of this.scanner.push(chunk)) {
+      if ('message' in part) this.onMessage(part.message);
+      else this.onStreamBytes('plain' in part ? part.plain : part.malformed);
+    }
+    // A lone ESC (or the start of a prefix) at the end of a read is not held for long.
+    this.holdTimer = setTimeout(() => {
+      const held = this.scanner.flush();
+      if (held.length > 0) this.onStreamBytes(held);
+    }, HOLD_MS);
+  }
+
+  private onStreamBytes(b: Buffer): void {
+    if (b.length === 0) return;
+    switch (this.phase) {
+      case 'first':
+        this.term.write(b);
+        return;
+      case 'live':
+        this.rx += b.length;
+        this.term.write(b);
+        return;
+      case 'reconnecting':
+        // What ssh prints before the hello stays off the session's screen,
+        // unless it asks the user something.
+        this.attemptOutput += b.toString('latin1');
+        if (!this.promptShown && looksLikePrompt(this.attemptOutput)) {
+          this.promptShown = true;
+          this.notice.show('ssh is asking for input');
+          this.term.write(this.attemptOutput);
+        } else if (this.promptShown) this.term.write(b);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onMessage(m: InbandMessage): void {
+    switch (m.kind) {
+      case 'hello':
+        return this.onHello(m.resumed, m.out, m.in);
+      case 'loss':
+        if (this.phase !== 'live') return;
+        this.notice.show(`too far behind: ${m.lost} bytes of output were lost; continuing from offset ${m.from}`);
+        this.rx = m.from;
+        setTimeout(() => this.notice.clear(), 5000).unref();
+        return;
+      case 'exit':
+        // Only at the true end of the stream: a program printing the same
+        // bytes cannot end the client.
+        if (this.phase === 'live' && m.out === this.rx) this.exitStatus = m.status;
+        return;
+      case 'error':
+        this.notice.show(`server: ${m.message}`);
+        setTimeout(() => this.notice.clear(), 5000).unref();
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onHello(resumed: boolean, out: number, inCount: number): void {
+    const reconnect = this.helloSeen;
+    let message: string | undefined;
+    if (!reconnect || !resumed) {
+      // A new session (or ours is gone): start counting from its offsets.
+      if (reconnect) message = 'the session was gone; a new one was started';
+      this.rx = 0;
+      this.sent = new ByteRing(this.opts.buffer, inCount);
+    }
+    // More than the server ever sent cannot be: take all it still has rather than risk a gap.
+    if (this.rx > out) this.rx = 0;
+    this.helloSeen = true;
+    this.phase = 'live';
+    this.backoff = FIRST_BACKOFF_MS;
+    this.ssh?.write(encodeInband({ kind: 'sync', rx: this.rx }));
+    const sent = this.sent!;
+    if (inCount < sent.start) {
+      message = `${sent.start - inCount} typed bytes could not be resent`;
+    }
+    const resend = sent.copyFrom(Math.max(inCount, sent.start));
+    if (inCount > sent.end) this.sent = new ByteRing(this.opts.buffer, inCount);
+    else if (resend.length > 0) this.ssh?.write(resend);
+    this.notice.clear();
+    if (message) {
+      this.notice.show(message);
+      setTimeout(() => this.notice.clear(), 5000).unref();
+    }
+  }
+
+  private onSshExit(code: number): void {
+    this.ssh = undefined;
+    const held = this.scanner.flush();
+    if (held.length > 0) this.onStreamBytes(held);
+    const sshSaid = this.readSshStderr();
+    if (this.exitStatus !== undefined) return this.end(this.exitStatus);
+    if (!this.helloSeen) return this.end(code, sshSaid.trimEnd() || undefined); // never resumable: behave like ssh
+    if (this.phase === 'live' && code !== 255) return this.end(code); // the front ended (detached, taken over)
+    const why = this.phase === 'reconnecting' ? failureReason(this.attemptOutput + sshSaid) : { text: 'connection lost', hostAnswered: false };
+    this.phase = 'down';
+    this.scheduleRetry(why.text, why.hostAnswered);
+  }
+
+  private readSshStderr(): string {
+    try {
+      return readFileSync(this.sshStderrFile, 'latin1');
+    } catch {
+      return '';
+    }
+  }
+
+  private scheduleRetry(why: string, hostAnswered: boolean): void {
+    if (!this.opts.autoReconnect) {
+      this.notice.show(`${why}; press Enter to reconnect, Ctrl-] to quit`);
+      return;
+    }
+    const delay = hostAnswered ? this.backoff : 0;
+    if (hostAnswered) this.backoff = Math.min(MAX_BACKOFF_MS, this.backoff * 2);
+    this.notice.show(`${why}; reconnecting${delay >= 1000 ? ` in ${Math.round(delay / 1000)} s` : ''} (Ctrl-] quits)`);
+    if (hostAnswered || !this.endpoint) {
+      this.retryTimer = setTimeout(() => this.connect(), Math.max(delay, hostAnswered ? 0 : FIRST_BACKOFF_MS));
+      return;
+    }
+    void this.probeThenConnect();
+  }
+
+  /** While the host does not answer, probe often and connect the moment it does. */
+  private async probeThenConnect(): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    try {
+      while (this.phase === 'down') {
+        const started = Date.now();
+        if (await probeSshBanner(this.endpoint!, 400)) {
+          if (this.phase === 'down') this.connect();
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.max(0, PROBE_EVERY_MS - (Date.now() - started))));
+      }
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  private end(status: number, message?: string): void {
+    if (this.phase === 'ended') return;
+    this.phase = 'ended';
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.holdTimer);
+    this.notice.clear();
+    const ssh = this.ssh;
+    this.ssh = undefined;
+    ssh?.kill('SIGTERM');
+    this.term.finish(status, message);
+  }
+}

@@ -1,0 +1,53 @@
+// One connection attempt: the user's own ssh, on a local pty, announcing the
+// session with ATSR_ID. Keepalives notice a dead network; the escape
+// character is off so that every key reaches the session.
+import { spawnSync } from 'node:child_process';
+import { spawn, type IPty } from 'node-pty';
+import type { RezumeOptions } from './rezume-options.js';
+
+/**
+ * ssh's own messages ("Timeout, server not responding", "Permission denied")
+ * go to `stderrFile`, never into the session's stream, where they would be
+ * shown and counted as session output. Its prompts still reach the user:
+ * ssh asks for passwords and host keys on /dev/tty, the pty.
+ */
+export function startSsh(opts: RezumeOptions, sessionId: string, size: { cols: number; rows: number }, stderrFile: string): IPty {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  env.ATSR_ID = sessionId;
+  env.REZUME_SSH_STDERR = stderrFile;
+  const args = [
+    '-t',
+    '-e', 'none',
+    '-o', 'SendEnv=ATSR_ID',
+    '-o', `ServerAliveInterval=${opts.aliveInterval}`,
+    '-o', `ServerAliveCountMax=${opts.aliveCount}`,
+    '-o', `ConnectTimeout=${Math.max(2, opts.aliveInterval * opts.aliveCount)}`,
+    ...opts.sshArgs,
+  ];
+  const script = 'f=$REZUME_SSH_STDERR; unset REZUME_SSH_STDERR; exec "$0" "$@" 2>"$f"';
+  return spawn('/bin/sh', ['-c', script, opts.ssh, ...args], { name: env.TERM || 'xterm', cols: size.cols, rows: size.rows, env, encoding: null });
+}
+
+export interface SshEndpoint {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where ssh will connect, from `ssh -G` (so ~/.ssh/config applies), or
+ * undefined when a proxy is in the way and a direct probe means nothing.
+ */
+export function resolveEndpoint(opts: RezumeOptions): SshEndpoint | undefined {
+  const r = spawnSync(opts.ssh, ['-G', ...opts.sshArgs], { encoding: 'utf8', timeout: 5000 });
+  if (r.status !== 0) return undefined;
+  const conf = new Map<string, string>();
+  for (const line of r.stdout.split('\n')) {
+    const sp = line.indexOf(' ');
+    if (sp > 0) conf.set(line.slice(0, sp), line.slice(sp + 1));
+  }
+  if (conf.has('proxyjump') || conf.has('proxycommand')) return undefined;
+  const host = conf.get('hostname');
+  const port = Number(conf.get('port'));
+  return host && port > 0 ? { host, port } : undefined;
+}

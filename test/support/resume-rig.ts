@@ -1,0 +1,45 @@
+// The real thing end to end: rezume on a pty, the real ssh through a fault
+// proxy, a real sshd on loopback, and atsr -s on the server side.
+import { AtsrSandbox } from './atsr-sandbox.js';
+import { atsrCommand, rezumeCommand } from './atsr-bin.js';
+import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
+import { PtyRun } from './pty-harness.js';
+import { type Sshd, startSshd } from './sshd-fixture.js';
+
+const shellQuote = (w: string): string => `'${w.replace(/'/g, `'\\''`)}'`;
+
+export class ResumeRig {
+  private constructor(
+    readonly sshd: Sshd,
+    readonly proxy: FaultProxy,
+    readonly box: AtsrSandbox,
+  ) {}
+
+  static async start(name: string): Promise<ResumeRig> {
+    const sshd = await startSshd();
+    const proxy = await startFaultProxy({ targetPort: sshd.port });
+    return new ResumeRig(sshd, proxy, new AtsrSandbox(name));
+  }
+
+  /** The remote command: the session under `atsr -t -f -s`, as rezumable runs it. */
+  remoteCommand(command: string[], atsrOptions: string[] = []): string {
+    return [...atsrCommand(), '-u', this.box.sockets, ...atsrOptions, '-i', 'ATSR_ID', '-t', '-f', '-s', ...command]
+      .map(shellQuote)
+      .join(' ');
+  }
+
+  /** rezume through the proxy, with fast keepalives so outages are noticed in ~2 s. */
+  rezume(remote: string, opts: { rezumeOptions?: string[]; cols?: number; rows?: number } = {}): PtyRun {
+    const ssh = this.sshd.sshArgs(['-p', String(this.proxy.port)]);
+    return new PtyRun(
+      [...rezumeCommand(), '--alive-interval', '1', '--alive-count', '2', ...(opts.rezumeOptions ?? []), ...ssh, this.sshd.destination, remote],
+      { env: this.box.env(), cols: opts.cols, rows: opts.rows },
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.box.cleanup();
+    await this.proxy.close();
+    await this.sshd.stop();
+  }
+}
