@@ -51,7 +51,7 @@ export class PtyRun {
   }
 
   write(data: string | Buffer): void {
-    this.pty.write(typeof data === 'string' ? data : (data as unknown as string));
+    this.pty.write(data);
   }
 
   resize(cols: number, rows: number): void {
