@@ -86,7 +86,6 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     socketPath,
     readOnly: opts.readOnly,
     force: opts.force,
-    sync: opts.sync,
     updateUtmp: opts.updateUtmp,
     detachKey: opts.detachKey,
     handshake: opts.sync ? makeHandshake(opts) : undefined,

@@ -3,10 +3,12 @@
 // from the first argument we do not know goes to ssh unchanged.
 import { Command, CommanderError } from 'commander';
 import { AtsrError, ExitCode } from '../cli/exit-codes.js';
+import { parseDetachKey } from '../front/detach-key.js';
 import { VERSION } from '../version.js';
 
 export const MAX_CLIENT_BUFFER = 1048576;
 export const DEFAULT_CLIENT_BUFFER = 524288;
+export const DEFAULT_QUIT_KEY = 0x1d; // Ctrl-]
 
 export interface RezumeOptions {
   /** Bytes of sent keys kept for resending. */
@@ -17,6 +19,8 @@ export interface RezumeOptions {
   aliveCount: number;
   ssh: string;
   sshArgs: string[];
+  /** The byte that gives up waiting during an outage, or undefined for none. */
+  quitKey: number | undefined;
 }
 
 export type RezumeParse = { kind: 'run'; options: RezumeOptions } | { kind: 'printed' };
@@ -33,9 +37,9 @@ Options (before any ssh option):
   --alive-interval SEC  ssh ServerAliveInterval (default 2)
   --alive-count N       ssh ServerAliveCountMax (default 3)
   --ssh PATH            the ssh client to run (default: ssh on PATH)
+  --quit-key KEY        gives up waiting during an outage: ^X or one character,
+                        or 'none' (default ^], the session stays on the server)
   --version, --help
-
-While it waits for the network, Ctrl-] gives up (the session stays on the server).
 `;
 
 function positive(flag: string, value: string, min: number, max: number): number {
@@ -53,6 +57,7 @@ export function parseRezumeOptions(argv: string[]): RezumeParse {
     .option('--alive-interval <SEC>')
     .option('--alive-count <N>')
     .option('--ssh <PATH>')
+    .option('--quit-key <KEY>')
     .option('--help')
     .option('--version')
     .helpOption(false)
@@ -88,6 +93,7 @@ export function parseRezumeOptions(argv: string[]): RezumeParse {
       aliveCount: o.aliveCount === undefined ? 3 : positive('alive-count', String(o.aliveCount), 1, 100),
       ssh: typeof o.ssh === 'string' ? o.ssh : 'ssh',
       sshArgs: cmd.args,
+      quitKey: o.quitKey === undefined ? DEFAULT_QUIT_KEY : o.quitKey === 'none' ? undefined : parseDetachKey(String(o.quitKey)),
     },
   };
 }

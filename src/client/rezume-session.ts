@@ -12,8 +12,7 @@ import { probeSshBanner } from './reachability-probe.js';
 import type { RezumeOptions } from './rezume-options.js';
 import { type SshEndpoint, startSsh } from './ssh-link.js';
 
-/** Pressed while rezume waits for the network: give up (the session stays). */
-export const ABANDON_KEY = 0x1d; // Ctrl-]
+/** Exit status when the user gives up waiting (as ssh's for a failed connection). */
 export const ABANDONED_STATUS = 255;
 const PROBE_EVERY_MS = 200;
 const FIRST_BACKOFF_MS = 250;
@@ -82,7 +81,7 @@ export class RezumeSession {
         return;
       case 'down':
       case 'reconnecting': {
-        if (data.includes(ABANDON_KEY)) return this.end(ABANDONED_STATUS, 'rezume: gave up waiting; the session is still running on the server');
+        if (this.opts.quitKey !== undefined && data.includes(this.opts.quitKey)) return this.end(ABANDONED_STATUS, 'rezume: gave up waiting; the session is still running on the server');
         if (this.phase === 'reconnecting' && this.promptShown) {
           this.ssh?.write(data);
           return;
@@ -181,7 +180,10 @@ export class RezumeSession {
       case 'exit':
         // Only at the true end of the stream: a program printing the same
         // bytes cannot end the client.
-        if (this.phase === 'live' && m.out === this.rx) this.exitStatus = m.status;
+        if (this.phase === 'live' && m.out === this.rx) {
+          this.exitStatus = m.status;
+          this.ssh?.write(encodeInband({ kind: 'bye' }));
+        }
         return;
       case 'error':
         this.notice.show(`server: ${m.message}`);
@@ -234,6 +236,12 @@ export class RezumeSession {
     this.scheduleRetry(why.text, why.hostAnswered);
   }
 
+  private quitHint(): string {
+    const k = this.opts.quitKey;
+    if (k === undefined) return '';
+    return `, ${k < 0x20 ? `Ctrl-${String.fromCharCode(k + 0x40)}` : String.fromCharCode(k)} quits`;
+  }
+
   private readSshStderr(): string {
     try {
       return readFileSync(this.sshStderrFile, 'latin1');
@@ -244,12 +252,12 @@ export class RezumeSession {
 
   private scheduleRetry(why: string, hostAnswered: boolean): void {
     if (!this.opts.autoReconnect) {
-      this.notice.show(`${why}; press Enter to reconnect, Ctrl-] to quit`);
+      this.notice.show(`${why}; press Enter to reconnect${this.quitHint()}`);
       return;
     }
     const delay = hostAnswered ? this.backoff : 0;
     if (hostAnswered) this.backoff = Math.min(MAX_BACKOFF_MS, this.backoff * 2);
-    this.notice.show(`${why}; reconnecting${delay >= 1000 ? ` in ${Math.round(delay / 1000)} s` : ''} (Ctrl-] quits)`);
+    this.notice.show(`${why}; reconnecting${delay >= 1000 ? ` in ${Math.round(delay / 1000)} s` : ''}${this.quitHint()}`);
     if (hostAnswered || !this.endpoint) {
       this.retryTimer = setTimeout(() => this.connect(), Math.max(delay, hostAnswered ? 0 : FIRST_BACKOFF_MS));
       return;

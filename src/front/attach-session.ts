@@ -37,13 +37,14 @@ export interface SyncHandshake {
   readonly timeoutMs: number;
   onLoss(loss: Loss): void;
   onExit(status: number, out: number): void;
+  /** After the exit notice: whether this input holds the client's confirmation. */
+  seesBye(chunk: Buffer): boolean;
 }
 
 export interface AttachOptions {
   socketPath: string;
   readOnly: boolean;
   force: boolean;
-  sync: boolean;
   updateUtmp: boolean;
   detachKey: number | undefined;
   handshake: SyncHandshake | undefined;
@@ -61,6 +62,9 @@ export function connectSocket(path: string): Promise<Socket> {
   });
 }
 
+/** How long a front waits for the client to confirm the exit notice. */
+const BYE_TIMEOUT_MS = 3000;
+
 function terminalSize(): { rows: number; cols: number } {
   return { rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 };
 }
@@ -71,7 +75,8 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
     v: SOCKET_PROTOCOL_VERSION,
     readOnly: opts.readOnly,
     force: opts.force,
-    sync: opts.sync,
+    // A front without the in-band handshake has nobody to sync with: plain attach.
+    sync: opts.handshake !== undefined,
     ...terminalSize(),
     clientAddr: (process.env.SSH_CLIENT ?? '').split(' ')[0] ?? '',
     agentSocket: process.env.SSH_AUTH_SOCK ?? '',
@@ -122,6 +127,18 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
       sendInput(FrameType.input, data);
     };
 
+    /** Sends the exit notice and waits briefly for the client's bye, which lets the host end at once. */
+    const awaitBye = (hs: SyncHandshake, status: number, out: number): void => {
+      hs.onExit(status, out);
+      stdin.off('data', onInput);
+      const timer = setTimeout(() => finish(status), BYE_TIMEOUT_MS);
+      stdin.on('data', (d: Buffer) => {
+        if (!hs.seesBye(d)) return;
+        clearTimeout(timer);
+        sock.end(encodeFrame(FrameType.exitAck), () => finish(status));
+      });
+    };
+
     function onInput(data: Buffer): void {
       if (handshaking && opts.handshake) {
         const r = opts.handshake.feed(data);
@@ -145,14 +162,10 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
           // Keys typed before now waited in the terminal; they are read from here on.
           stdin.on('data', onInput);
           stdin.resume();
-          if (opts.sync) {
-            if (opts.handshake) {
-              handshaking = true;
-              opts.handshake.begin(welcome);
-              syncTimer = setTimeout(() => sendSync(null, Buffer.alloc(0)), opts.handshake.timeoutMs);
-            } else {
-              sendSync(null, Buffer.alloc(0));
-            }
+          if (opts.handshake) {
+            handshaking = true;
+            opts.handshake.begin(welcome);
+            syncTimer = setTimeout(() => sendSync(null, Buffer.alloc(0)), opts.handshake.timeoutMs);
           }
           return;
         }
@@ -170,8 +183,8 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
         }
         case FrameType.exit: {
           const { status, out } = decodeExit(f);
-          opts.handshake?.onExit(status, out);
-          return finish(status);
+          if (!opts.handshake) return finish(status);
+          return awaitBye(opts.handshake, status, out);
         }
         case FrameType.refused: {
           const r = decodeRefused(f);

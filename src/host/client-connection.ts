@@ -17,6 +17,9 @@ export class ClientConnection {
   /** Absolute output offset this client has been sent up to; -1 until synced. */
   position = -1;
   clientAddr = '';
+  /** Attached with the resume handshake: its client confirms the exit notice. */
+  resumable = false;
+  exitAcked = false;
   private closed = false;
 
   constructor(readonly socket: Socket) {}

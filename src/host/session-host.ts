@@ -24,6 +24,13 @@ import { type HostReady, type HostSpec, takeHostSpec } from './host-spec.js';
 import { SessionSocket } from './session-socket.js';
 import { UtmpRecorder, findUtempter } from './utmp-recorder.js';
 
+/**
+ * How long an ended session waits for a resumable client whose exit notice
+ * was not confirmed (it may have been lost with the connection), when no
+ * orphan timeout is set.
+ */
+const EXIT_LINGER_MINUTES = 10;
+
 /** How often the host checks that its socket still exists. */
 const SOCKET_CHECK_MS = 5000;
 
@@ -190,6 +197,9 @@ export class SessionHost {
         }
         return this.startStreaming(c, rx);
       }
+      case FrameType.exitAck:
+        c.exitAcked = true;
+        return c.finish();
       case FrameType.input:
       case FrameType.inputUncounted:
         if (c !== this.writer || this.exitStatus !== null) return; // viewers' keys are discarded
@@ -207,6 +217,7 @@ export class SessionHost {
   private onAttach(c: ClientConnection, req: AttachRequest): void {
     if (this.ending) return c.finish(FrameType.refused, { reason: 'exiting', message: 'the session is ending' });
     c.clientAddr = req.clientAddr;
+    c.resumable = req.sync;
     if (req.readOnly) {
       c.role = 'viewer';
     } else {
@@ -254,8 +265,9 @@ export class SessionHost {
     this.writer = undefined;
     this.detachedSince = new Date();
     this.diag.log(2, `session ${this.spec.name}: detached`);
-    if (this.exitStatus !== null && c.position >= 0) return this.shutDown(); // it got the exit status
-    this.armOrphanTimer();
+    if (this.exitStatus !== null && c.position >= 0 && (!c.resumable || c.exitAcked)) return this.shutDown(); // it got the exit status
+    // An unconfirmed exit notice may have died with the connection: wait for the client to come back.
+    this.armOrphanTimer(this.exitStatus !== null && c.position >= 0 ? EXIT_LINGER_MINUTES : 0);
   }
 
   private resizePty(size: { rows: number; cols: number }): void {
@@ -299,16 +311,20 @@ export class SessionHost {
   }
 
   private deliverExit(c: ClientConnection): void {
-    c.finish(FrameType.exit, { status: this.exitStatus, out: this.ring.end });
+    const notice = { status: this.exitStatus, out: this.ring.end };
+    // A resumable client's front closes after the client confirms (exitAck).
+    if (c.resumable) c.sendJson(FrameType.exit, notice);
+    else c.finish(FrameType.exit, notice);
   }
 
-  private armOrphanTimer(): void {
+  private armOrphanTimer(fallbackMinutes = 0): void {
     this.clearOrphanTimer();
-    if (this.spec.orphanMinutes <= 0) return;
+    const minutes = this.spec.orphanMinutes > 0 ? this.spec.orphanMinutes : fallbackMinutes;
+    if (minutes <= 0) return;
     this.orphanTimer = setTimeout(() => {
-      this.diag.log(1, `session ${this.spec.name}: no client for ${this.spec.orphanMinutes} min; hanging up`);
+      this.diag.log(1, `session ${this.spec.name}: no client for ${minutes} min; ending it`);
       this.terminate('orphaned');
-    }, this.spec.orphanMinutes * 60_000);
+    }, minutes * 60_000);
   }
 
   private clearOrphanTimer(): void {

@@ -44,6 +44,10 @@ export class FrontHandshake implements SyncHandshake {
     return { uncounted: Buffer.concat(uncounted) };
   }
 
+  seesBye(chunk: Buffer): boolean {
+    return this.scanner.push(chunk).some((p) => 'message' in p && p.message.kind === 'bye');
+  }
+
   onLoss(loss: Loss): void {
     this.send({ kind: 'loss', lost: loss.lost, from: loss.from });
   }

@@ -11,7 +11,9 @@ export type InbandMessage =
   | { kind: 'sync'; rx: number }
   | { kind: 'loss'; lost: number; from: number }
   | { kind: 'exit'; status: number; out: number }
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: string }
+  /** The client got the exit notice: the session may end for good. */
+  | { kind: 'bye' };
 
 const NUMBER_FIELDS: Record<InbandMessage['kind'], string[]> = {
   hello: ['out', 'in', 'buf'],
@@ -19,6 +21,7 @@ const NUMBER_FIELDS: Record<InbandMessage['kind'], string[]> = {
   loss: ['lost', 'from'],
   exit: ['status', 'out'],
   error: [],
+  bye: [],
 };
 
 export function encodeInband(m: InbandMessage): Buffer {
@@ -54,6 +57,8 @@ export function parseInband(body: string): InbandMessage | undefined {
       return { kind, lost: num.lost!, from: num.from! };
     case 'exit':
       return { kind, status: num.status!, out: num.out! };
+    case 'bye':
+      return { kind };
     default:
       return { kind: 'error', message: f.message ?? '' };
   }

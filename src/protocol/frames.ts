@@ -8,6 +8,7 @@ export const FrameType = {
   resize: 0x04,
   sync: 0x05,
   statusQuery: 0x06,
+  exitAck: 0x07,
   // host -> front
   welcome: 0x41,
   output: 0x42,
