@@ -1,0 +1,116 @@
+// The installed product end to end: the real installer into a temporary
+// prefix, a real loopback sshd whose login shell runs the installed
+// `rezumable` from .profile, and the installed `rezume` resuming a session
+// through a network outage. A plain ssh to the same sshd runs the command
+// directly.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InstallSandbox, installerBin } from './installer-harness.js';
+import { waitUntil } from '../support/atsr-sandbox.js';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
+import { PtyRun } from '../support/pty-harness.js';
+import { type Sshd, startSshd } from '../support/sshd-fixture.js';
+
+// Prints tick-1, tick-2, ... every 0.5 s and records the last number in a
+// file, so the test knows what was produced while the network was down; a
+// line of input ends it with that line as its exit status.
+const TICKER = `i=0
+while :; do
+  i=$((i + 1))
+  echo "tick-$i"
+  echo "$i" > "$1"
+  if read -t 0.5 status; then echo "bye:$status"; exit "$status"; fi
+done
+`;
+
+let sandbox: InstallSandbox;
+let sshd: Sshd;
+let proxy: FaultProxy;
+let countFile: string;
+
+beforeAll(async () => {
+  await installerBin();
+  sandbox = new InstallSandbox('');
+  const install = await sandbox.run(sandbox.installArgs());
+  if (install.status !== 0) throw new Error(`install failed (${install.status}): ${install.stderr}`);
+  const home = join(sandbox.dir, 'home');
+  mkdirSync(home);
+  countFile = join(home, 'count');
+  writeFileSync(join(home, 'ticker.sh'), TICKER);
+  // What an admin writes: the login command behind rezumable.
+  writeFileSync(join(home, '.profile'), `exec ${sandbox.prefix}/bin/rezumable bash ${home}/ticker.sh ${countFile}\n`);
+  sshd = await startSshd({ setEnv: { HOME: home } });
+  proxy = await startFaultProxy({ targetPort: sshd.port });
+}, 180_000);
+
+afterAll(async () => {
+  await proxy?.close();
+  await sshd?.stop();
+  if (sandbox) {
+    for (const { pid } of installedSessions()) process.kill(pid, 'SIGKILL');
+    sandbox.remove();
+  }
+});
+
+/** The sessions under the installed prefix's socket root, as its atsr lists them. */
+function installedSessions(): { name: string; pid: number }[] {
+  const list = spawnSync(join(sandbox.prefix, 'bin/atsr'), ['-l', '-g', join(sandbox.prefix, 'run'), '--json'], { encoding: 'utf8' });
+  if (list.status !== 0) throw new Error(`atsr -l failed (${list.status}): ${list.stderr}`);
+  return JSON.parse(list.stdout) as { name: string; pid: number }[];
+}
+
+const lastTick = (text: string): number => Math.max(0, ...[...text.matchAll(/tick-(\d+)\r\n/g)].map((m) => Number(m[1])));
+const plainEnv = (): NodeJS.ProcessEnv => {
+  const { ATSR_ID: _unset, SSH_AUTH_SOCK: _agent, ...env } = process.env;
+  return { ...env, TERM: 'xterm' };
+};
+
+describe('installed rezumable behind a real sshd', () => {
+  it('resumes through an outage: the missed output arrives once, the exit status comes back', async () => {
+    const rezume = new PtyRun(
+      [join(sandbox.prefix, 'bin/rezume'), '--alive-interval', '1', '--alive-count', '2', ...sshd.sshArgs(['-p', String(proxy.port)]), sshd.destination],
+      { env: plainEnv() },
+    );
+    try {
+      await rezume.waitFor('tick-2\r\n');
+      expect(installedSessions().map((s) => s.name)).toEqual([expect.stringMatching(/^rz/)]);
+      proxy.setMode('blackhole');
+      await rezume.waitFor('\x1b]2;rezume: connection lost');
+      const received = lastTick(rezume.text());
+      const produced = Number(readFileSync(countFile, 'utf8'));
+      expect(produced).toBeGreaterThan(received); // the command printed during the outage
+      proxy.setMode('pass');
+      await rezume.waitFor(`tick-${produced + 1}\r\n`);
+      rezume.write('7\r');
+      await rezume.waitFor('bye:7\r\n');
+      expect((await rezume.exit()).exitCode).toBe(7);
+
+      const text = rezume.text();
+      const last = lastTick(text);
+      for (let n = 1; n <= last; n++) expect(text.split(`tick-${n}\r\n`).length, `tick-${n}`).toBe(2);
+      expect(text.match(/tick-\d+\r\n/g)).toEqual(Array.from({ length: last }, (_, i) => `tick-${i + 1}\r\n`));
+      expect(text).not.toContain('\x1b_atsr');
+      await waitUntil('the session host is gone', () => installedSessions().length === 0);
+    } finally {
+      rezume.kill('SIGKILL');
+      proxy.setMode('pass');
+    }
+  });
+
+  it('a plain ssh login runs the command directly: no session, no protocol bytes', async () => {
+    const ssh = new PtyRun(['ssh', ...sshd.sshArgs(['-t']), sshd.destination], { env: plainEnv() });
+    try {
+      await ssh.waitFor('tick-1\r\n');
+      expect(installedSessions()).toEqual([]);
+      ssh.write('3\r');
+      await ssh.waitFor('bye:3\r\n');
+      expect((await ssh.exit()).exitCode).toBe(3);
+      expect(ssh.text()).not.toContain('\x1b_atsr');
+      expect(ssh.text()).toMatch(/^tick-1\r\n/);
+    } finally {
+      ssh.kill('SIGKILL');
+    }
+  });
+});
