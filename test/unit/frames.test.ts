@@ -1,0 +1,110 @@
+// Framing of the host <-> front socket protocol: type, 4-byte length, payload.
+import { describe, expect, it } from 'vitest';
+import {
+  type Frame,
+  FrameDecoder,
+  FrameType,
+  HEADER_BYTES,
+  MAX_PAYLOAD_BYTES,
+  ProtocolError,
+  encodeFrame,
+} from '../../src/protocol/frames.js';
+
+const frames: Frame[] = [
+  { type: FrameType.attach, payload: Buffer.from('{"v":1}') },
+  { type: FrameType.output, payload: Buffer.from([0, 1, 0xff, 0x1b, 10]) },
+  { type: FrameType.statusQuery, payload: Buffer.alloc(0) },
+  { type: FrameType.exit, payload: Buffer.from('{"status":0,"out":5}') },
+];
+const stream = Buffer.concat(frames.map((f) => encodeFrame(f.type, f.payload)));
+
+describe('encodeFrame', () => {
+  it('writes the type, the big-endian length and the payload', () => {
+    expect(encodeFrame(FrameType.input, Buffer.from('ab'))).toEqual(Buffer.from([0x02, 0, 0, 0, 2, 0x61, 0x62]));
+  });
+
+  it('writes a header alone for an empty payload', () => {
+    expect(encodeFrame(FrameType.detached)).toEqual(Buffer.from([0x46, 0, 0, 0, 0]));
+    expect(HEADER_BYTES).toBe(5);
+  });
+});
+
+describe('FrameDecoder', () => {
+  it('round-trips every frame type', () => {
+    for (const type of Object.values(FrameType)) {
+      const payload = Buffer.from(`payload of 0x${type.toString(16)}`);
+      const d = new FrameDecoder();
+      expect(d.push(encodeFrame(type, payload))).toEqual([{ type, payload }]);
+      expect(d.buffered).toBe(0);
+    }
+  });
+
+  it('returns several frames from one chunk, in order', () => {
+    const d = new FrameDecoder();
+    expect(d.push(stream)).toEqual(frames);
+    expect(d.buffered).toBe(0);
+  });
+
+  it('reassembles frames split at every byte boundary', () => {
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const d = new FrameDecoder();
+      const got = [...d.push(stream.subarray(0, cut)), ...d.push(stream.subarray(cut))];
+      expect(got, `cut at ${cut}`).toEqual(frames);
+      expect(d.buffered).toBe(0);
+    }
+  });
+
+  it('reassembles frames fed one byte at a time', () => {
+    const d = new FrameDecoder();
+    const got: Frame[] = [];
+    for (const b of stream) got.push(...d.push(Buffer.from([b])));
+    expect(got).toEqual(frames);
+  });
+
+  it.each([
+    ['half a header', 3, 3],
+    ['a header without its payload', HEADER_BYTES, HEADER_BYTES],
+    ['a header and part of the payload', HEADER_BYTES + 4, HEADER_BYTES + 4],
+  ])('reports %s as buffered', (_label, cut, buffered) => {
+    const d = new FrameDecoder();
+    expect(d.push(stream.subarray(0, cut))).toEqual([]);
+    expect(d.buffered).toBe(buffered);
+  });
+
+  it('keeps the rest of a chunk after whole frames as buffered', () => {
+    const first = encodeFrame(frames[0]!.type, frames[0]!.payload);
+    const d = new FrameDecoder();
+    expect(d.push(stream.subarray(0, first.length + 2))).toEqual([frames[0]]);
+    expect(d.buffered).toBe(2);
+  });
+
+  it.each([0x00, 0x08, 0x40, 0x48, 0xff])('refuses unknown type %i', (type) => {
+    const d = new FrameDecoder();
+    expect(() => d.push(Buffer.from([type, 0, 0, 0, 0]))).toThrow(
+      new ProtocolError(`unknown frame type 0x${type.toString(16)}`),
+    );
+  });
+
+  it('refuses an unknown type after a good frame', () => {
+    const d = new FrameDecoder();
+    expect(() => d.push(Buffer.concat([stream, Buffer.from([0x99, 0, 0, 0, 0])]))).toThrow(
+      new ProtocolError('unknown frame type 0x99'),
+    );
+  });
+
+  it('accepts a length of exactly MAX_PAYLOAD_BYTES (waiting for it)', () => {
+    const header = Buffer.from([FrameType.output, 0, 0, 0, 0]);
+    header.writeUInt32BE(MAX_PAYLOAD_BYTES, 1);
+    const d = new FrameDecoder();
+    expect(d.push(header)).toEqual([]);
+    expect(d.buffered).toBe(HEADER_BYTES);
+  });
+
+  it.each([MAX_PAYLOAD_BYTES + 1, 0xffffffff])('refuses a length of %d from the header alone', (len) => {
+    const header = Buffer.from([FrameType.output, 0, 0, 0, 0]);
+    header.writeUInt32BE(len, 1);
+    expect(() => new FrameDecoder().push(header)).toThrow(
+      new ProtocolError(`frame of ${len} bytes is over the ${MAX_PAYLOAD_BYTES}-byte limit`),
+    );
+  });
+});

@@ -1,0 +1,88 @@
+// `atsr -l` output: one aligned line per session, at a fixed `now`.
+import { describe, expect, it } from 'vitest';
+import { type ListedSession, formatSessions } from '../../src/list/list-sessions.js';
+
+const NOW = new Date('2026-11-25T12:00:00.000Z');
+
+const attached: ListedSession = {
+  socket: '/home/alice/.atsr/work',
+  name: 'work',
+  pid: 4242,
+  owner: 'alice',
+  uid: 1000,
+  command: ['bash', '-l'],
+  createdAt: '2026-11-25T10:00:00.000Z',
+  attached: true,
+  viewers: 1,
+  detachedSince: null,
+  clientAddr: '192.0.2.7',
+  exited: false,
+  exitStatus: null,
+  out: 5000,
+  in: 300,
+  bufferSize: 262144,
+};
+
+const exited: ListedSession = {
+  ...attached,
+  socket: '/home/alice/.atsr/build-1',
+  name: 'build-1',
+  pid: 77,
+  command: ['sh', '-c', 'make && echo done'],
+  createdAt: '2026-11-25T09:30:05.123Z',
+  attached: false,
+  viewers: 0,
+  detachedSince: '2026-11-25T11:58:30.000Z',
+  clientAddr: '',
+  exited: true,
+  exitStatus: 2,
+};
+
+describe('formatSessions', () => {
+  it('prints nothing for no sessions', () => {
+    expect(formatSessions([], NOW)).toBe('');
+  });
+
+  it('aligns an attached and a detached, exited session', () => {
+    expect(formatSessions([attached, exited], NOW)).toBe(
+      '* work    4242 alice 2026-11-25 10:00:00Z -              192.0.2.7 bash -l\n' +
+        "  build-1 77   alice 2026-11-25 09:30:05Z detached 1m30s -         sh -c 'make && echo done' (exited 2)\n",
+    );
+  });
+
+  it('prints a lone detached session without trailing blanks', () => {
+    const s: ListedSession = { ...exited, exited: false, exitStatus: null, command: ['top'] };
+    expect(formatSessions([s], NOW)).toBe('  build-1 77 alice 2026-11-25 09:30:05Z detached 1m30s - top\n');
+  });
+
+  it('shows - for a detached session that never had a client', () => {
+    const s: ListedSession = { ...exited, detachedSince: null, exited: false, command: ['top'] };
+    expect(formatSessions([s], NOW)).toBe('  build-1 77 alice 2026-11-25 09:30:05Z - - top\n');
+  });
+
+  it.each([
+    ['2026-11-25T12:00:00.000Z', '0s'],
+    ['2026-11-25T12:00:30.000Z', '0s'], // a clock step backwards is not a negative time
+    ['2026-11-25T11:59:00.500Z', '59s'],
+    ['2026-11-25T11:59:00.000Z', '1m0s'],
+    ['2026-11-25T11:00:01.000Z', '59m59s'],
+    ['2026-11-25T11:00:00.000Z', '1h0m'],
+    ['2026-11-24T12:00:01.000Z', '23h59m'],
+    ['2026-11-24T12:00:00.000Z', '1d0h'],
+    ['2026-11-22T08:59:00.000Z', '3d3h'],
+  ])('detached since %s reads as %s', (since, text) => {
+    const s: ListedSession = { ...exited, detachedSince: since, exited: false, command: ['top'] };
+    expect(formatSessions([s], NOW)).toBe(`  build-1 77 alice 2026-11-25 09:30:05Z detached ${text} - top\n`);
+  });
+
+  it.each<[string[], string]>([
+    [['vim', 'notes.txt'], 'vim notes.txt'],
+    [['printf', '%s\\n', 'a b'], "printf '%s\\n' 'a b'"],
+    [['echo', "it's"], "echo 'it'\\''s'"],
+    [['echo', ''], "echo ''"],
+    [['env', 'A=1', 'user@host:/x,y'], 'env A=1 user@host:/x,y'],
+  ])('quotes the command %j as %s', (command, text) => {
+    const s: ListedSession = { ...attached, command };
+    expect(formatSessions([s], NOW)).toBe(`* work 4242 alice 2026-11-25 10:00:00Z - 192.0.2.7 ${text}\n`);
+  });
+});
