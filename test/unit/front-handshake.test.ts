@@ -100,7 +100,7 @@ describe('FrontHandshake', () => {
       uncounted: none,
       done: { rx: null, rest: latin1('k') },
     });
-    expect(written()).toEqual(apc('error;message=sync rx 11 is beyond out 10  plain attach'));
+    expect(written()).toEqual(apc('error;message=sync rx 11 is beyond out 10, plain attach'));
   });
 
   it.each(['sync;rx=-1', 'sync;rx=', 'sync', 'nonsense;x=1'])('refuses the malformed reply %j: writes an error and gives rx null', (body) => {
@@ -109,7 +109,7 @@ describe('FrontHandshake', () => {
       uncounted: latin1('t'),
       done: { rx: null, rest: latin1('u') },
     });
-    expect(written()).toEqual(apc('error;message=malformed sync reply  plain attach'));
+    expect(written()).toEqual(apc('error;message=malformed sync reply, plain attach'));
   });
 
   it('sees a bye from the client, also split over two chunks', () => {
