@@ -1,7 +1,7 @@
 // Bundles src/main.ts into dist/atsr.cjs (run by Node 24 directly: type stripping).
 // node-pty's native-module lookup is swapped for ours so that pty.node is
 // loaded from beside the executable.
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,15 +12,12 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { ve
 
 mkdirSync(dist, { recursive: true });
 
-await build({
-  entryPoints: [join(root, 'src/main.ts')],
-  outfile: join(dist, 'atsr.cjs'),
+const common: BuildOptions = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
   legalComments: 'none',
-  define: { ATSR_VERSION: JSON.stringify(pkg.version) },
   plugins: [
     {
       name: 'node-pty-native-loader',
@@ -33,7 +30,24 @@ await build({
       },
     },
   ],
+};
+
+await build({
+  ...common,
+  entryPoints: [join(root, 'src/main.ts')],
+  outfile: join(dist, 'atsr.cjs'),
+  define: { ATSR_VERSION: JSON.stringify(pkg.version) },
+});
+
+// `npm run demo`: it reuses the test fixtures, and test/support/atsr-bin.ts
+// finds the checkout from import.meta.dirname, which a CJS bundle lacks.
+await build({
+  ...common,
+  entryPoints: [join(root, 'demo/demo.ts')],
+  outfile: join(dist, 'demo.cjs'),
+  banner: { js: 'const __testSupportDir = require("node:path").join(__dirname, "../test/support");' },
+  define: { 'import.meta.dirname': '__testSupportDir' },
 });
 
 copyFileSync(join(root, 'node_modules/node-pty/build/Release/pty.node'), join(dist, 'pty.node'));
-console.log(`bundled dist/atsr.cjs (atsr ${pkg.version}) and dist/pty.node`);
+console.log(`bundled dist/atsr.cjs (atsr ${pkg.version}), dist/demo.cjs and dist/pty.node`);
