@@ -41,11 +41,7 @@ export async function runRezume(argv: string[]): Promise<number | undefined> {
   }, join(scratch, 'ssh-stderr'));
   process.stdin.on('data', (d: Buffer) => session.onUserInput(d));
   process.stdout.on('resize', () => session.onResize());
-  process.on('SIGTERM', () => {
-    rmSync(scratch, { recursive: true, force: true });
-    tty.restore();
-    process.exit(143);
-  });
+  process.on('SIGTERM', () => session.stop(143));
   session.start();
   return undefined; // runs until the session ends
 }

@@ -93,7 +93,7 @@ export function parseRezumeOptions(argv: string[]): RezumeParse {
       aliveCount: o.aliveCount === undefined ? 3 : positive('alive-count', String(o.aliveCount), 1, 100),
       ssh: typeof o.ssh === 'string' ? o.ssh : 'ssh',
       sshArgs: cmd.args,
-      quitKey: o.quitKey === undefined ? DEFAULT_QUIT_KEY : o.quitKey === 'none' ? undefined : parseDetachKey(String(o.quitKey)),
+      quitKey: o.quitKey === undefined ? DEFAULT_QUIT_KEY : o.quitKey === 'none' ? undefined : parseDetachKey(String(o.quitKey), '--quit-key'),
     },
   };
 }

@@ -44,6 +44,9 @@ export class RezumeSession {
   /** The keys sent since the first hello, for resending. */
   private sent: ByteRing | undefined;
   private helloSeen = false;
+  private inputLost = 0;
+  /** No stream byte has come since the hello. */
+  private justGreeted = false;
   private exitStatus: number | undefined;
   private attemptOutput = '';
   /** Keys typed at a prompt during a reconnect go to ssh, uncounted. */
@@ -86,8 +89,10 @@ export class RezumeSession {
           this.ssh?.write(data);
           return;
         }
-        if (this.phase === 'down' && !this.opts.autoReconnect && data.includes(0x0d)) {
-          this.connect(); // --no-auto: Enter reconnects (and is not sent)
+        const enter = data.indexOf(0x0d);
+        if (this.phase === 'down' && !this.opts.autoReconnect && enter >= 0) {
+          this.sent!.append(data.subarray(0, enter)); // --no-auto: Enter reconnects and is not sent
+          this.connect();
           return;
         }
         // Held: counted now, sent with the resend after the next hello.
@@ -132,8 +137,8 @@ export class RezumeSession {
   private onSshOutput(chunk: Buffer): void {
     clearTimeout(this.holdTimer);
     for (const part of this.scanner.push(chunk)) {
-      if ('message' in part) this.onMessage(part.message);
-      else this.onStreamBytes('plain' in part ? part.plain : part.malformed);
+      if ('message' in part && this.expects(part.message)) this.onMessage(part.message);
+      else this.onStreamBytes('plain' in part ? part.plain : 'raw' in part ? part.raw : part.malformed);
     }
     // A lone ESC (or the start of a prefix) at the end of a read is not held for long.
     this.holdTimer = setTimeout(() => {
@@ -142,8 +147,28 @@ export class RezumeSession {
     }, HOLD_MS);
   }
 
+  /**
+   * Whether a message is in its place: a hello only before the stream, a loss
+   * or error only right after the hello, an exit only in the stream. Anything
+   * else is the session's own output that happens to look like a message.
+   */
+  private expects(m: InbandMessage): boolean {
+    switch (m.kind) {
+      case 'hello':
+        return this.phase === 'first' || this.phase === 'reconnecting';
+      case 'loss':
+      case 'error':
+        return this.phase === 'live' && this.justGreeted;
+      case 'exit':
+        return this.phase === 'live';
+      default:
+        return false;
+    }
+  }
+
   private onStreamBytes(b: Buffer): void {
     if (b.length === 0) return;
+    this.justGreeted = false;
     switch (this.phase) {
       case 'first':
         this.term.write(b);
@@ -206,21 +231,39 @@ export class RezumeSession {
     // More than the server ever sent cannot be: take all it still has rather than risk a gap.
     if (this.rx > out) this.rx = 0;
     this.helloSeen = true;
+    this.justGreeted = true;
     this.phase = 'live';
     this.backoff = FIRST_BACKOFF_MS;
     this.ssh?.write(encodeInband({ kind: 'sync', rx: this.rx }));
-    const sent = this.sent!;
-    if (inCount < sent.start) {
-      message = `${sent.start - inCount} typed bytes could not be resent`;
-    }
-    const resend = sent.copyFrom(Math.max(inCount, sent.start));
-    if (inCount > sent.end) this.sent = new ByteRing(this.opts.buffer, inCount);
-    else if (resend.length > 0) this.ssh?.write(resend);
+    this.resendFrom(inCount);
     this.notice.clear();
+    if (this.inputLost > 0) message = `${this.inputLost} typed bytes were lost (over the --buffer size)`;
     if (message) {
       this.notice.show(message);
       setTimeout(() => this.notice.clear(), 5000).unref();
     }
+  }
+
+  /**
+   * Resends the keys the server lacks ([in, tx)). Keys older than the buffer
+   * are lost: the count then restarts at the server's `in`, so that both
+   * sides agree again.
+   */
+  private resendFrom(inCount: number): void {
+    const sent = this.sent!;
+    this.inputLost = 0;
+    if (inCount > sent.end) {
+      // The server has more than we sent (another client typed): nothing to resend.
+      this.sent = new ByteRing(this.opts.buffer, inCount);
+      return;
+    }
+    const resend = sent.copyFrom(Math.max(inCount, sent.start));
+    if (inCount < sent.start) {
+      this.inputLost = sent.start - inCount;
+      this.sent = new ByteRing(this.opts.buffer, inCount);
+      this.sent.append(resend);
+    }
+    if (resend.length > 0) this.ssh?.write(resend);
   }
 
   private onSshExit(code: number): void {
@@ -281,6 +324,11 @@ export class RezumeSession {
     } finally {
       this.probing = false;
     }
+  }
+
+  /** Ends rezume from outside (a signal): the notice is cleared, ssh stopped. */
+  stop(status: number): void {
+    this.end(status);
   }
 
   private end(status: number, message?: string): void {

@@ -37,6 +37,10 @@ export interface SyncHandshake {
   readonly timeoutMs: number;
   onLoss(loss: Loss): void;
   onExit(status: number, out: number): void;
+  /** Typeahead held back because it might start a message (a lone ESC), given up now. */
+  releaseHeld(): Buffer;
+  /** The reply came after the plain attach began: tell the client. */
+  replyTooLate(): void;
   /** After the exit notice: whether this input holds the client's confirmation. */
   seesBye(chunk: Buffer): boolean;
 }
@@ -108,11 +112,20 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
       if (data.length > 0 && !opts.readOnly) sock.write(encodeFrame(type, data));
     };
 
-    const sendSync = (rx: number | null, rest: Buffer): void => {
-      handshaking = false;
+    let syncSent = false;
+    const sendSync = (rx: number | null): void => {
       clearTimeout(syncTimer);
+      syncSent = true;
       sock.write(encodeJson(FrameType.sync, { rx }));
-      if (rest.length > 0) onLiveInput(rest);
+    };
+
+    /**
+     * No reply in time: attach plainly, but keep watching the input for a late
+     * reply, so that it never reaches the command as keystrokes.
+     */
+    const onSyncTimeout = (hs: SyncHandshake): void => {
+      sendSync(null);
+      sendInput(FrameType.inputUncounted, hs.releaseHeld());
     };
 
     const onLiveInput = (data: Buffer): void => {
@@ -143,7 +156,11 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
       if (handshaking && opts.handshake) {
         const r = opts.handshake.feed(data);
         sendInput(FrameType.inputUncounted, r.uncounted);
-        if (r.done) sendSync(r.done.rx, r.done.rest);
+        if (!r.done) return;
+        handshaking = false;
+        if (syncSent) opts.handshake.replyTooLate();
+        else sendSync(r.done.rx);
+        if (r.done.rest.length > 0) onLiveInput(r.done.rest);
         return;
       }
       onLiveInput(data);
@@ -165,7 +182,8 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
           if (opts.handshake) {
             handshaking = true;
             opts.handshake.begin(welcome);
-            syncTimer = setTimeout(() => sendSync(null, Buffer.alloc(0)), opts.handshake.timeoutMs);
+            const hs = opts.handshake;
+            syncTimer = setTimeout(() => onSyncTimeout(hs), hs.timeoutMs);
           }
           return;
         }

@@ -35,13 +35,21 @@ export class FrontHandshake implements SyncHandshake {
       }
       if ('message' in p && p.message.kind !== 'sync') continue; // not a client's message: dropped
       let rx: number | null = null;
-      if ('malformed' in p) this.send({ kind: 'error', message: 'malformed sync reply; plain attach' });
+      if ('malformed' in p) this.send({ kind: 'error', message: 'malformed sync reply, plain attach' });
       else if (p.message.kind === 'sync' && p.message.rx > this.out) {
-        this.send({ kind: 'error', message: `sync rx ${p.message.rx} is beyond out ${this.out}; plain attach` });
+        this.send({ kind: 'error', message: `sync rx ${p.message.rx} is beyond out ${this.out}, plain attach` });
       } else if (p.message.kind === 'sync') rx = p.message.rx;
       return { uncounted: Buffer.concat(uncounted), done: { rx, rest: this.rest(parts.slice(i + 1)) } };
     }
     return { uncounted: Buffer.concat(uncounted) };
+  }
+
+  releaseHeld(): Buffer {
+    return this.scanner.flush();
+  }
+
+  replyTooLate(): void {
+    this.send({ kind: 'error', message: 'sync reply came too late, plain attach' });
   }
 
   seesBye(chunk: Buffer): boolean {

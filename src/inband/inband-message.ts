@@ -34,7 +34,7 @@ export function encodeInband(m: InbandMessage): Buffer {
 /** Parses the text between the prefix and ESC \; undefined when it is not a valid message. */
 export function parseInband(body: string): InbandMessage | undefined {
   const [kind, ...parts] = body.split(';');
-  if (kind === undefined || !(kind in NUMBER_FIELDS)) return undefined;
+  if (kind === undefined || !Object.hasOwn(NUMBER_FIELDS, kind)) return undefined;
   const f: Record<string, string> = {};
   for (const p of parts) {
     const eq = p.indexOf('=');

@@ -4,7 +4,7 @@
 // reassembled.
 import { INBAND_END, INBAND_MAX_BYTES, INBAND_PREFIX, type InbandMessage, parseInband } from './inband-message.js';
 
-export type ScanPart = { plain: Buffer } | { message: InbandMessage } | { malformed: Buffer };
+export type ScanPart = { plain: Buffer } | { message: InbandMessage; raw: Buffer } | { malformed: Buffer };
 
 export class InbandScanner {
   private held: Buffer = Buffer.alloc(0);
@@ -39,7 +39,7 @@ export class InbandScanner {
       }
       const whole = buf.subarray(at, end + INBAND_END.length);
       const message = parseInband(buf.subarray(at + INBAND_PREFIX.length, end).toString('latin1'));
-      parts.push(message ? { message } : { malformed: whole });
+      parts.push(message ? { message, raw: whole } : { malformed: whole });
       buf = buf.subarray(end + INBAND_END.length);
     }
   }

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NODE24, ROOT, atsrCommand } from '../support/atsr-bin.js';
 import { waitUntil } from '../support/atsr-sandbox.js';
 import { ResumeRig } from '../support/resume-rig.js';
@@ -22,6 +22,7 @@ let rig: ResumeRig;
 beforeAll(async () => {
   rig = await ResumeRig.start('outage');
 });
+afterEach(() => rig.endClients());
 afterAll(async () => {
   await rig.stop();
 });

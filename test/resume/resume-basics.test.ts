@@ -1,11 +1,12 @@
 // rezume over the real ssh and sshd: a session, its exit status, and a resume.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ResumeRig } from '../support/resume-rig.js';
 
 let rig: ResumeRig;
 beforeAll(async () => {
   rig = await ResumeRig.start('resume');
 });
+afterEach(() => rig.endClients());
 afterAll(async () => {
   await rig.stop();
 });

@@ -62,10 +62,10 @@ export class AtsrSandbox {
   }
 
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm', ...extra };
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm' };
     delete env.SSH_CLIENT;
     delete env.SSH_AUTH_SOCK;
-    return env;
+    return { ...env, ...extra };
   }
 
   /** Runs atsr without a terminal (stdin /dev/null). */

@@ -9,6 +9,8 @@ import { type Sshd, startSshd } from './sshd-fixture.js';
 const shellQuote = (w: string): string => `'${w.replace(/'/g, `'\\''`)}'`;
 
 export class ResumeRig {
+  private readonly clients: PtyRun[] = [];
+
   private constructor(
     readonly sshd: Sshd,
     readonly proxy: FaultProxy,
@@ -31,13 +33,22 @@ export class ResumeRig {
   /** rezume through the proxy, with fast keepalives so outages are noticed in ~2 s. */
   rezume(remote: string, opts: { rezumeOptions?: string[]; cols?: number; rows?: number } = {}): PtyRun {
     const ssh = this.sshd.sshArgs(['-p', String(this.proxy.port)]);
-    return new PtyRun(
+    const run = new PtyRun(
       [...rezumeCommand(), '--alive-interval', '1', '--alive-count', '2', ...(opts.rezumeOptions ?? []), ...ssh, this.sshd.destination, remote],
       { env: this.box.env(), cols: opts.cols, rows: opts.rows },
     );
+    this.clients.push(run);
+    return run;
+  }
+
+  /** Ends every rezume started so far, so that the next test has the proxy to itself. */
+  endClients(): void {
+    for (const c of this.clients.splice(0)) c.kill('SIGKILL');
+    this.proxy.setMode('pass');
   }
 
   async stop(): Promise<void> {
+    this.endClients();
     await this.box.cleanup();
     await this.proxy.close();
     await this.sshd.stop();

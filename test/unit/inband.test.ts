@@ -10,6 +10,9 @@ import {
 } from '../../src/inband/inband-message.js';
 import { InbandScanner, type ScanPart } from '../../src/inband/inband-scanner.js';
 
+/** A scanned message part: the message and the exact bytes it came in. */
+const msg = (m: InbandMessage): ScanPart => ({ message: m, raw: encodeInband(m) });
+
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
 const apc = (body: string): Buffer => latin1(`\x1b_atsr:1;${body}\x1b\\`);
 
@@ -123,7 +126,7 @@ describe('InbandScanner', () => {
     const s = new InbandScanner();
     expect(s.push(Buffer.concat([latin1('ab'), apc('sync;rx=7'), latin1('cd')]))).toEqual([
       { plain: latin1('ab') },
-      { message: { kind: 'sync', rx: 7 } },
+      msg({ kind: 'sync', rx: 7 }),
       { plain: latin1('cd') },
     ]);
   });
@@ -131,7 +134,7 @@ describe('InbandScanner', () => {
   it('finds a message followed by plain bytes in the same chunk', () => {
     const s = new InbandScanner();
     expect(s.push(Buffer.concat([apc('exit;status=0;out=9'), latin1('$ ')]))).toEqual([
-      { message: { kind: 'exit', status: 0, out: 9 } },
+      msg({ kind: 'exit', status: 0, out: 9 }),
       { plain: latin1('$ ') },
     ]);
   });
@@ -139,8 +142,8 @@ describe('InbandScanner', () => {
   it('finds two messages back to back', () => {
     const s = new InbandScanner();
     expect(s.push(Buffer.concat([apc('loss;lost=1;from=2'), apc('sync;rx=3')]))).toEqual([
-      { message: { kind: 'loss', lost: 1, from: 2 } },
-      { message: { kind: 'sync', rx: 3 } },
+      msg({ kind: 'loss', lost: 1, from: 2 }),
+      msg({ kind: 'sync', rx: 3 }),
     ]);
   });
 
@@ -152,7 +155,7 @@ describe('InbandScanner', () => {
       const tail = s.flush();
       expect(merged(parts), `cut at ${cut}`).toEqual([
         { plain: latin1('x\x1by') },
-        { message: { kind: 'hello', id: 's1', resumed: true, out: 10, in: 2, buf: 262144 } },
+        msg({ kind: 'hello', id: 's1', resumed: true, out: 10, in: 2, buf: 262144 }),
         { plain: latin1('z') },
       ]);
       expect(tail).toEqual(latin1('\x1b'));
@@ -163,7 +166,7 @@ describe('InbandScanner', () => {
     const s = new InbandScanner();
     const parts: ScanPart[] = [];
     for (const b of apc('sync;rx=12')) parts.push(...s.push(Buffer.from([b])));
-    expect(parts).toEqual([{ message: { kind: 'sync', rx: 12 } }]);
+    expect(parts).toEqual([msg({ kind: 'sync', rx: 12 })]);
   });
 
   it('holds a lone ESC at the end and releases it on flush', () => {
@@ -229,7 +232,7 @@ describe('InbandScanner', () => {
     const overhead = apc('error;message=').length;
     const fits = apc(`error;message=${'m'.repeat(INBAND_MAX_BYTES - overhead)}`);
     expect(fits.length).toBe(INBAND_MAX_BYTES);
-    expect(new InbandScanner().push(fits)).toEqual([{ message: { kind: 'error', message: 'm'.repeat(INBAND_MAX_BYTES - overhead) } }]);
+    expect(new InbandScanner().push(fits)).toEqual([msg({ kind: 'error', message: 'm'.repeat(INBAND_MAX_BYTES - overhead) })]);
 
     const tooLong = apc(`error;message=${'m'.repeat(INBAND_MAX_BYTES - overhead + 1)}`);
     const s = new InbandScanner();
@@ -244,7 +247,7 @@ describe('InbandScanner', () => {
     expect(s.push(Buffer.concat([fake, apc('sync;rx=4')]))).toEqual([
       { malformed: INBAND_PREFIX },
       { plain: fake.subarray(INBAND_PREFIX.length) },
-      { message: { kind: 'sync', rx: 4 } },
+      msg({ kind: 'sync', rx: 4 }),
     ]);
   });
 });
