@@ -111,9 +111,20 @@ async function list(opts: AtsrOptions): Promise<number> {
   if (opts.listDir !== undefined) {
     dirs = [opts.listDir];
   } else {
-    const dir = resolveSocketDir(socketDirCandidates(opts.socketDir, process.env), undefined, { uid });
+    // Every usable directory of the chain: a long session name may have put
+    // a session in a later one (the Unix path limit).
+    const candidates = socketDirCandidates(opts.socketDir, process.env);
+    const usable = candidates.flatMap((c) => {
+      try {
+        return [resolveSocketDir([c], undefined, { uid })];
+      } catch (err) {
+        if (err instanceof AtsrError && candidates.length > 1) return [];
+        throw err;
+      }
+    });
+    if (usable.length === 0) resolveSocketDir(candidates, undefined, { uid }); // throws, naming each problem
     // Root listing a shared root sees every user's private subdirectory.
-    dirs = dir.sharedRoot && uid === 0 ? subdirectories(dir.sharedRoot) : [dir.dir];
+    dirs = [...new Set(usable.flatMap((d) => (d.sharedRoot && uid === 0 ? subdirectories(d.sharedRoot) : [d.dir])))];
   }
   const { sessions, problems } = await collectSessions(dirs);
   for (const p of problems) process.stderr.write(`atsr: ${p}\n`);
