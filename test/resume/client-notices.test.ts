@@ -2,32 +2,25 @@
 // besides the bytes: the window size.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/atsr-sandbox.js';
-import { ResumeRig } from '../support/resume-rig.js';
+import { useResumeRig } from '../support/resume-rig.js';
 
-let rig: ResumeRig;
-beforeAll(async () => {
-  rig = await ResumeRig.start('notices');
-});
-afterEach(() => rig.endClients());
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = useResumeRig('notices');
 
 const ECHO = ['sh', '-c', 'stty -echo; echo ready; while read l; do echo "got:$l"; done'];
 
 describe('rezume while it waits', () => {
   it('says authentication failed, backs off, and resumes once the key works again', async () => {
-    const authorized = join(dirname(rig.sshd.keyFile), 'authorized_keys');
+    const authorized = join(dirname(rig().sshd.keyFile), 'authorized_keys');
     const key = readFileSync(authorized);
-    const r = rig.rezume(rig.remoteCommand(ECHO));
+    const r = rig().rezume(rig().remoteCommand(ECHO));
     await r.waitFor('ready\r\n');
     const from = r.output().length;
-    rig.proxy.setMode('reset');
+    rig().proxy.setMode('reset');
     await r.waitFor('\x1b]2;rezume: connection lost', 15_000, from);
     writeFileSync(authorized, '');
-    rig.proxy.setMode('pass');
+    rig().proxy.setMode('pass');
     try {
       await r.waitFor('\x1b]2;rezume: authentication failed; reconnecting', 15_000, from);
     } finally {
@@ -38,62 +31,62 @@ describe('rezume while it waits', () => {
   });
 
   it('says the session was gone when the server had to start a new one', async () => {
-    const earlier = new Set((await rig.box.list()).map((s) => s.name));
-    const r = rig.rezume(rig.remoteCommand(ECHO));
+    const earlier = new Set((await rig().box.list()).map((s) => s.name));
+    const r = rig().rezume(rig().remoteCommand(ECHO));
     await r.waitFor('ready\r\n');
-    const ours = async () => (await rig.box.list()).find((s) => !earlier.has(s.name));
+    const ours = async () => (await rig().box.list()).find((s) => !earlier.has(s.name));
     await waitUntil('the session is listed', async () => (await ours()) !== undefined);
     const { pid } = (await ours())!;
     const from = r.output().length;
-    rig.proxy.setMode('blackhole');
+    rig().proxy.setMode('blackhole');
     await r.waitFor('\x1b]2;rezume: connection lost', 15_000, from);
     process.kill(pid, 'SIGKILL');
-    rig.proxy.setMode('pass');
+    rig().proxy.setMode('pass');
     await r.waitFor('\x1b]2;rezume: the session was gone; a new one was started\x07', 15_000, from);
     await r.waitFor('ready\r\n', 15_000, from);
   });
 
   it('gives the resumed session the window size the terminal has now', async () => {
-    const r = rig.rezume(rig.remoteCommand(['bash', '--norc', '-c', 'trap "stty size" WINCH; stty size; while :; do sleep 0.05; done']), { cols: 90, rows: 30 });
+    const r = rig().rezume(rig().remoteCommand(['bash', '--norc', '-c', 'trap "stty size" WINCH; stty size; while :; do sleep 0.05; done']), { cols: 90, rows: 30 });
     await r.waitFor('30 90\r\n');
     const from = r.output().length;
-    rig.proxy.setMode('blackhole');
+    rig().proxy.setMode('blackhole');
     await r.waitFor('\x1b]2;rezume: connection lost', 15_000, from);
     r.resize(100, 40);
-    rig.proxy.setMode('pass');
+    rig().proxy.setMode('pass');
     await r.waitFor('40 100\r\n', 15_000, from);
   });
 
   it('--no-auto waits for Enter before reconnecting', async () => {
-    const r = rig.rezume(rig.remoteCommand(ECHO), { rezumeOptions: ['--no-auto'] });
+    const r = rig().rezume(rig().remoteCommand(ECHO), { rezumeOptions: ['--no-auto'] });
     await r.waitFor('ready\r\n');
     const from = r.output().length;
-    rig.proxy.setMode('reset');
+    rig().proxy.setMode('reset');
     await r.waitFor('\x1b]2;rezume: connection lost; press Enter to reconnect, Ctrl-] quits\x07', 15_000, from);
-    rig.proxy.setMode('pass');
-    const before = rig.proxy.connections;
+    rig().proxy.setMode('pass');
+    const before = rig().proxy.connections;
     // The absence of a reconnect can only be seen by waiting: ten probe intervals.
     await new Promise((res) => setTimeout(res, 2000));
-    expect(rig.proxy.connections).toBe(before);
+    expect(rig().proxy.connections).toBe(before);
     r.write('held\r'); // "held" is kept for the session; Enter reconnects and is not sent
     const resumed = await r.waitFor('\x1b[23;0t', 15_000, from);
     r.write('\r');
     await r.waitFor('got:held\r\n', 15_000, resumed);
-    expect(rig.proxy.connections).toBe(before + 1);
+    expect(rig().proxy.connections).toBe(before + 1);
   });
 
   it('Ctrl-] gives up waiting and leaves the session running', async () => {
-    const r = rig.rezume(rig.remoteCommand(ECHO));
+    const r = rig().rezume(rig().remoteCommand(ECHO));
     await r.waitFor('ready\r\n');
     const from = r.output().length;
-    rig.proxy.setMode('blackhole');
+    rig().proxy.setMode('blackhole');
     try {
       await r.waitFor('\x1b]2;rezume: connection lost', 15_000, from);
       r.write(Buffer.from([0x1d]));
       expect((await r.exit()).exitCode).toBe(255);
       expect(r.text()).toContain('rezume: gave up waiting; the session is still running on the server');
     } finally {
-      rig.proxy.setMode('pass');
+      rig().proxy.setMode('pass');
     }
   });
 });

@@ -1,22 +1,16 @@
 // The server side of the in-band handshake, driven byte by byte on a pty as
 // a client would over ssh: hello first, typeahead uncounted, bad sync replies
 // refused with an error and a plain attach.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AtsrSandbox } from '../support/atsr-sandbox.js';
+import { describe, expect, it } from 'vitest';
+import { useSandbox } from '../support/atsr-sandbox.js';
 import type { PtyRun } from '../support/pty-harness.js';
 
 const ECHO = ['sh', '-c', 'stty -echo; echo ready; while read l; do echo "got:$l"; done'];
 const HELLO = /\x1b_atsr:1;hello;id=(\w+);resumed=([01]);out=(\d+);in=(\d+);buf=(\d+)\x1b\\/;
 
-let box: AtsrSandbox;
-beforeEach(() => {
-  box = new AtsrSandbox('hs');
-});
-afterEach(async () => {
-  await box.cleanup();
-});
+const box = useSandbox('hs');
 
-const front = (id: string): PtyRun => box.attach(['-i', 'ATSR_ID', '-t', '-f', '-s', ...ECHO], { env: box.env({ ATSR_ID: id }) });
+const front = (id: string): PtyRun => box().attach(['-i', 'ATSR_ID', '-t', '-f', '-s', ...ECHO], { env: box().env({ ATSR_ID: id }) });
 
 async function hello(r: PtyRun): Promise<{ resumed: boolean; out: number; in: number; end: number }> {
   await r.waitFor(HELLO);
@@ -52,7 +46,7 @@ describe('in-band handshake (server side)', () => {
     r.write('early\r\x1b_atsr:1;sync;rx=0\x1b\\late\r');
     await r.waitFor('got:late\r\n');
     expect(r.text()).toContain('got:early\r\n');
-    expect((await box.session('hs2')).in).toBe('late\r'.length);
+    expect((await box().session('hs2')).in).toBe('late\r'.length);
   });
 
   it.each([

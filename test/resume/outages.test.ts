@@ -4,10 +4,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NODE24, ROOT, atsrCommand } from '../support/atsr-bin.js';
 import { waitUntil } from '../support/atsr-sandbox.js';
-import { ResumeRig } from '../support/resume-rig.js';
+import { useResumeRig } from '../support/resume-rig.js';
 import { seededBytes, seededRandom } from '../support/seeded-bytes.js';
 import type { FaultMode } from '../support/fault-proxy.js';
 import type { PtyRun } from '../support/pty-harness.js';
@@ -18,40 +18,33 @@ const withoutNotices = (b: Buffer): Buffer => Buffer.from(b.toString('latin1').r
 const count = (hay: string, needle: string): number => hay.split(needle).length - 1;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-let rig: ResumeRig;
-beforeAll(async () => {
-  rig = await ResumeRig.start('outage');
-});
-afterEach(() => rig.endClients());
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = useResumeRig('outage');
 
 /** Cuts the network until rezume says so, restores it, and waits for the resume (the title is popped). */
 async function outage(r: PtyRun, mode: FaultMode): Promise<void> {
   const from = r.output().length;
-  rig.proxy.setMode(mode);
+  rig().proxy.setMode(mode);
   try {
     const lost = await r.waitFor('\x1b]2;rezume: connection lost', 15_000, from);
-    rig.proxy.setMode('pass');
+    rig().proxy.setMode('pass');
     await r.waitFor('\x1b[23;0t', 15_000, lost);
   } finally {
-    rig.proxy.setMode('pass');
+    rig().proxy.setMode('pass');
   }
 }
 
 describe('outages', () => {
   it('keys typed during an outage, before and after it is noticed, arrive once and in order', async () => {
-    const r = rig.rezume(rig.remoteCommand(['sh', '-c', 'stty -echo; echo ready; while read l; do echo "got:$l"; done']));
+    const r = rig().rezume(rig().remoteCommand(['sh', '-c', 'stty -echo; echo ready; while read l; do echo "got:$l"; done']));
     await r.waitFor('ready\r\n');
     r.write('k0\r');
     await r.waitFor('got:k0\r\n');
     const from = r.output().length;
-    rig.proxy.setMode('blackhole');
+    rig().proxy.setMode('blackhole');
     r.write('k1\r'); // into the dead connection: lost in flight, resent
     await r.waitFor('\x1b]2;rezume: connection lost', 15_000, from);
     r.write('k2\r'); // held by rezume until the resume
-    rig.proxy.setMode('pass');
+    rig().proxy.setMode('pass');
     r.write('k3\r');
     await r.waitFor('got:k3\r\n');
     const text = withoutNotices(r.output()).toString('latin1');
@@ -61,9 +54,9 @@ describe('outages', () => {
   it('survives a seeded run of blackhole and reset outages with all 256 byte values both ways', async () => {
     const OUT = 160 * 1024;
     const IN = 24 * 1024;
-    const inputFile = `${rig.box.dir}/peer-input.bin`;
+    const inputFile = `${rig().box.dir}/peer-input.bin`;
     const peer = `stty raw -echo; exec '${NODE24}' '${ROOT}/test/fixtures/stream-peer.ts' ${OUT} ${IN} 7 '${inputFile}'`;
-    const r = rig.rezume(rig.remoteCommand(['sh', '-c', peer]), { rezumeOptions: ['--quit-key', 'none'] });
+    const r = rig().rezume(rig().remoteCommand(['sh', '-c', peer]), { rezumeOptions: ['--quit-key', 'none'] });
     await r.waitFor('PEER-START');
 
     const input = seededBytes(11, IN);
@@ -96,7 +89,7 @@ describe('outages', () => {
   it('states the exact loss when an outage outlasts the server buffer, then continues', async () => {
     const lines = Array.from({ length: 2000 }, (_, i) => `L${String(i).padStart(5, '0')}\r\n`).join('');
     const script = 'echo ready; read x; sleep 2; i=0; while [ $i -lt 2000 ]; do printf "L%05d\\n" $i; i=$((i+1)); done; echo DONE; read y';
-    const r = rig.rezume(rig.remoteCommand(['sh', '-c', script], ['-b', '4096']));
+    const r = rig().rezume(rig().remoteCommand(['sh', '-c', script], ['-b', '4096']));
     await r.waitFor('ready\r\n');
     const before = r.output().length;
     r.write('\r');
@@ -121,26 +114,26 @@ describe('outages', () => {
   });
 
   it('a command that ends during an outage delivers its tail and status on reconnect', async () => {
-    const r = rig.rezume(rig.remoteCommand(['sh', '-c', 'echo ready; read x; sleep 1; echo tail-line; exit 7']));
+    const r = rig().rezume(rig().remoteCommand(['sh', '-c', 'echo ready; read x; sleep 1; echo tail-line; exit 7']));
     await r.waitFor('ready\r\n');
     r.write('\r');
     await r.waitFor('ready\r\n\r\n'); // the Enter arrived (echoed)
     const from = r.output().length;
-    rig.proxy.setMode('blackhole');
+    rig().proxy.setMode('blackhole');
     await r.waitFor('\x1b]2;rezume: connection lost', 15_000, from);
-    await waitUntil('the command has exited on the server', async () => (await rig.box.list()).some((s) => s.exited && s.exitStatus === 7));
-    rig.proxy.setMode('pass');
+    await waitUntil('the command has exited on the server', async () => (await rig().box.list()).some((s) => s.exited && s.exitStatus === 7));
+    rig().proxy.setMode('pass');
     await r.waitFor('tail-line\r\n', 15_000, from);
     expect((await r.exit()).exitCode).toBe(7);
     expect(count(r.text(), 'tail-line')).toBe(1);
   });
 
   it('a plain ssh login without ATSR_ID sees no protocol byte', async () => {
-    const ssh = rig.sshd.sshArgs(['-tt']);
-    const remote = [...atsrCommand(), '-u', rig.box.sockets, '-i', 'ATSR_ID', '-t', '-f', '-s', 'sh', '-c', 'echo plain-login']
+    const ssh = rig().sshd.sshArgs(['-tt']);
+    const remote = [...atsrCommand(), '-u', rig().box.sockets, '-i', 'ATSR_ID', '-t', '-f', '-s', 'sh', '-c', 'echo plain-login']
       .map((w) => `'${w}'`)
       .join(' ');
-    const child = spawn('ssh', [...ssh, rig.sshd.destination, remote], { stdio: ['pipe', 'pipe', 'pipe'], env: rig.box.env() });
+    const child = spawn('ssh', [...ssh, rig().sshd.destination, remote], { stdio: ['pipe', 'pipe', 'pipe'], env: rig().box.env() });
     let out = '';
     child.stdout.setEncoding('latin1').on('data', (d: string) => (out += d));
     const code = await new Promise<number | null>((res) => child.on('close', res));

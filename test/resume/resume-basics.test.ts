@@ -1,19 +1,12 @@
 // rezume over the real ssh and sshd: a session, its exit status, and a resume.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ResumeRig } from '../support/resume-rig.js';
+import { describe, expect, it } from 'vitest';
+import { useResumeRig } from '../support/resume-rig.js';
 
-let rig: ResumeRig;
-beforeAll(async () => {
-  rig = await ResumeRig.start('resume');
-});
-afterEach(() => rig.endClients());
-afterAll(async () => {
-  await rig.stop();
-});
+const rig = useResumeRig('resume');
 
 describe('rezume', () => {
   it('runs a session and exits with its status', async () => {
-    const r = rig.rezume(rig.remoteCommand(['sh', '-c', 'echo hello-there; read l; echo "got:$l"; exit 9']));
+    const r = rig().rezume(rig().remoteCommand(['sh', '-c', 'echo hello-there; read l; echo "got:$l"; exit 9']));
     await r.waitFor('hello-there\r\n');
     r.write('xyz\r');
     await r.waitFor('got:xyz');
@@ -22,12 +15,12 @@ describe('rezume', () => {
   });
 
   it('output produced during an outage appears after the resume, exactly once', async () => {
-    const r = rig.rezume(rig.remoteCommand(['sh', '-c', 'echo ready; read a; sleep 3; echo PROMPT-AFTER-SLEEP; read b; echo "b:$b"']));
+    const r = rig().rezume(rig().remoteCommand(['sh', '-c', 'echo ready; read a; sleep 3; echo PROMPT-AFTER-SLEEP; read b; echo "b:$b"']));
     await r.waitFor('ready\r\n');
     r.write('\r');
-    rig.proxy.setMode('blackhole');
+    rig().proxy.setMode('blackhole');
     await r.waitFor('\x1b]2;rezume: connection lost'); // the title says so
-    rig.proxy.setMode('pass');
+    rig().proxy.setMode('pass');
     await r.waitFor('PROMPT-AFTER-SLEEP\r\n');
     r.write('typed\r');
     await r.waitFor('b:typed\r\n');

@@ -1,39 +1,33 @@
 // Force (-f), read-only (-r) and the detach key (-e).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AtsrSandbox, waitUntil } from '../support/atsr-sandbox.js';
+import { describe, expect, it } from 'vitest';
+import { useSandbox, waitUntil } from '../support/atsr-sandbox.js';
 
 const ECHO_LOOP = ['sh', '-c', 'echo ready; while read l; do echo "echo:$l"; done'];
 
-let box: AtsrSandbox;
-beforeEach(() => {
-  box = new AtsrSandbox('modes');
-});
-afterEach(async () => {
-  await box.cleanup();
-});
+const box = useSandbox('modes');
 
 describe('attach modes', () => {
   it('refuses a second read-write client without -f, and -f takes the session over', async () => {
-    const first = box.attach(['-c', 'm1', ...ECHO_LOOP]);
+    const first = box().attach(['-c', 'm1', ...ECHO_LOOP]);
     await first.waitFor('ready');
 
-    const refused = box.attach(['-a', 'm1']);
+    const refused = box().attach(['-a', 'm1']);
     expect((await refused.exit()).exitCode).toBe(5);
     expect(refused.text()).toContain('atsr: session m1 is attached (use -f to take it over, -r to watch)');
 
-    const taker = box.attach(['-a', '-f', 'm1']);
+    const taker = box().attach(['-a', '-f', 'm1']);
     await first.waitFor('[detached: session taken over]');
     expect((await first.exit()).exitCode).toBe(0);
     taker.write('mine\r');
     await taker.waitFor('echo:mine');
-    expect((await box.session('m1')).attached).toBe(true);
+    expect((await box().session('m1')).attached).toBe(true);
   });
 
   it('a read-only viewer watches beside the writer and its keys are discarded', async () => {
-    const writer = box.attach(['-c', 'm2', ...ECHO_LOOP]);
+    const writer = box().attach(['-c', 'm2', ...ECHO_LOOP]);
     await writer.waitFor('ready');
-    const viewer = box.attach(['-a', '-r', 'm2']);
-    await waitUntil('the viewer is attached', async () => (await box.session('m2')).viewers === 1);
+    const viewer = box().attach(['-a', '-r', 'm2']);
+    await waitUntil('the viewer is attached', async () => (await box().session('m2')).viewers === 1);
 
     viewer.write('from-viewer\r');
     writer.write('from-writer\r');
@@ -41,30 +35,30 @@ describe('attach modes', () => {
     await writer.waitFor('echo:from-writer');
     expect(writer.text()).not.toContain('from-viewer');
     expect(viewer.text()).not.toContain('echo:from-viewer');
-    expect((await box.session('m2')).in).toBe('from-writer\r'.length);
+    expect((await box().session('m2')).in).toBe('from-writer\r'.length);
   });
 
   it('the detach key detaches and leaves the session running', async () => {
-    const a = box.attach(['-e', '^\\', '-c', 'm3', 'sh', '-c', 'stty -isig; echo ready; while read l; do echo "echo:$l"; done']);
+    const a = box().attach(['-e', '^\\', '-c', 'm3', 'sh', '-c', 'stty -isig; echo ready; while read l; do echo "echo:$l"; done']);
     await a.waitFor('ready');
     a.write('before\r');
     await a.waitFor('echo:before');
     a.write(Buffer.from([0x1c]));
     await a.waitFor('[detached]');
     expect((await a.exit()).exitCode).toBe(0);
-    const s = await box.session('m3');
+    const s = await box().session('m3');
     expect(s.attached).toBe(false);
     expect(s.exited).toBe(false);
 
     // Without -e the same byte is just input (the command's pty has -isig, so it is no QUIT there).
-    const b = box.attach(['-a', 'm3']);
-    await waitUntil('attached again', async () => (await box.session('m3')).attached);
+    const b = box().attach(['-a', 'm3']);
+    await waitUntil('attached again', async () => (await box().session('m3')).attached);
     b.write(Buffer.from('x\x1cy\r', 'latin1'));
     await b.waitFor('echo:x\x1cy');
   });
 
   it('rejects a detach key that is not one character or ^X', async () => {
-    const r = await box.atsr(['-e', 'ab', '-n', 'm4', 'sleep', '1']);
+    const r = await box().atsr(['-e', 'ab', '-n', 'm4', 'sleep', '1']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe("atsr: -e takes one character or ^X (caret notation), not 'ab'\n");
   });
@@ -73,11 +67,11 @@ describe('attach modes', () => {
 describe('agent forwarding', () => {
   it('the command sees one stable SSH_AUTH_SOCK that follows the attached client', async () => {
     const cmd = ['sh', '-c', 'echo "sock:$SSH_AUTH_SOCK"; while read l; do echo "to:$(readlink "$SSH_AUTH_SOCK")"; done'];
-    const a = box.attach(['-c', 'ag1', ...cmd], { env: box.env({ SSH_AUTH_SOCK: '/tmp/agent-one' }) });
-    await a.waitFor(`sock:${box.sockets}/ag1.agent\r\n`);
+    const a = box().attach(['-c', 'ag1', ...cmd], { env: box().env({ SSH_AUTH_SOCK: '/tmp/agent-one' }) });
+    await a.waitFor(`sock:${box().sockets}/ag1.agent\r\n`);
     a.write('\r');
     await a.waitFor('to:/tmp/agent-one\r\n');
-    const b = box.attach(['-a', '-f', 'ag1'], { env: box.env({ SSH_AUTH_SOCK: '/tmp/agent-two' }) });
+    const b = box().attach(['-a', '-f', 'ag1'], { env: box().env({ SSH_AUTH_SOCK: '/tmp/agent-two' }) });
     await a.exit();
     b.write('\r');
     await b.waitFor('to:/tmp/agent-two\r\n');

@@ -2,18 +2,12 @@
 // session is harmed; where a login is at stake, the command still runs.
 import { chmodSync, chownSync, mkdirSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AtsrSandbox, waitUntil } from '../support/atsr-sandbox.js';
+import { describe, expect, it } from 'vitest';
+import { useSandbox, waitUntil } from '../support/atsr-sandbox.js';
 import { PtyRun } from '../support/pty-harness.js';
 import { atsrCommand } from '../support/atsr-bin.js';
 
-let box: AtsrSandbox;
-beforeEach(() => {
-  box = new AtsrSandbox('bad');
-});
-afterEach(async () => {
-  await box.cleanup();
-});
+const box = useSandbox('bad');
 
 describe('command line', () => {
   it.each([
@@ -28,23 +22,23 @@ describe('command line', () => {
     [['-n', 's'], 'missing the command to run in the session'],
     [['-t'], 'missing the session name'],
   ])('atsr %j fails with exit 2', async (args, message) => {
-    const r = await box.atsr(args);
+    const r = await box().atsr(args);
     expect(r.stderr).toBe(`atsr: ${message}\n`);
     expect(r.code).toBe(2);
-    expect(await box.list()).toEqual([]);
+    expect(await box().list()).toEqual([]);
   });
 
   it('stops option parsing at the first non-option argument', async () => {
-    const a = box.attach(['-c', 'p1', 'sh', '-c', 'echo "args:$*"', 'sh', '-l', '.', '-x']);
+    const a = box().attach(['-c', 'p1', 'sh', '-c', 'echo "args:$*"', 'sh', '-l', '.', '-x']);
     await a.waitFor('args:-l . -x');
     expect((await a.exit()).exitCode).toBe(0);
   });
 
   it('--help and --version print and exit 0', async () => {
-    const h = await box.run(['--help']);
+    const h = await box().run(['--help']);
     expect(h.code).toBe(0);
     expect(h.stdout).toContain('Usage: atsr [options] <session_name> <command...>');
-    const v = await box.run(['--version']);
+    const v = await box().run(['--version']);
     expect(v).toMatchObject({ code: 0, stdout: expect.stringMatching(/^atsr \d+\.\d+\.\d+\n$/) });
   });
 });
@@ -57,68 +51,68 @@ describe('session names from the network (-i ATSR_ID)', () => {
     ['x'.repeat(65), 'the session name is over 64 characters'],
     ['', 'the session name is empty'],
   ])('refuses %j: -a fails with exit 7, -t runs the command directly', async (id, why) => {
-    const env = box.env({ ATSR_ID: id });
-    const a = new PtyRun([...atsrCommand(), '-u', box.sockets, '-i', 'ATSR_ID', '-a'], { env });
+    const env = box().env({ ATSR_ID: id });
+    const a = new PtyRun([...atsrCommand(), '-u', box().sockets, '-i', 'ATSR_ID', '-a'], { env });
     expect((await a.exit()).exitCode).toBe(7);
     expect(a.text()).toBe(`atsr: ${why} (from $ATSR_ID)\r\n`);
 
-    const t = new PtyRun([...atsrCommand(), '-u', box.sockets, '-i', 'ATSR_ID', '-t', 'sh', '-c', 'echo ran-directly; exit 5'], { env });
+    const t = new PtyRun([...atsrCommand(), '-u', box().sockets, '-i', 'ATSR_ID', '-t', 'sh', '-c', 'echo ran-directly; exit 5'], { env });
     expect((await t.exit()).exitCode).toBe(5);
     expect(t.text()).toBe(`atsr: ${why} (from $ATSR_ID); running sh directly\r\nran-directly\r\n`);
-    expect(await box.list()).toEqual([]);
+    expect(await box().list()).toEqual([]);
   });
 });
 
 describe('no terminal', () => {
   it('-t without a tty runs the command directly; -a fails with exit 8', async () => {
-    const t = await box.atsr(['-t', 'n1', 'sh', '-c', 'echo direct; exit 4']);
+    const t = await box().atsr(['-t', 'n1', 'sh', '-c', 'echo direct; exit 4']);
     expect(t).toEqual({ code: 4, stdout: 'direct\n', stderr: 'atsr: standard input is not a terminal; running sh directly\n' });
-    const a = await box.atsr(['-a', 'n1']);
+    const a = await box().atsr(['-a', 'n1']);
     expect(a).toMatchObject({ code: 8, stderr: 'atsr: standard input is not a terminal\n' });
   });
 });
 
 describe('socket directories', () => {
   it('refuses a symlinked directory', async () => {
-    mkdirSync(`${box.dir}/real`, { mode: 0o700 });
-    symlinkSync(`${box.dir}/real`, `${box.dir}/link`);
-    const r = await box.run(['-u', `${box.dir}/link`, '-n', 'd1', 'sleep', '5']);
-    expect(r).toMatchObject({ code: 6, stderr: `atsr: socket directory ${box.dir}/link is a symlink (refused)\n` });
+    mkdirSync(`${box().dir}/real`, { mode: 0o700 });
+    symlinkSync(`${box().dir}/real`, `${box().dir}/link`);
+    const r = await box().run(['-u', `${box().dir}/link`, '-n', 'd1', 'sleep', '5']);
+    expect(r).toMatchObject({ code: 6, stderr: `atsr: socket directory ${box().dir}/link is a symlink (refused)\n` });
   });
 
   it('refuses a group/world-accessible directory, naming the fix', async () => {
-    mkdirSync(`${box.dir}/open`, { mode: 0o755 });
-    chmodSync(`${box.dir}/open`, 0o755);
-    const r = await box.run(['-u', `${box.dir}/open`, '-n', 'd2', 'sleep', '5']);
+    mkdirSync(`${box().dir}/open`, { mode: 0o755 });
+    chmodSync(`${box().dir}/open`, 0o755);
+    const r = await box().run(['-u', `${box().dir}/open`, '-n', 'd2', 'sleep', '5']);
     expect(r).toMatchObject({
       code: 6,
-      stderr: `atsr: socket directory ${box.dir}/open has mode 755; it must be 700 (chmod 700 ${box.dir}/open)\n`,
+      stderr: `atsr: socket directory ${box().dir}/open has mode 755; it must be 700 (chmod 700 ${box().dir}/open)\n`,
     });
   });
 
   it("refuses a directory owned by someone else; -t still runs the command", async () => {
-    mkdirSync(`${box.dir}/theirs`, { mode: 0o700 });
-    chownSync(`${box.dir}/theirs`, 65534, 65534);
-    const n = await box.run(['-u', `${box.dir}/theirs`, '-n', 'd3', 'sleep', '5']);
+    mkdirSync(`${box().dir}/theirs`, { mode: 0o700 });
+    chownSync(`${box().dir}/theirs`, 65534, 65534);
+    const n = await box().run(['-u', `${box().dir}/theirs`, '-n', 'd3', 'sleep', '5']);
     expect(n.code).toBe(6);
     expect(n.stderr).toContain('is owned by uid 65534, not by you');
-    const t = new PtyRun([...atsrCommand(), '-u', `${box.dir}/theirs`, '-t', 'd3', 'sh', '-c', 'echo still-works'], { env: box.env() });
+    const t = new PtyRun([...atsrCommand(), '-u', `${box().dir}/theirs`, '-t', 'd3', 'sh', '-c', 'echo still-works'], { env: box().env() });
     expect((await t.exit()).exitCode).toBe(0);
     expect(t.text()).toContain('running sh directly\r\nstill-works\r\n');
   });
 
   it('refuses a socket path over the Unix limit', async () => {
-    const deep = `${box.dir}/${'d'.repeat(60)}/${'e'.repeat(40)}`;
-    const r = await box.run(['-u', deep, '-n', 'long-session-name', 'sleep', '5']);
+    const deep = `${box().dir}/${'d'.repeat(60)}/${'e'.repeat(40)}`;
+    const r = await box().run(['-u', deep, '-n', 'long-session-name', 'sleep', '5']);
     expect(r.code).toBe(6);
     expect(r.stderr).toMatch(/^atsr: socket path \S+ is \d+ bytes, over the 107-byte limit of Unix sockets \(use a shorter -u\/-g directory or session name\)\n$/);
   });
 
   it('a shared root (-g) gets a private per-user subdirectory', async () => {
-    const root = `${box.dir}/shared`;
-    const r = await box.run(['-g', root, '-n', 'g1', 'sleep', '30']);
+    const root = `${box().dir}/shared`;
+    const r = await box().run(['-g', root, '-n', 'g1', 'sleep', '30']);
     expect(r.code).toBe(0);
-    const l = await box.run(['-g', root, '-l', '--json']);
+    const l = await box().run(['-g', root, '-l', '--json']);
     const [s] = JSON.parse(l.stdout) as Array<{ name: string; socket: string; pid: number }>;
     expect(s!.socket).toBe(`${root}/${process.getuid!()}/g1`);
     process.kill(s!.pid, 'SIGKILL');
@@ -135,40 +129,40 @@ describe('the host socket', () => {
     });
 
   it('drops garbage and truncated messages and keeps the session', async () => {
-    expect((await box.atsr(['-n', 'h1', 'sh', '-c', 'while read l; do echo "echo:$l"; done'])).code).toBe(0);
-    const { socket } = await box.session('h1');
+    expect((await box().atsr(['-n', 'h1', 'sh', '-c', 'while read l; do echo "echo:$l"; done'])).code).toBe(0);
+    const { socket } = await box().session('h1');
     await send(socket, Buffer.from('GET / HTTP/1.0\r\n\r\n'));
     await send(socket, Buffer.from([0x01, 0x00, 0x00, 0x00, 0x64, 0x7b])); // attach, 100 bytes promised, 1 sent
     await send(socket, Buffer.from([0x01, 0x7f, 0xff, 0xff, 0xff])); // a 2 GiB frame
     await send(socket, Buffer.from([0x01, 0x00, 0x00, 0x00, 0x02, 0x7b, 0x7d])); // attach with missing fields
-    const a = box.attach(['-a', 'h1']);
+    const a = box().attach(['-a', 'h1']);
     a.write('alive\r');
     await a.waitFor('echo:alive');
   });
 
   it('a client dying mid-handshake leaves the session attachable', async () => {
-    expect((await box.atsr(['-n', 'h2', 'sh', '-c', 'while read l; do echo "echo:$l"; done'])).code).toBe(0);
-    const { socket } = await box.session('h2');
+    expect((await box().atsr(['-n', 'h2', 'sh', '-c', 'while read l; do echo "echo:$l"; done'])).code).toBe(0);
+    const { socket } = await box().session('h2');
     const attach = JSON.stringify({ v: 1, readOnly: false, force: false, sync: true, rows: 24, cols: 80, clientAddr: '', agentSocket: '', updateUtmp: false });
     const frame = Buffer.concat([Buffer.from([0x01, 0, 0, 0, 0]), Buffer.from(attach)]);
     frame.writeUInt32BE(attach.length, 1);
     await send(socket, frame); // never sends its sync, then goes away
-    await waitUntil('the half-attached client is gone', async () => !(await box.session('h2')).attached);
-    const a = box.attach(['-a', 'h2']);
+    await waitUntil('the half-attached client is gone', async () => !(await box().session('h2')).attached);
+    const a = box().attach(['-a', 'h2']);
     a.write('fine\r');
     await a.waitFor('echo:fine');
   });
 
   it('two -t with the same new name at once give one session', async () => {
     const cmd = ['sh', '-c', 'echo "pid:$$"; while read l; do echo "echo:$l"; done'];
-    const [a, b] = [box.attach(['-t', 'race', ...cmd]), box.attach(['-t', 'race', ...cmd])];
+    const [a, b] = [box().attach(['-t', 'race', ...cmd]), box().attach(['-t', 'race', ...cmd])];
     const outcome = await Promise.race([
       a.exit().then(() => ({ lost: a, won: b })),
       b.exit().then(() => ({ lost: b, won: a })),
     ]);
     expect((await outcome.lost.exit()).exitCode).toBe(5);
     expect(outcome.lost.text()).toContain('atsr: session race is attached (use -f to take it over, -r to watch)');
-    expect((await box.list()).map((s) => s.name)).toEqual(['race']);
+    expect((await box().list()).map((s) => s.name)).toEqual(['race']);
     outcome.won.write('one\r');
     await outcome.won.waitFor('echo:one');
   });

@@ -1,46 +1,40 @@
 // Orphan timeout, `kill PID` of a host, and a socket deleted under a live host.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AtsrSandbox, isAlive, waitUntil } from '../support/atsr-sandbox.js';
+import { describe, expect, it } from 'vitest';
+import { useSandbox, isAlive, waitUntil } from '../support/atsr-sandbox.js';
 
 /** A command that records the hangup signal it gets in `file`. */
 const recordsHangup = (file: string): string[] => [
   'sh', '-c', `trap 'echo HUP > ${file}; exit 1' HUP; trap 'echo TERM > ${file}; exit 2' TERM; echo up; while :; do sleep 0.05; done`,
 ];
 
-let box: AtsrSandbox;
-beforeEach(() => {
-  box = new AtsrSandbox('life');
-});
-afterEach(async () => {
-  await box.cleanup();
-});
+const box = useSandbox('life');
 
 describe('lifecycle', () => {
   it('-x hangs the command up after the timeout with no read-write client, then removes the socket', async () => {
-    const mark = `${box.dir}/hup`;
+    const mark = `${box().dir}/hup`;
     // 0.02 minutes = 1.2 s.
-    expect((await box.atsr(['-x', '0.02', '-n', 'o1', ...recordsHangup(mark)])).code).toBe(0);
-    const { pid, socket } = await box.session('o1');
+    expect((await box().atsr(['-x', '0.02', '-n', 'o1', ...recordsHangup(mark)])).code).toBe(0);
+    const { pid, socket } = await box().session('o1');
     await waitUntil('the host is gone', () => !isAlive(pid));
     expect(readFileSync(mark, 'utf8')).toBe('HUP\n');
     expect(existsSync(socket)).toBe(false);
   });
 
   it('-x does not fire while a read-write client is attached', async () => {
-    const mark = `${box.dir}/hup2`;
-    const a = box.attach(['-x', '0.01', '-c', 'o2', ...recordsHangup(mark)]);
+    const mark = `${box().dir}/hup2`;
+    const a = box().attach(['-x', '0.01', '-c', 'o2', ...recordsHangup(mark)]);
     await a.waitFor('up');
     await new Promise((r) => setTimeout(r, 1500)); // longer than the 0.6 s timeout
-    expect((await box.session('o2')).exited).toBe(false);
+    expect((await box().session('o2')).exited).toBe(false);
     expect(existsSync(mark)).toBe(false);
   });
 
   it('kill PID of a host hangs up the command and the attached front exits with its status', async () => {
-    const mark = `${box.dir}/hup3`;
-    const a = box.attach(['-c', 'k1', ...recordsHangup(mark)]);
+    const mark = `${box().dir}/hup3`;
+    const a = box().attach(['-c', 'k1', ...recordsHangup(mark)]);
     await a.waitFor('up');
-    const { pid, socket } = await box.session('k1');
+    const { pid, socket } = await box().session('k1');
     process.kill(pid, 'SIGTERM');
     expect((await a.exit()).exitCode).toBe(1);
     expect(readFileSync(mark, 'utf8')).toBe('HUP\n');
@@ -49,22 +43,22 @@ describe('lifecycle', () => {
   });
 
   it('recreates a deleted socket on SIGUSR1', async () => {
-    expect((await box.atsr(['-n', 'r1', 'sh', '-c', 'while read l; do echo "echo:$l"; done'])).code).toBe(0);
-    const { pid, socket } = await box.session('r1');
+    expect((await box().atsr(['-n', 'r1', 'sh', '-c', 'while read l; do echo "echo:$l"; done'])).code).toBe(0);
+    const { pid, socket } = await box().session('r1');
     rmSync(socket);
-    expect(await box.list()).toEqual([]);
+    expect(await box().list()).toEqual([]);
     process.kill(pid, 'SIGUSR1');
     await waitUntil('the socket is back', () => existsSync(socket));
-    const a = box.attach(['-a', 'r1']);
+    const a = box().attach(['-a', 'r1']);
     a.write('back\r');
     await a.waitFor('echo:back');
   });
 
   it('recreates a deleted socket by itself', async () => {
-    expect((await box.atsr(['-n', 'r2', 'sleep', '60'])).code).toBe(0);
-    const { socket } = await box.session('r2');
+    expect((await box().atsr(['-n', 'r2', 'sleep', '60'])).code).toBe(0);
+    const { socket } = await box().session('r2');
     rmSync(socket);
     await waitUntil('the socket is back', () => existsSync(socket), 12_000);
-    expect((await box.session('r2')).command).toEqual(['sleep', '60']);
+    expect((await box().session('r2')).command).toEqual(['sleep', '60']);
   });
 });
