@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Makes sure the benchmark's peers are installed: dtach, tmux, script
+# (util-linux) and perl (the startup test's session command).
+set -euo pipefail
+missing=()
+for tool in dtach tmux script perl; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "bench: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends dtach tmux util-linux perl >/dev/null
+else
+  echo "bench: please install ${missing[*]} (Debian: apt-get install dtach tmux util-linux perl)" >&2
+  exit 1
+fi

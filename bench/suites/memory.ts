@@ -1,0 +1,95 @@
+// 3. Memory per session: N idle shells, Pss of the processes that keep them
+// (atsr: hosts and their utmp keepers; dtach: masters; tmux: its one server,
+// shared out), detached, then with a front attached to each.
+import { spawn } from 'node:child_process';
+import { fixed } from '../format.js';
+import { OuterPty } from '../outer-pty.js';
+import { atsrPeer, dtachPeer, tmuxPeer, type Peer } from '../peers.js';
+import { killAll, pssKiB } from '../proc.js';
+import { inParallel, within } from '../run-command.js';
+import { sleep, sum } from '../stats.js';
+import type { BenchConfig, SuiteResult } from '../suite.js';
+
+const SETTLE_MS = 2000;
+const MIB = 1024;
+
+interface PeerMemory {
+  /** KiB per session with nobody attached. */
+  detachedKiB: number;
+  /** KiB per session, server side plus a front each. */
+  attachedKiB: number;
+  /** Of that, the front's share. */
+  frontKiB: number;
+}
+
+async function measure(peer: Peer, sessions: number): Promise<PeerMemory> {
+  const names = Array.from({ length: sessions }, (_, i) => `m${i}`);
+  await inParallel(names, 4, (name) => peer.createDetached(name, 'exec sh'));
+  await sleep(SETTLE_MS);
+  const detachedKiB = sum((await peer.serverPids()).map(pssKiB)) / sessions;
+
+  const fronts = names.map((name) => new OuterPty(peer.attach(name)));
+  try {
+    // A return key makes every shell print a prompt: proof the front is attached.
+    await sleep(SETTLE_MS);
+    const prompted = Promise.all(fronts.map((f) => f.waitFor('# ')));
+    for (const f of fronts) f.write('\r');
+    await within(prompted, 30_000, `${peer.id}: prompts through ${sessions} fronts`);
+    await sleep(SETTLE_MS);
+    const serverKiB = sum((await peer.serverPids()).map(pssKiB)) / sessions;
+    const frontKiB = sum(fronts.map((f) => pssKiB(f.pid))) / sessions;
+    return { detachedKiB, attachedKiB: serverKiB + frontKiB, frontKiB };
+  } finally {
+    for (const f of fronts) f.kill('SIGHUP');
+    await peer.cleanup();
+  }
+}
+
+/** Pss of idle Node processes, as many as there are sessions: the floor a Node host stands on. */
+async function nodeFloorKiB(count: number): Promise<number> {
+  const children = Array.from({ length: count }, () =>
+    spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore' }),
+  );
+  try {
+    await sleep(SETTLE_MS);
+    return sum(children.map((c) => pssKiB(c.pid!))) / count;
+  } finally {
+    killAll(children.map((c) => c.pid!));
+  }
+}
+
+export async function memory(config: BenchConfig): Promise<SuiteResult> {
+  const sessions = config.quick ? 10 : 50;
+  const peers = [dtachPeer(config.workDir), tmuxPeer(config.workDir), ...config.atsr.map((b) => atsrPeer(b, config.workDir))];
+  const results = new Map<Peer, PeerMemory>();
+  for (const peer of peers) results.set(peer, await measure(peer, sessions));
+  const floor = await nodeFloorKiB(sessions);
+
+  const mib = (kib: number): string => fixed(kib / MIB, 2);
+  const rows = peers.map((peer) => {
+    const m = results.get(peer)!;
+    return [peer.label, mib(m.detachedKiB), mib(m.attachedKiB), mib(m.frontKiB)];
+  });
+  rows.push([`idle node ${process.version} (\`setInterval\`), for context`, mib(floor), '', '']);
+  const atsr = results.get(peers[2]!)!;
+  return {
+    id: 'memory',
+    title: `Memory per session: ${sessions} idle \`sh\` sessions, Pss in MiB per session`,
+    columns: ['peer', 'detached', 'attached', 'of which the front'],
+    rows,
+    notes: [
+      'Pss from /proc/PID/smaps_rollup: pages shared between processes are divided among them, so the executable counts once over all sessions.',
+      'The shell itself is not counted (it is the same for every peer). tmux: its one server divided by the sessions, plus one client each.',
+      'atsr: the host, plus the utmp keeper (`sh`) an attached host keeps while it records the logon.',
+    ],
+    targets: [
+      { target: 'memory: ≤ 12 MiB per detached atsr session', measured: `${mib(atsr.detachedKiB)} MiB`, met: atsr.detachedKiB <= 12 * MIB },
+      { target: 'memory: ≤ 24 MiB per attached atsr session', measured: `${mib(atsr.attachedKiB)} MiB`, met: atsr.attachedKiB <= 24 * MIB },
+    ],
+    data: {
+      sessions,
+      nodeIdleFloorKiB: floor,
+      peers: peers.map((p) => ({ peer: p.id, label: p.label, ...results.get(p) })),
+    },
+  };
+}

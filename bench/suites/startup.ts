@@ -1,0 +1,66 @@
+// 4. Startup: a front attaching to an existing session until the session's
+// first output arrives. Each attach brings a new window width, so the
+// command gets SIGWINCH and prints that width: a byte the command produced
+// because of this attach, not an old one replayed.
+import { fixed, ratio } from '../format.js';
+import { OuterPty } from '../outer-pty.js';
+import { atsrPeer, dtachPeer, tmuxPeer, type Peer } from '../peers.js';
+import { within } from '../run-command.js';
+import { median, percentile, sleep } from '../stats.js';
+import type { BenchConfig, SuiteResult } from '../suite.js';
+
+// Perl answers SIGWINCH with "W<cols>;" (TIOCGWINSZ is 0x5413 on Linux).
+const WIDTH_REPORTER =
+  `exec perl -e '$SIG{WINCH} = sub { my $ws = "\\0" x 8; ioctl(STDIN, 0x5413, $ws); ` +
+  `my (undef, $cols) = unpack("S2", $ws); syswrite(STDOUT, "W$cols;") }; sleep 1 while 1'`;
+const WARMUP = 2;
+const GAP_MS = 100;
+
+/** One attach with a window `cols` wide; the time to the command's answer. */
+async function attachOnce(peer: Peer, cols: number): Promise<number> {
+  const front = new OuterPty(peer.attach('startup'), { cols });
+  try {
+    const at = await within(front.waitFor(`W${cols};`), 10_000, `${peer.id}: attach`);
+    return at - front.startedAt;
+  } finally {
+    // A hangup, as when the connection drops; the session stays.
+    front.kill('SIGHUP');
+    await within(front.exited, 5_000, `${peer.id}: front ending`).catch(() => 0);
+  }
+}
+
+export async function startup(config: BenchConfig): Promise<SuiteResult> {
+  const count = config.quick ? 6 : 20;
+  const peers = [dtachPeer(config.workDir), tmuxPeer(config.workDir), ...config.atsr.map((b) => atsrPeer(b, config.workDir))];
+  const samples = new Map<Peer, number[]>(peers.map((p) => [p, []]));
+  try {
+    for (const peer of peers) await peer.createDetached('startup', WIDTH_REPORTER);
+    await sleep(500);
+    // Peer after peer in each round, so that load from elsewhere falls on all alike.
+    for (let i = 0; i < WARMUP + count; i++) {
+      const cols = i % 2 === 0 ? 81 : 80;
+      for (const peer of peers) {
+        const ms = await attachOnce(peer, cols);
+        if (i >= WARMUP) samples.get(peer)!.push(ms);
+      }
+      await sleep(GAP_MS); // each host has seen its front go before the next one comes
+    }
+  } finally {
+    for (const peer of peers) await peer.cleanup();
+  }
+  const med = (peer: Peer): number => median(samples.get(peer)!);
+  const dtach = peers[0]!;
+  const rows = peers.map((peer) => [peer.label, fixed(med(peer), 1), fixed(percentile(samples.get(peer)!, 90), 1), ratio(med(peer), med(dtach))]);
+  return {
+    id: 'startup',
+    title: `Attach to an existing session until its first output, ms (median of ${count})`,
+    columns: ['peer', 'median', 'p90', 'vs dtach -a'],
+    rows,
+    notes: [
+      'From spawning the front in the outer pty to the bytes the command printed on the SIGWINCH the attach caused.',
+      `tmux redraws its screen on attach; the time is still to the command's own answer.`,
+    ],
+    targets: [],
+    data: Object.fromEntries(peers.map((p) => [p.id, { label: p.label, samples: samples.get(p) }])),
+  };
+}
