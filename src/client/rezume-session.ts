@@ -160,7 +160,9 @@ export class RezumeSession {
       case 'error':
         return this.phase === 'live' && this.justGreeted;
       case 'exit':
-        return this.phase === 'live';
+        // Only at the true end of the stream: a program printing the same
+        // bytes cannot end the client.
+        return this.phase === 'live' && m.out === this.rx;
       default:
         return false;
     }
@@ -203,12 +205,8 @@ export class RezumeSession {
         setTimeout(() => this.notice.clear(), 5000).unref();
         return;
       case 'exit':
-        // Only at the true end of the stream: a program printing the same
-        // bytes cannot end the client.
-        if (this.phase === 'live' && m.out === this.rx) {
-          this.exitStatus = m.status;
-          this.ssh?.write(encodeInband({ kind: 'bye' }));
-        }
+        this.exitStatus = m.status;
+        this.ssh?.write(encodeInband({ kind: 'bye' }));
         return;
       case 'error':
         this.notice.show(`server: ${m.message}`);

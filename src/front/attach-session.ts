@@ -66,6 +66,8 @@ export function connectSocket(path: string): Promise<Socket> {
   });
 }
 
+/** After the sync timeout, how long a late reply is still looked for. */
+const LATE_REPLY_WINDOW_MS = 10_000;
 /** How long a front waits for the client to confirm the exit notice. */
 const BYE_TIMEOUT_MS = 3000;
 
@@ -113,6 +115,8 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
     };
 
     let syncSent = false;
+    /** Set once the exit notice came: the host may close before the client's bye. */
+    let exitStatus: number | undefined;
     const sendSync = (rx: number | null): void => {
       clearTimeout(syncTimer);
       syncSent = true;
@@ -126,6 +130,12 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
     const onSyncTimeout = (hs: SyncHandshake): void => {
       sendSync(null);
       sendInput(FrameType.inputUncounted, hs.releaseHeld());
+      // A client that sent ATSR_ID but does not speak the protocol: stop
+      // looking after a while, so that a lone ESC is not held back for good.
+      syncTimer = setTimeout(() => {
+        handshaking = false;
+        sendInput(FrameType.inputUncounted, hs.releaseHeld());
+      }, LATE_REPLY_WINDOW_MS);
     };
 
     const onLiveInput = (data: Buffer): void => {
@@ -142,6 +152,7 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
 
     /** Sends the exit notice and waits briefly for the client's bye, which lets the host end at once. */
     const awaitBye = (hs: SyncHandshake, status: number, out: number): void => {
+      exitStatus = status;
       hs.onExit(status, out);
       stdin.off('data', onInput);
       const timer = setTimeout(() => finish(status), BYE_TIMEOUT_MS);
@@ -226,7 +237,9 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
       }
     });
     sock.on('error', () => {});
-    sock.on('close', () => finish(ExitCode.sessionLost, 'atsr: lost the connection to the session host'));
+    sock.on('close', () =>
+      exitStatus === undefined ? finish(ExitCode.sessionLost, 'atsr: lost the connection to the session host') : finish(exitStatus),
+    );
     stdin.on('end', () => finish(ExitCode.ok)); // our terminal is gone: leave the session running
     stdin.on('error', () => finish(ExitCode.ok));
     process.stdout.on('resize', onResize);

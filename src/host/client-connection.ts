@@ -19,6 +19,7 @@ export class ClientConnection {
   clientAddr = '';
   /** Attached with the resume handshake: its client confirms the exit notice. */
   resumable = false;
+  exitSent = false;
   exitAcked = false;
   private closed = false;
 

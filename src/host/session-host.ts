@@ -311,6 +311,8 @@ export class SessionHost {
   }
 
   private deliverExit(c: ClientConnection): void {
+    if (c.exitSent) return;
+    c.exitSent = true;
     const notice = { status: this.exitStatus, out: this.ring.end };
     // A resumable client's front closes after the client confirms (exitAck).
     if (c.resumable) c.sendJson(FrameType.exit, notice);

@@ -29,4 +29,13 @@ describe('rezume', () => {
     expect(text.split('PROMPT-AFTER-SLEEP').length).toBe(2);
     expect(text.split('ready\r\n').length).toBe(2);
   });
+
+  it('kill PID of the host ends rezume with the status of the hung-up command', async () => {
+    const r = rig().rezume(rig().remoteCommand(['sh', '-c', 'echo up; while :; do sleep 0.05; done']));
+    await r.waitFor('up\r\n');
+    const [session] = await rig().box.list();
+    process.kill(session!.pid, 'SIGTERM');
+    expect((await r.exit()).exitCode).toBe(128 + 1); // sh ended by the SIGHUP of the hangup
+    expect(r.text()).not.toContain('lost the connection');
+  });
 });
