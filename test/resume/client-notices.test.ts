@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/atsr-sandbox.js';
-import { useResumeRig } from '../support/resume-rig.js';
+import { useResumeRig } from '../support/use-sandbox.js';
 
 const rig = useResumeRig('notices');
 

@@ -2,7 +2,7 @@
 // a client would over ssh: hello first, typeahead uncounted, bad sync replies
 // refused with an error and a plain attach.
 import { describe, expect, it } from 'vitest';
-import { useSandbox } from '../support/atsr-sandbox.js';
+import { useSandbox } from '../support/use-sandbox.js';
 import type { PtyRun } from '../support/pty-harness.js';
 
 const ECHO = ['sh', '-c', 'stty -echo; echo ready; while read l; do echo "got:$l"; done'];

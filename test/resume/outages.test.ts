@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { NODE24, ROOT, atsrCommand } from '../support/atsr-bin.js';
 import { waitUntil } from '../support/atsr-sandbox.js';
-import { useResumeRig } from '../support/resume-rig.js';
+import { useResumeRig } from '../support/use-sandbox.js';
 import { seededBytes, seededRandom } from '../support/seeded-bytes.js';
 import type { FaultMode } from '../support/fault-proxy.js';
 import type { PtyRun } from '../support/pty-harness.js';

@@ -1,6 +1,6 @@
 // rezume over the real ssh and sshd: a session, its exit status, and a resume.
 import { describe, expect, it } from 'vitest';
-import { useResumeRig } from '../support/resume-rig.js';
+import { useResumeRig } from '../support/use-sandbox.js';
 
 const rig = useResumeRig('resume');
 

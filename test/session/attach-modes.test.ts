@@ -1,6 +1,7 @@
 // Force (-f), read-only (-r) and the detach key (-e).
 import { describe, expect, it } from 'vitest';
-import { useSandbox, waitUntil } from '../support/atsr-sandbox.js';
+import { waitUntil } from '../support/atsr-sandbox.js';
+import { useSandbox } from '../support/use-sandbox.js';
 
 const ECHO_LOOP = ['sh', '-c', 'echo ready; while read l; do echo "echo:$l"; done'];
 

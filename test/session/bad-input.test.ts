@@ -3,7 +3,8 @@
 import { chmodSync, chownSync, mkdirSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { useSandbox, waitUntil } from '../support/atsr-sandbox.js';
+import { waitUntil } from '../support/atsr-sandbox.js';
+import { useSandbox } from '../support/use-sandbox.js';
 import { PtyRun } from '../support/pty-harness.js';
 import { atsrCommand } from '../support/atsr-bin.js';
 

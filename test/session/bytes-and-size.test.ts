@@ -1,7 +1,7 @@
 // Every byte value both ways, unchanged, and the window size reaching the command.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { useSandbox } from '../support/atsr-sandbox.js';
+import { useSandbox } from '../support/use-sandbox.js';
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 

@@ -1,7 +1,8 @@
 // The four actions, exit status pass-through, and output produced while
 // no client was attached.
 import { describe, expect, it } from 'vitest';
-import { useSandbox, waitUntil } from '../support/atsr-sandbox.js';
+import { waitUntil } from '../support/atsr-sandbox.js';
+import { useSandbox } from '../support/use-sandbox.js';
 
 const box = useSandbox('create');
 

@@ -1,7 +1,8 @@
 // Orphan timeout, `kill PID` of a host, and a socket deleted under a live host.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { useSandbox, isAlive, waitUntil } from '../support/atsr-sandbox.js';
+import { isAlive, waitUntil } from '../support/atsr-sandbox.js';
+import { useSandbox } from '../support/use-sandbox.js';
 
 /** A command that records the hangup signal it gets in `file`. */
 const recordsHangup = (file: string): string[] => [

@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { NODE24 } from '../support/atsr-bin.js';
 import { describe, expect, it } from 'vitest';
-import { useSandbox, waitUntil } from '../support/atsr-sandbox.js';
+import { waitUntil } from '../support/atsr-sandbox.js';
+import { useSandbox } from '../support/use-sandbox.js';
 
 const box = useSandbox('list');
 

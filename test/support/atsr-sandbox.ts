@@ -1,7 +1,6 @@
 // A private socket directory and helpers to run the real atsr in it, with
 // or without a terminal.
 import { spawn } from 'node:child_process';
-import { afterEach, beforeEach } from 'vitest';
 import { atsrCommand, privateTempDir } from './atsr-bin.js';
 import { PtyRun } from './pty-harness.js';
 
@@ -123,16 +122,4 @@ export class AtsrSandbox {
     }
     this.removeDir();
   }
-}
-
-/** A fresh sandbox for each test of the calling file, cleaned up after it. */
-export function useSandbox(name: string): () => AtsrSandbox {
-  let box: AtsrSandbox | undefined;
-  beforeEach(() => {
-    box = new AtsrSandbox(name);
-  });
-  afterEach(async () => {
-    await box?.cleanup();
-  });
-  return () => box!;
 }

@@ -1,6 +1,5 @@
 // The real thing end to end: rezume on a pty, the real ssh through a fault
 // proxy, a real sshd on loopback, and atsr -s on the server side.
-import { afterAll, afterEach, beforeAll } from 'vitest';
 import { AtsrSandbox } from './atsr-sandbox.js';
 import { atsrCommand, rezumeCommand } from './atsr-bin.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
@@ -54,17 +53,4 @@ export class ResumeRig {
     await this.proxy.close();
     await this.sshd.stop();
   }
-}
-
-/** One rig for the calling file; each test's rezume clients are ended after it. */
-export function useResumeRig(name: string): () => ResumeRig {
-  let rig: ResumeRig | undefined;
-  beforeAll(async () => {
-    rig = await ResumeRig.start(name);
-  });
-  afterEach(() => rig?.endClients());
-  afterAll(async () => {
-    await rig?.stop();
-  });
-  return () => rig!;
 }
