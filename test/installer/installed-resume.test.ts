@@ -67,36 +67,55 @@ const plainEnv = (): NodeJS.ProcessEnv => {
   return { ...env, TERM: 'xterm' };
 };
 
+/**
+ * Runs the installed rezume into a session, calls `meanwhile` once it runs,
+ * cuts the network while the command prints, and checks that the missed
+ * output arrives exactly once and the exit status comes back.
+ */
+async function resumeThroughOutage(meanwhile: () => Promise<void>): Promise<void> {
+  const rezume = new PtyRun(
+    [join(sandbox.prefix, 'bin/rezume'), '--alive-interval', '1', '--alive-count', '2', ...sshd.sshArgs(['-p', String(proxy.port)]), sshd.destination],
+    { env: plainEnv() },
+  );
+  try {
+    await rezume.waitFor('tick-2\r\n');
+    expect(installedSessions().map((s) => s.name)).toEqual([expect.stringMatching(/^rz/)]);
+    await meanwhile();
+    proxy.setMode('blackhole');
+    await rezume.waitFor('\x1b]2;rezume: connection lost');
+    const received = lastTick(rezume.text());
+    const produced = Number(readFileSync(countFile, 'utf8'));
+    expect(produced).toBeGreaterThan(received); // the command printed during the outage
+    proxy.setMode('pass');
+    await rezume.waitFor(`tick-${produced + 1}\r\n`);
+    rezume.write('7\r');
+    await rezume.waitFor('bye:7\r\n');
+    expect((await rezume.exit()).exitCode).toBe(7);
+
+    const text = rezume.text();
+    const last = lastTick(text);
+    expect(text.match(/tick-\d+\r\n/g)).toEqual(Array.from({ length: last }, (_, i) => `tick-${i + 1}\r\n`));
+    expect(text).not.toContain('\x1b_atsr');
+    await waitUntil('the session host is gone', () => installedSessions().length === 0);
+  } finally {
+    rezume.kill('SIGKILL');
+    proxy.setMode('pass');
+  }
+}
+
 describe('installed rezumable behind a real sshd', () => {
   it('resumes through an outage: the missed output arrives once, the exit status comes back', async () => {
-    const rezume = new PtyRun(
-      [join(sandbox.prefix, 'bin/rezume'), '--alive-interval', '1', '--alive-count', '2', ...sshd.sshArgs(['-p', String(proxy.port)]), sshd.destination],
-      { env: plainEnv() },
-    );
-    try {
-      await rezume.waitFor('tick-2\r\n');
-      expect(installedSessions().map((s) => s.name)).toEqual([expect.stringMatching(/^rz/)]);
-      proxy.setMode('blackhole');
-      await rezume.waitFor('\x1b]2;rezume: connection lost');
-      const received = lastTick(rezume.text());
-      const produced = Number(readFileSync(countFile, 'utf8'));
-      expect(produced).toBeGreaterThan(received); // the command printed during the outage
-      proxy.setMode('pass');
-      await rezume.waitFor(`tick-${produced + 1}\r\n`);
-      rezume.write('7\r');
-      await rezume.waitFor('bye:7\r\n');
-      expect((await rezume.exit()).exitCode).toBe(7);
+    await resumeThroughOutage(async () => {});
+  });
 
-      const text = rezume.text();
-      const last = lastTick(text);
-      for (let n = 1; n <= last; n++) expect(text.split(`tick-${n}\r\n`).length, `tick-${n}`).toBe(2);
-      expect(text.match(/tick-\d+\r\n/g)).toEqual(Array.from({ length: last }, (_, i) => `tick-${i + 1}\r\n`));
-      expect(text).not.toContain('\x1b_atsr');
-      await waitUntil('the session host is gone', () => installedSessions().length === 0);
-    } finally {
-      rezume.kill('SIGKILL');
-      proxy.setMode('pass');
-    }
+  it('a session started before an upgrade resumes after it, through the new executable', async () => {
+    await resumeThroughOutage(async () => {
+      const hosts = (): string[] => installedSessions().map((x) => `${x.name}:${x.pid}`);
+      const before = hosts();
+      const upgrade = await sandbox.run(sandbox.installArgs());
+      expect(upgrade.status).toBe(0);
+      expect(hosts()).toEqual(before); // same session, same host
+    });
   });
 
   it('a plain ssh login runs the command directly: no session, no protocol bytes', async () => {
