@@ -20,11 +20,10 @@ interface Waiter {
 
 export class OuterPty {
   readonly startedAt = nowMs();
-  readonly pty: IPty;
+  private readonly pty: IPty;
   received = 0;
   firstByteAt = Number.NaN;
   lastByteAt = Number.NaN;
-  exitCode: number | undefined;
   readonly exited: Promise<number>;
   private tail: Buffer = Buffer.alloc(0);
   private waiter: Waiter | undefined;
@@ -42,10 +41,7 @@ export class OuterPty {
     // With encoding null node-pty hands out Buffers; its typings say string.
     this.pty.onData((data) => this.onData(data as unknown as Buffer, opts.onChunk));
     this.exited = new Promise((resolve) => {
-      this.pty.onExit(({ exitCode }) => {
-        this.exitCode = exitCode;
-        resolve(exitCode);
-      });
+      this.pty.onExit(({ exitCode }) => resolve(exitCode));
     });
   }
 

@@ -14,9 +14,7 @@ export interface Peer {
   label: string;
   /** Runs `shellCmd` in a new session attached to the caller's terminal; exits with it. */
   runAttached(shellCmd: string): string[];
-  /** Whether the peer keeps sessions without a terminal (all but the raw pty and script). */
-  readonly detachable: boolean;
-  /** Starts `shellCmd` as a detached session called `name`. */
+  /** Starts `shellCmd` as a detached session called `name` (the raw pty and script keep none: they throw). */
   createDetached(name: string, shellCmd: string): Promise<void>;
   /** Attaches the caller's terminal to session `name`. */
   attach(name: string): string[];
@@ -40,7 +38,6 @@ export function rawPty(): Peer {
   return {
     id: 'pty',
     label: 'the outer pty itself (no relay)',
-    detachable: false,
     runAttached: (cmd) => ['sh', '-c', cmd],
     createDetached: () => notDetachable('pty'),
     attach: () => notDetachable('pty'),
@@ -54,7 +51,6 @@ export function scriptPeer(): Peer {
   return {
     id: 'script',
     label: 'script -q -e -c CMD /dev/null',
-    detachable: false,
     runAttached: (cmd) => ['script', '-q', '-e', '-c', cmd, '/dev/null'],
     createDetached: () => notDetachable('script'),
     attach: () => notDetachable('script'),
@@ -70,7 +66,6 @@ export function dtachPeer(workDir: string): Peer {
   return {
     id: 'dtach',
     label: 'dtach 0.9 (-E -z; attach with -r winch)',
-    detachable: true,
     runAttached: (cmd) => ['dtach', '-c', join(dir, uniqueName('c')), '-E', '-r', 'none', '-z', 'sh', '-c', cmd],
     createDetached: async (name, cmd) => {
       await runCommand(['dtach', '-n', join(dir, name), '-E', '-z', 'sh', '-c', cmd]);
@@ -94,7 +89,6 @@ export function tmuxPeer(workDir: string): Peer {
   return {
     id: 'tmux',
     label: 'tmux (one server, status line off)',
-    detachable: true,
     runAttached: (cmd) => [...tmux('new-session', '-s', uniqueName('t'), cmd)],
     createDetached: async (name, cmd) => {
       await runCommand(tmux('new-session', '-d', '-s', name, '-x', '80', '-y', '24', cmd));
@@ -155,7 +149,6 @@ export function atsrPeer(build: AtsrBuild, workDir: string): Peer {
   return {
     id: build.id,
     label: build.label,
-    detachable: true,
     runAttached: (cmd) => atsr('-u', dir, '-c', uniqueName('c'), 'sh', '-c', cmd),
     createDetached: async (name, cmd) => {
       await runCommand(atsr('-u', dir, '-n', name, 'sh', '-c', cmd));
