@@ -11,6 +11,7 @@ import { sleep, sum } from '../stats.js';
 import type { BenchConfig, SuiteResult } from '../suite.js';
 
 const SETTLE_MS = 2000;
+const PROMPT = 'sh> ';
 const MIB = 1024;
 
 interface PeerMemory {
@@ -24,15 +25,17 @@ interface PeerMemory {
 
 async function measure(peer: Peer, sessions: number): Promise<PeerMemory> {
   const names = Array.from({ length: sessions }, (_, i) => `m${i}`);
-  await inParallel(names, 4, (name) => peer.createDetached(name, 'exec sh'));
-  await sleep(SETTLE_MS);
-  const detachedKiB = sum((await peer.serverPids()).map(pssKiB)) / sessions;
-
-  const fronts = names.map((name) => new OuterPty(peer.attach(name)));
+  const fronts: OuterPty[] = [];
   try {
+    // A prompt of our own, the same for root and other users.
+    await inParallel(names, 4, (name) => peer.createDetached(name, `PS1='${PROMPT}' exec sh`));
+    await sleep(SETTLE_MS);
+    const detachedKiB = sum((await peer.serverPids()).map(pssKiB)) / sessions;
+
+    for (const name of names) fronts.push(new OuterPty(peer.attach(name)));
     // A return key makes every shell print a prompt: proof the front is attached.
     await sleep(SETTLE_MS);
-    const prompted = Promise.all(fronts.map((f) => f.waitFor('# ')));
+    const prompted = Promise.all(fronts.map((f) => f.waitFor(PROMPT)));
     for (const f of fronts) f.write('\r');
     await within(prompted, 30_000, `${peer.id}: prompts through ${sessions} fronts`);
     await sleep(SETTLE_MS);

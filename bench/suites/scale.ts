@@ -52,28 +52,32 @@ async function settle(pids: readonly number[]): Promise<void> {
   }
 }
 
+/** Attaches a front to session `name` that hashes what arrives for `file`. */
+function attachReceiver(peer: Peer, name: string, file: OutputFile, receivers: Receiver[], finished: Promise<void>[]): OuterPty {
+  const r: Receiver = { file, hash: createHash('sha256'), bytes: 0, sha256: undefined, done: () => {} };
+  finished.push(new Promise((resolve) => (r.done = resolve)));
+  receivers.push(r);
+  return new OuterPty(peer.attach(name), {
+    onChunk: (chunk) => {
+      if (r.sha256 !== undefined) return;
+      r.hash.update(chunk);
+      r.bytes += chunk.length;
+      if (r.bytes >= r.file.expectedBytes) r.done();
+    },
+  });
+}
+
 async function run(peer: Peer, files: OutputFile[]): Promise<ScaleRun> {
   const names = files.map((_, i) => `s${i}`);
-  progress(`scale: ${peer.id}: creating ${files.length} sessions`);
-  // Each session waits for a return key, so that all start writing at once.
-  await inParallel(files, 4, (file, i) => peer.createDetached(names[i]!, `stty -echo; read go; cat ${file.path}; exec sleep 3600`));
-  progress(`scale: ${peer.id}: attaching ${files.length} fronts`);
   const receivers: Receiver[] = [];
   const finished: Promise<void>[] = [];
-  const fronts = names.map((name, i) => {
-    const r: Receiver = { file: files[i]!, hash: createHash('sha256'), bytes: 0, sha256: undefined, done: () => {} };
-    finished.push(new Promise((resolve) => (r.done = resolve)));
-    receivers.push(r);
-    return new OuterPty(peer.attach(name), {
-      onChunk: (chunk) => {
-        if (r.sha256 !== undefined) return;
-        r.hash.update(chunk);
-        r.bytes += chunk.length;
-        if (r.bytes >= r.file.expectedBytes) r.done();
-      },
-    });
-  });
+  const fronts: OuterPty[] = [];
   try {
+    progress(`scale: ${peer.id}: creating ${files.length} sessions`);
+    // Each session waits for a return key, so that all start writing at once.
+    await inParallel(files, 4, (file, i) => peer.createDetached(names[i]!, `stty -echo; read go; cat ${file.path}; exec sleep 3600`));
+    progress(`scale: ${peer.id}: attaching ${files.length} fronts`);
+    names.forEach((name, i) => fronts.push(attachReceiver(peer, name, files[i]!, receivers, finished)));
     const frontPids = fronts.map((f) => f.pid);
     await settle([...(await peer.serverPids()), ...frontPids]);
     // Asked once more: an attached atsr host has started its utmp keeper.
