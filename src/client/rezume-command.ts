@@ -23,6 +23,9 @@ export async function runRezume(argv: string[]): Promise<number | undefined> {
   }
   if (parsed.kind === 'printed') return 0;
   const opts = parsed.options;
+  // node-pty reports a write to an ssh that just exited with console.error;
+  // nothing may print into the user's terminal but the session and rezume's own notices.
+  console.error = (): void => {};
   // A fresh id per run: the server's session name (strict charset, see src/session/name.ts).
   const sessionId = `rz${randomBytes(10).toString('hex')}`;
   const scratch = mkdtempSync(join(tmpdir(), 'rezume-'));

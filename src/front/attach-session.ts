@@ -96,6 +96,7 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
     let handshaking = false;
     let syncTimer: NodeJS.Timeout | undefined;
     let finished = false;
+    let waitingForDrain = false;
 
     const finish = (code: number, message?: string): void => {
       if (finished) return;
@@ -105,9 +106,12 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
       stdin.pause();
       process.stdout.off('resize', onResize);
       sock.destroy();
-      tty.restore();
-      if (message) process.stderr.write(`${message}\n`);
-      resolve(code);
+      // Output still queued must reach the terminal while it is raw, unchanged.
+      process.stdout.write('', () => {
+        tty.restore();
+        if (message) process.stderr.write(`${message}\n`);
+        resolve(code);
+      });
     };
 
     const sendInput = (type: typeof FrameType.input | typeof FrameType.inputUncounted, data: Buffer): void => {
@@ -199,9 +203,14 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
           return;
         }
         case FrameType.output:
-          if (!process.stdout.write(f.payload)) {
+          // A slow terminal slows the session: stop reading the socket until it drains (once).
+          if (!process.stdout.write(f.payload) && !waitingForDrain) {
+            waitingForDrain = true;
             sock.pause();
-            process.stdout.once('drain', () => sock.resume());
+            process.stdout.once('drain', () => {
+              waitingForDrain = false;
+              sock.resume();
+            });
           }
           return;
         case FrameType.loss: {

@@ -43,6 +43,10 @@ export class SessionHost {
   private pty: IPty | undefined;
   private utmp: UtmpRecorder | undefined;
   private writer: ClientConnection | undefined;
+  /** Output read from the pty in this event-loop turn, not yet sent. */
+  private pendingOutput: Buffer[] = [];
+  /** The client whose full socket has the pty paused. */
+  private pausedFor: ClientConnection | undefined;
   /** Bytes written into the pty from clients, counted from each sync on. */
   private inCount = 0;
   /** Highest output offset ever sent to a read-write client. */
@@ -109,6 +113,17 @@ export class SessionHost {
   // ---- output ---------------------------------------------------------------
 
   private onOutput(chunk: Buffer): void {
+    // The pty is read a few KiB at a time; what one event-loop turn read goes
+    // out as one frame, which saves the front most of its per-chunk work.
+    this.pendingOutput.push(chunk);
+    if (this.pendingOutput.length === 1) setImmediate(() => this.flushOutput());
+  }
+
+  /** Sends the output read so far: call before anything that depends on `out`. */
+  private flushOutput(): void {
+    if (this.pendingOutput.length === 0) return;
+    const chunk = this.pendingOutput.length === 1 ? this.pendingOutput[0]! : Buffer.concat(this.pendingOutput);
+    this.pendingOutput = [];
     this.ring.append(chunk);
     for (const c of this.clients) {
       if (!c.streaming) continue;
@@ -125,8 +140,11 @@ export class SessionHost {
   }
 
   private pauseFor(c: ClientConnection): void {
+    if (this.pausedFor === c) return;
+    this.pausedFor = c;
     this.pty?.pause();
     const resume = (): void => {
+      this.pausedFor = undefined;
       c.socket.off('drain', resume);
       c.socket.off('close', resume);
       if (!this.ending) this.pty?.resume();
@@ -137,6 +155,7 @@ export class SessionHost {
 
   /** Starts streaming to `c` from `rx` (null: from what no client was sent). */
   private startStreaming(c: ClientConnection, rx: number | null): void {
+    this.flushOutput();
     const out = this.ring.end;
     let from = rx === null || rx > out ? Math.min(this.delivered, out) : rx;
     if (from < this.ring.start) {
@@ -215,6 +234,7 @@ export class SessionHost {
   }
 
   private onAttach(c: ClientConnection, req: AttachRequest): void {
+    this.flushOutput(); // the welcome's offsets include everything read so far
     if (this.ending) return c.finish(FrameType.refused, { reason: 'exiting', message: 'the session is ending' });
     c.clientAddr = req.clientAddr;
     c.resumable = req.sync;
@@ -303,6 +323,7 @@ export class SessionHost {
   // ---- lifecycle --------------------------------------------------------------
 
   private onCommandExit(status: number): void {
+    this.flushOutput();
     this.exitStatus = status;
     this.diag.log(2, `session ${this.spec.name}: command exited with status ${status}`);
     this.utmp?.close();
