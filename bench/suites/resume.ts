@@ -1,15 +1,112 @@
-// 5. Resume over sshd: needs the rezume client, which is not built yet.
-// A named placeholder, so that the table says so instead of showing nothing.
-import type { SuiteResult } from '../suite.js';
+// 5. Resume over the real loopback sshd of the resume tests (sshd, fault
+// proxy, rezume: test/support/resume-rig.ts): the time from the network
+// coming back to the missed output on screen, for blackhole and reset
+// outages, and the keystroke round trip of a resumed session against a
+// direct ssh pty through the same proxy.
+import { spawn } from 'node:child_process';
+import { fixed } from '../format.js';
+import { within } from '../run-command.js';
+import { median, nowMs, percentile, sleep } from '../stats.js';
+import type { BenchConfig, SuiteResult } from '../suite.js';
+import { PtyRun } from '../../test/support/pty-harness.js';
+import { ResumeRig } from '../../test/support/resume-rig.js';
 
-export async function resume(): Promise<SuiteResult> {
+type Outage = 'blackhole' | 'reset';
+const KEYS = 'abcdefgijknopqrsuvwxyz';
+/** The session prints a numbered line every 50 ms, so missed output exists at every resume. */
+const TICKER = ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo "n$i"; sleep 0.05; done'];
+
+/** One outage: cut, wait until rezume says so, restore, wait for the hello. */
+async function outage(rig: ResumeRig, r: PtyRun, mode: Outage): Promise<{ restored: number; resumedAt: number }> {
+  const from = r.output().length;
+  rig.proxy.setMode(mode);
+  await within(r.waitFor('\x1b]2;rezume: connection lost', 30_000, from), 30_000, 'outage noticed');
+  await sleep(300); // rezume is probing by now, as it would be after any outage
+  const restored = nowMs();
+  rig.proxy.setMode('pass');
+  const resumedAt = await r.waitFor('\x1b[23;0t', 30_000, from); // the hello came: the title is popped
+  return { restored, resumedAt };
+}
+
+/** ms from the network's return to the first missed line on screen. */
+async function timeResume(rig: ResumeRig, r: PtyRun, mode: Outage): Promise<number> {
+  const { restored, resumedAt } = await outage(rig, r, mode);
+  await r.waitFor(/n\d+\r\n/, 30_000, resumedAt);
+  return nowMs() - restored;
+}
+
+/** ms for a fresh `ssh host true` through the proxy: the floor under any resume. */
+function timeFreshSsh(rig: ResumeRig): Promise<number> {
+  const started = nowMs();
+  const child = spawn('ssh', [...rig.sshd.sshArgs(['-p', String(rig.proxy.port)]), rig.sshd.destination, 'true'], { stdio: 'ignore' });
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) => (code === 0 ? resolve(nowMs() - started) : reject(new Error(`ssh exited ${code}`)))),
+  );
+}
+
+async function roundTrips(r: PtyRun, count: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const key = KEYS[i % KEYS.length]!;
+    const from = r.output().length;
+    const sent = nowMs();
+    r.write(key);
+    await r.waitFor(key, 5000, from);
+    out.push(nowMs() - sent);
+  }
+  return out;
+}
+
+export async function resume(config: BenchConfig): Promise<SuiteResult> {
+  const count = config.quick ? 5 : 20;
+  const keys = config.quick ? 300 : 1000;
+  const rig = await ResumeRig.start('bench');
+  const times: Record<Outage, number[]> = { blackhole: [], reset: [] };
+  let direct: number[] = [];
+  let resumed: number[] = [];
+  const freshSsh: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) freshSsh.push(await timeFreshSsh(rig));
+    const ticker = rig.rezume(rig.remoteCommand(TICKER));
+    await ticker.waitFor('n2\r\n');
+    for (let i = 0; i < count; i++) {
+      for (const mode of ['reset', 'blackhole'] as const) times[mode].push(await timeResume(rig, ticker, mode));
+    }
+    rig.endClients();
+
+    const echo = "stty raw -echo; printf READY; exec cat";
+    const client = rig.rezume(rig.remoteCommand(['sh', '-c', echo]));
+    await client.waitFor('READY');
+    await outage(rig, client, 'reset'); // measure the session after a resume
+    const ssh = new PtyRun(['ssh', ...rig.sshd.sshArgs(['-tt', '-p', String(rig.proxy.port)]), rig.sshd.destination, echo]);
+    await ssh.waitFor('READY');
+    await roundTrips(ssh, 50);
+    await roundTrips(client, 50);
+    for (let round = 0; round < 4; round++) {
+      direct = direct.concat(await roundTrips(ssh, keys / 4));
+      resumed = resumed.concat(await roundTrips(client, keys / 4));
+    }
+    ssh.kill('SIGKILL');
+  } finally {
+    await rig.stop();
+  }
+  const row = (label: string, s: number[]): string[] => [label, fixed(median(s), 1), fixed(percentile(s, 90), 1), String(s.length)];
+  const addedP50 = median(resumed) - median(direct);
+  const addedP99 = percentile(resumed, 99) - percentile(direct, 99);
   return {
     id: 'resume',
-    title: 'Resume over sshd',
-    columns: ['measurement', 'result'],
-    rows: [['network drop to resumed session, through sshd and rezume', 'not measured yet (needs the rezume client)']],
-    notes: [],
-    targets: [],
-    data: { measured: false },
+    title: 'Resume over sshd (loopback, key auth): network back to the missed output on screen, ms',
+    columns: ['outage', 'median', 'p90', 'resumes'],
+    rows: [
+      row('reset (RST both ways)', times.reset),
+      row('blackhole (no FIN; noticed by ServerAlive 1 s × 2)', times.blackhole),
+      row('for comparison: a fresh `ssh host true`, the floor of any reconnect', freshSsh),
+    ],
+    notes: [
+      'From the proxy passing traffic again to the first line the command printed during the outage on the outer pty; rezume probes the port every 50 ms while it waits; a resume is a fresh ssh login (the last row) plus the start of the front and the handshake.',
+      `Keystroke round trip through ssh (${keys} keys, after 50 warm-up): direct \`ssh -tt\` pty p50 ${fixed(median(direct), 3)} / p99 ${fixed(percentile(direct, 99), 3)} ms; a resumed rezume session p50 ${fixed(median(resumed), 3)} / p99 ${fixed(percentile(resumed, 99), 3)} ms; added p50 ${fixed(addedP50, 3)}, p99 ${fixed(addedP99, 3)} ms.`,
+    ],
+    targets: [{ target: 'resume: median under 300 ms', measured: `${fixed(median([...times.reset, ...times.blackhole]), 1)} ms`, met: median([...times.reset, ...times.blackhole]) < 300 }],
+    data: { measured: true, resumeMs: times, freshSshMs: freshSsh, keystrokeMs: { direct, resumed } },
   };
 }

@@ -14,7 +14,8 @@ import { type SshEndpoint, startSsh } from './ssh-link.js';
 
 /** Exit status when the user gives up waiting (as ssh's for a failed connection). */
 export const ABANDONED_STATUS = 255;
-const PROBE_EVERY_MS = 200;
+const PROBE_EVERY_MS = 50;
+const PROBE_TIMEOUT_MS = 400;
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 8000;
 /** A partial in-band prefix at the end of a read is shown after this long. */
@@ -311,13 +312,14 @@ export class RezumeSession {
     if (this.probing) return;
     this.probing = true;
     try {
+      // A probe into a dead network hangs until its timeout, so a new one
+      // starts every interval without waiting for the last: the first
+      // answer after the network returns is seen within one interval.
       while (this.phase === 'down') {
-        const started = Date.now();
-        if (await probeSshBanner(this.endpoint!, 400)) {
-          if (this.phase === 'down') this.connect();
-          return;
-        }
-        await new Promise((r) => setTimeout(r, Math.max(0, PROBE_EVERY_MS - (Date.now() - started))));
+        void probeSshBanner(this.endpoint!, PROBE_TIMEOUT_MS).then((answered) => {
+          if (answered && this.phase === 'down') this.connect();
+        });
+        await new Promise((r) => setTimeout(r, PROBE_EVERY_MS));
       }
     } finally {
       this.probing = false;

