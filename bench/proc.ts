@@ -1,5 +1,6 @@
 // Reading other processes' memory and CPU from /proc.
 import { readFileSync, readdirSync } from 'node:fs';
+import { isAlive } from '../test/support/atsr-sandbox.js';
 
 /** Proportional set size in KiB (shared pages divided among their users); 0 if the process is gone. */
 export function pssKiB(pid: number): number {
@@ -55,14 +56,7 @@ export function findPids(match: (argv: string[]) => boolean): number[] {
   return pids;
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isAlive };
 
 /** Sends a signal to processes that may already have ended. */
 export function killAll(pids: readonly number[], signal: NodeJS.Signals = 'SIGTERM'): void {

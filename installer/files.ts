@@ -30,22 +30,22 @@ function logWrite(target: string, existed: boolean, log: InstallLog): void {
   log.add(existed ? 'replaced-file' : 'wrote-file', target);
 }
 
-export function installFile(source: string, target: string, mode: number, log: InstallLog): void {
+/** Writes a temp file beside `target`, then renames it over: running programs keep the old file. */
+function installAtomically(target: string, mode: number, log: InstallLog, write: (temp: string) => void): void {
   const existed = exists(target);
   const temp = tempBeside(target);
-  copyFileSync(source, temp);
+  write(temp);
   chmodSync(temp, mode);
   renameSync(temp, target);
   logWrite(target, existed, log);
 }
 
+export function installFile(source: string, target: string, mode: number, log: InstallLog): void {
+  installAtomically(target, mode, log, (temp) => copyFileSync(source, temp));
+}
+
 export function installText(text: string, target: string, mode: number, log: InstallLog): void {
-  const existed = exists(target);
-  const temp = tempBeside(target);
-  writeFileSync(temp, text);
-  chmodSync(temp, mode);
-  renameSync(temp, target);
-  logWrite(target, existed, log);
+  installAtomically(target, mode, log, (temp) => writeFileSync(temp, text));
 }
 
 export function installSymlink(linkTarget: string, path: string, log: InstallLog): void {
