@@ -141,17 +141,22 @@ export class SessionHost {
 
   private pauseFor(c: ClientConnection): void {
     if (this.pausedFor === c) return;
+    this.resumeOutput(); // at most one client holds the pty
     this.pausedFor = c;
     this.pty?.pause();
-    const resume = (): void => {
-      this.pausedFor = undefined;
-      c.socket.off('drain', resume);
-      c.socket.off('close', resume);
-      if (!this.ending) this.pty?.resume();
-    };
-    c.socket.once('drain', resume);
-    c.socket.once('close', resume);
+    c.socket.once('drain', this.resumeOutput);
+    c.socket.once('close', this.resumeOutput);
   }
+
+  /** Lets the command write again (its client drained, left, or was cut off). */
+  private readonly resumeOutput = (): void => {
+    const c = this.pausedFor;
+    if (!c) return;
+    this.pausedFor = undefined;
+    c.socket.off('drain', this.resumeOutput);
+    c.socket.off('close', this.resumeOutput);
+    if (!this.ending) this.pty?.resume();
+  };
 
   /** Starts streaming to `c` from `rx` (null: from what no client was sent). */
   private startStreaming(c: ClientConnection, rx: number | null): void {
@@ -253,6 +258,8 @@ export class SessionHost {
         // Cut the old front off before the offsets are taken, so that nothing
         // it still sends is counted.
         old.role = 'query';
+        // A stale front stops reading; its full socket must not keep the command paused.
+        if (this.pausedFor === old) this.resumeOutput();
         old.finish(FrameType.detached, { reason: 'taken-over', message: `session taken over${req.clientAddr ? ` from ${req.clientAddr}` : ''}` });
       }
       c.role = 'writer';

@@ -1,4 +1,5 @@
 // Force (-f), read-only (-r) and the detach key (-e).
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/atsr-sandbox.js';
 import { useSandbox } from '../support/use-sandbox.js';
@@ -76,5 +77,30 @@ describe('agent forwarding', () => {
     await a.exit();
     b.write('\r');
     await b.waitFor('to:/tmp/agent-two\r\n');
+  });
+});
+
+describe('a stale client', () => {
+  it('that stops reading does not keep the command paused after -f takes over', async () => {
+    expect((await box().atsr(['-n', 'st1', 'sh', '-c', 'i=0; while :; do i=$((i+1)); echo "line-$i"; done'])).code).toBe(0);
+    const { socket: path } = await box().session('st1');
+    // A front whose network died: it attached, and reads nothing more.
+    const stale = connect(path);
+    const attach = JSON.stringify({ v: 1, readOnly: false, force: false, sync: false, rows: 24, cols: 80, clientAddr: '', agentSocket: '', updateUtmp: false });
+    const frame = Buffer.concat([Buffer.from([0x01, 0, 0, 0, 0]), Buffer.from(attach)]);
+    frame.writeUInt32BE(attach.length, 1);
+    stale.write(frame);
+    stale.pause();
+    let plateau = -1;
+    await waitUntil('the command is held back by the stale client', async () => {
+      const { out } = await box().session('st1');
+      const still = out === plateau;
+      plateau = out;
+      return still;
+    });
+    const taker = box().attach(['-a', '-f', 'st1']);
+    await waitUntil('the command writes again', async () => (await box().session('st1')).out > plateau + 1_000_000);
+    taker.kill('SIGKILL');
+    stale.destroy();
   });
 });
