@@ -2,6 +2,7 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/atsr-sandbox.js';
+import { rawAttachFrame } from '../support/raw-attach.js';
 import { useSandbox } from '../support/use-sandbox.js';
 
 const ECHO_LOOP = ['sh', '-c', 'echo ready; while read l; do echo "echo:$l"; done'];
@@ -86,9 +87,7 @@ describe('a stale client', () => {
     const { socket: path } = await box().session('st1');
     // A front whose network died: it attached, and reads nothing more.
     const stale = connect(path);
-    const attach = JSON.stringify({ v: 1, readOnly: false, force: false, sync: false, rows: 24, cols: 80, clientAddr: '', agentSocket: '', updateUtmp: false });
-    const frame = Buffer.concat([Buffer.from([0x01, 0, 0, 0, 0]), Buffer.from(attach)]);
-    frame.writeUInt32BE(attach.length, 1);
+    const frame = rawAttachFrame(false);
     stale.write(frame);
     stale.pause();
     let plateau = -1;

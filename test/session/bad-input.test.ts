@@ -4,6 +4,7 @@ import { chmodSync, chownSync, mkdirSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/atsr-sandbox.js';
+import { rawAttachFrame } from '../support/raw-attach.js';
 import { useSandbox } from '../support/use-sandbox.js';
 import { PtyRun } from '../support/pty-harness.js';
 import { atsrCommand } from '../support/atsr-bin.js';
@@ -144,9 +145,7 @@ describe('the host socket', () => {
   it('a client dying mid-handshake leaves the session attachable', async () => {
     expect((await box().atsr(['-n', 'h2', 'sh', '-c', 'while read l; do echo "echo:$l"; done'])).code).toBe(0);
     const { socket } = await box().session('h2');
-    const attach = JSON.stringify({ v: 1, readOnly: false, force: false, sync: true, rows: 24, cols: 80, clientAddr: '', agentSocket: '', updateUtmp: false });
-    const frame = Buffer.concat([Buffer.from([0x01, 0, 0, 0, 0]), Buffer.from(attach)]);
-    frame.writeUInt32BE(attach.length, 1);
+    const frame = rawAttachFrame(true);
     await send(socket, frame); // never sends its sync, then goes away
     await waitUntil('the half-attached client is gone', async () => !(await box().session('h2')).attached);
     const a = box().attach(['-a', 'h2']);
