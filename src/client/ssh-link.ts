@@ -25,7 +25,10 @@ export function startSsh(opts: RezumeOptions, sessionId: string, size: { cols: n
     '-o', `ConnectTimeout=${Math.max(2, opts.aliveInterval * opts.aliveCount)}`,
     ...opts.sshArgs,
   ];
-  const script = 'f=$REZUME_SSH_STDERR; unset REZUME_SSH_STDERR; exec "$0" "$@" 2>"$f"';
+  // Echo off before ssh saves the terminal settings: when ssh exits it puts
+  // back what it found, and an echoing pty would then send our own keys back
+  // as if they were session output (and they would be counted).
+  const script = 'f=$REZUME_SSH_STDERR; unset REZUME_SSH_STDERR; stty -echo 2>/dev/null; exec "$0" "$@" 2>"$f"';
   return spawn('/bin/sh', ['-c', script, opts.ssh, ...args], { name: env.TERM || 'xterm', cols: size.cols, rows: size.rows, env, encoding: null });
 }
 
