@@ -83,7 +83,6 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     if (!sock) throw new AtsrError(`session ${name} ended before it could be attached`, ExitCode.sessionLost);
   }
   return attachSession(sock, {
-    socketPath,
     readOnly: opts.readOnly,
     force: opts.force,
     updateUtmp: opts.updateUtmp,

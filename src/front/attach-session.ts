@@ -46,7 +46,6 @@ export interface SyncHandshake {
 }
 
 export interface AttachOptions {
-  socketPath: string;
   readOnly: boolean;
   force: boolean;
   updateUtmp: boolean;

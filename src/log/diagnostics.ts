@@ -32,5 +32,3 @@ export class Diagnostics {
     }
   }
 }
-
-export const silent = new Diagnostics({ level: 0, toStderr: false, role: 'none' });
