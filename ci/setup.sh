@@ -9,10 +9,10 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq
   # openssh-server: the real sshd of the tests; makeself: the installer;
   # dtach, tmux, util-linux (script): the benchmark peers; binutils: objdump
-  # for the glibc floor; libutempter0: the utmp helper.
+  # for the glibc floor; libutempter0: the utmp helper; gcc: rezume-connect.
   apt-get install -y -qq --no-install-recommends \
     openssh-server openssh-client makeself dtach tmux util-linux binutils \
-    libutempter0 procps psmisc ca-certificates >/dev/null
+    libutempter0 procps psmisc ca-certificates gcc libc6-dev >/dev/null
 fi
 
 # Install without running package scripts: node-pty's would make node-gyp

@@ -88,15 +88,17 @@ function prefixChanges(prefix: string, payload: string, rezumable: string, tunab
   });
   const bin = join(prefix, 'bin');
   const docs = join(prefix, 'docs');
-  const atomically = ' (atomically: running sessions keep the old copy)';
+  const program = (name: string): Change =>
+    file(name, join(bin, name), 0o755, exists(join(bin, name)) ? ' (atomically: running sessions keep the old copy)' : '');
   const settings = Object.entries(tunables).map(([k, v]) => `${k}=${v}`).join(' ');
   return [
     ...dir(prefix, 0o755, 'the install directory'),
     ...dir(bin, 0o755, 'programs'),
     ...dir(docs, 0o755, 'documentation'),
     ...dir(join(prefix, SOCKET_ROOT_NAME), 0o1777, 'the shared socket root for -g: sticky, a private directory per user'),
-    file('atsr', join(bin, 'atsr'), 0o755, exists(join(bin, 'atsr')) ? atomically : ''),
-    file('pty.node', join(bin, 'pty.node'), 0o755, exists(join(bin, 'pty.node')) ? atomically : ''),
+    program('atsr'),
+    program('pty.node'),
+    program('rezume-connect'),
     ...(exists(join(bin, 'rezume'))
       ? []
       : [{ summary: `link ${join(bin, 'rezume')} -> atsr (the client)`, apply: (log: InstallLog) => installSymlink('atsr', join(bin, 'rezume'), log) }]),

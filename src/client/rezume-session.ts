@@ -125,7 +125,7 @@ export class RezumeSession {
       this.notice.show('reconnecting...');
     }
     this.scanner = new InbandScanner();
-    const ssh = startSsh(this.opts, this.sessionId, this.term.size(), this.sshStderrFile);
+    const ssh = startSsh(this.opts, this.sessionId, this.term.size(), this.sshStderrFile, this.endpoint);
     this.ssh = ssh;
     ssh.onData((d) => {
       if (this.ssh === ssh) this.onSshOutput(d as unknown as Buffer);

@@ -3,6 +3,7 @@
 // character is off so that every key reaches the session.
 import { spawnSync } from 'node:child_process';
 import { spawn, type IPty } from 'node-pty';
+import { directConnectOptions } from './direct-connect.js';
 import type { RezumeOptions } from './rezume-options.js';
 
 /**
@@ -11,18 +12,26 @@ import type { RezumeOptions } from './rezume-options.js';
  * shown and counted as session output. Its prompts still reach the user:
  * ssh asks for passwords and host keys on /dev/tty, the pty.
  */
-export function startSsh(opts: RezumeOptions, sessionId: string, size: { cols: number; rows: number }, stderrFile: string): IPty {
+export function startSsh(
+  opts: RezumeOptions,
+  sessionId: string,
+  size: { cols: number; rows: number },
+  stderrFile: string,
+  endpoint: SshEndpoint | undefined,
+): IPty {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   env.ATSR_ID = sessionId;
   env.REZUME_SSH_STDERR = stderrFile;
+  const connectTimeout = Math.max(2, opts.aliveInterval * opts.aliveCount);
   const args = [
     '-t',
     '-e', 'none',
     '-o', 'SendEnv=ATSR_ID',
     '-o', `ServerAliveInterval=${opts.aliveInterval}`,
     '-o', `ServerAliveCountMax=${opts.aliveCount}`,
-    '-o', `ConnectTimeout=${Math.max(2, opts.aliveInterval * opts.aliveCount)}`,
+    '-o', `ConnectTimeout=${connectTimeout}`,
+    ...(endpoint ? directConnectOptions(endpoint, connectTimeout) : []),
     ...opts.sshArgs,
   ];
   // Echo off before ssh saves the terminal settings: when ssh exits it puts
@@ -35,7 +44,17 @@ export function startSsh(opts: RezumeOptions, sessionId: string, size: { cols: n
 export interface SshEndpoint {
   host: string;
   port: number;
+  /** ssh's AddressFamily. */
+  family: AddressFamily;
+  /**
+   * ssh itself must open the connection: it binds its end (BindAddress,
+   * BindInterface), or is too old to take a connected socket (ProxyUseFdpass).
+   */
+  sshConnects: boolean;
 }
+
+export type AddressFamily = 'any' | 'inet' | 'inet6';
+const FAMILIES: readonly string[] = ['any', 'inet', 'inet6'];
 
 /**
  * Where ssh will connect, from `ssh -G` (so ~/.ssh/config applies), or
@@ -52,5 +71,8 @@ export function resolveEndpoint(opts: RezumeOptions): SshEndpoint | undefined {
   if (conf.has('proxyjump') || conf.has('proxycommand')) return undefined;
   const host = conf.get('hostname');
   const port = Number(conf.get('port'));
-  return host && port > 0 ? { host, port } : undefined;
+  const family = conf.get('addressfamily') ?? 'any';
+  if (!host || !(port > 0) || !FAMILIES.includes(family)) return undefined;
+  const sshConnects = conf.has('bindaddress') || conf.has('bindinterface') || !conf.has('proxyusefdpass');
+  return { host, port, family: family as AddressFamily, sshConnects };
 }

@@ -28,6 +28,7 @@ describe('unattended install', () => {
     expect(r.status).toBe(0);
     expect(mode(join(p, 'bin/atsr'))).toBe('755');
     expect(mode(join(p, 'bin/pty.node'))).toBe('755');
+    expect(mode(join(p, 'bin/rezume-connect'))).toBe('755');
     expect(readlinkSync(join(p, 'bin/rezume'))).toBe('atsr');
     expect(mode(join(p, 'bin/rezumable'))).toBe('755');
     expect(mode(join(p, 'run'))).toBe('1777');
@@ -55,6 +56,7 @@ describe('unattended install', () => {
       `created-dir ${p}/run`,
       `wrote-file ${p}/bin/atsr`,
       `wrote-file ${p}/bin/pty.node`,
+      `wrote-file ${p}/bin/rezume-connect`,
       `linked ${p}/bin/rezume`,
       `wrote-file ${p}/bin/rezumable`,
       `wrote-file ${p}/LICENSE`,

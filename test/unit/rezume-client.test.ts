@@ -1,6 +1,8 @@
-// The rezume client's pure parts: its command line, and reading what ssh said.
+// The rezume client's pure parts: its command line, reading what ssh said,
+// and the options that hand ssh's connection to rezume-connect.
 import { describe, expect, it } from 'vitest';
 import { AtsrError, ExitCode } from '../../src/cli/exit-codes.js';
+import { directConnectOptions } from '../../src/client/direct-connect.js';
 import { type FailureReason, failureReason, looksLikePrompt } from '../../src/client/failure-reason.js';
 import {
   DEFAULT_CLIENT_BUFFER,
@@ -107,6 +109,10 @@ describe('failureReason', () => {
     ['ssh: connect to host 192.0.2.10 port 22: Connection timed out\r\n', unreachable],
     ['ssh: connect to host 192.0.2.10 port 22: No route to host\r\n', unreachable],
     ['ssh: connect to host 192.0.2.10 port 22: Network is unreachable\r\n', unreachable],
+    // rezume-connect words its failures as ssh's, and ssh adds its own line.
+    ['rezume-connect: connect to host example.com port 22: Connection refused\nproxy dialer did not pass back a connection\r\n', refused],
+    ['rezume-connect: connect to host 192.0.2.10 port 22: Connection timed out\nproxy dialer did not pass back a connection\r\n', unreachable],
+    ['rezume-connect: Could not resolve hostname nosuch.example: Name or service not known\nproxy dialer did not pass back a connection\r\n', noName],
     ['', unreachable],
   ])('reads %j', (output, reason) => {
     expect(failureReason(output)).toEqual(reason);
@@ -137,5 +143,24 @@ describe('looksLikePrompt', () => {
     'Linux example 6.1.0-18-amd64 #1 SMP Debian x86_64\r\nLast login: Tue Nov 24 09:12:01 2026 from 192.0.2.7\r\n',
   ])('sees no prompt in %j', (output) => {
     expect(looksLikePrompt(output)).toBe(false);
+  });
+});
+
+describe('directConnectOptions', () => {
+  const ep = { host: 'db.example.com', port: 2222, family: 'inet6' as const, sshConnects: false };
+
+  it('runs the helper as the ProxyCommand, each word quoted for sh and for ssh\'s %-tokens', () => {
+    expect(directConnectOptions(ep, 6, '/opt/atsr/bin/rezume-connect')).toEqual([
+      '-o', 'ProxyUseFdpass=yes',
+      '-o', "ProxyCommand='/opt/atsr/bin/rezume-connect' 'db.example.com' '2222' '6' 'inet6'",
+    ]);
+    expect(directConnectOptions(ep, 2, "/home/o'neil/100%/rezume-connect")[3]).toBe(
+      "ProxyCommand='/home/o'\\''neil/100%%/rezume-connect' 'db.example.com' '2222' '2' 'inet6'",
+    );
+  });
+
+  it('gives none where ssh must connect itself or the helper is missing', () => {
+    expect(directConnectOptions({ ...ep, sshConnects: true }, 6, '/opt/atsr/bin/rezume-connect')).toEqual([]);
+    expect(directConnectOptions(ep, 6, undefined)).toEqual([]);
   });
 });
