@@ -1,33 +1,38 @@
-// Full raw mode for the front's terminal, as cfmakeraw(3) sets it. Node's
-// setRawMode keeps output post-processing (ONLCR) on, which would change
-// output bytes and make the counts drift, so we use stty on fd 0.
+// Full raw mode for the terminal on fd 0, as cfmakeraw(3) sets it. Node's
+// setRawMode saves the terminal's settings and puts them back without
+// starting a process, but leaves output post-processing (ONLCR) and a few
+// input translations on, which would change bytes and make the counts
+// drift; one stty turns those off. (Each stty is a process start, ~2-3 ms
+// on the path of every attach and resume.)
 import { spawnSync } from 'node:child_process';
+import type { ReadStream } from 'node:tty';
 
-// cfmakeraw: no input/output processing, no echo, no signals, 8 bits.
-const RAW_ARGS = ['raw', '-echo', '-echonl', '-iexten', '-opost', 'cs8', '-parenb', '-istrip', 'min', '1', 'time', '0'];
-
-function stty(args: string[]): string {
-  const r = spawnSync('stty', args, { stdio: ['inherit', 'pipe', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`stty ${args.join(' ')}: ${r.stderr.trim() || r.error?.message || 'failed'}`);
-  return r.stdout.trim();
-}
+// What cfmakeraw clears beyond Node's raw mode.
+const REST_OF_CFMAKERAW = ['-opost', '-ignbrk', '-parmrk', '-inlcr', '-igncr', '-echonl', '-parenb', 'cs8'];
 
 export class RawTty {
-  private saved: string | undefined;
+  private raw = false;
 
+  /** Needs a terminal on fd 0 (process.stdin.isTTY). */
   enter(): void {
-    if (this.saved !== undefined) return;
-    this.saved = stty(['-g']);
-    stty(RAW_ARGS);
+    if (this.raw) return;
+    const stdin = process.stdin as ReadStream;
+    stdin.setRawMode(true);
+    this.raw = true;
+    const r = spawnSync('stty', REST_OF_CFMAKERAW, { stdio: ['inherit', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (r.status !== 0) {
+      this.restore();
+      throw new Error(`stty ${REST_OF_CFMAKERAW.join(' ')}: ${r.stderr.trim() || r.error?.message || 'failed'}`);
+    }
   }
 
   restore(): void {
-    if (this.saved === undefined) return;
+    if (!this.raw) return;
+    this.raw = false;
     try {
-      stty([this.saved]);
+      (process.stdin as ReadStream).setRawMode(false);
     } catch {
       // The terminal may be gone (the connection dropped).
     }
-    this.saved = undefined;
   }
 }

@@ -1,6 +1,7 @@
 // The session host: one detached process per session that owns the pty and
 // the command, keeps the output ring and the byte counts, and serves the
 // fronts that attach over the session socket (docs/protocol.md).
+import { readSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Socket } from 'node:net';
 import { spawn as spawnPty, type IPty } from 'node-pty';
@@ -15,7 +16,7 @@ import {
   decodeSync,
 } from '../protocol/messages.js';
 import { ByteRing } from '../session/byte-ring.js';
-import { ptyMasterFd } from '../pty/pty-internals.js';
+import { ptyMasterFd, ptyReaderIdle, writePty } from '../pty/pty-internals.js';
 import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import { pointAgentLink, removeAgentLink } from './agent-link.js';
 import { ClientConnection, VIEWER_MAX_BACKLOG } from './client-connection.js';
@@ -34,6 +35,15 @@ const EXIT_LINGER_MINUTES = 10;
 /** How often the host checks that its socket still exists. */
 const SOCKET_CHECK_MS = 5000;
 
+/** At most this much output is read on per flush (`readOn`). */
+const READ_ON_BYTES = 64 * 1024;
+/**
+ * Linux's pty gives at most this much per read when the reader keeps up: a
+ * read that size suggests more is waiting; a shorter one (a keystroke's echo)
+ * that the pty is empty, so reading on would only cost a syscall.
+ */
+const FULL_PTY_READ = 4095;
+
 export class SessionHost {
   private readonly ring: ByteRing;
   private readonly socket: SessionSocket;
@@ -45,6 +55,8 @@ export class SessionHost {
   private writer: ClientConnection | undefined;
   /** Output read from the pty in this event-loop turn, not yet sent. */
   private pendingOutput: Buffer[] = [];
+  /** Where `readOn` reads to: copied out at once, so one is enough. */
+  private readOnBuffer: Buffer | undefined;
   /** The client whose full socket has the pty paused. */
   private pausedFor: ClientConnection | undefined;
   /** Bytes written into the pty from clients, counted from each sync on. */
@@ -113,8 +125,8 @@ export class SessionHost {
   // ---- output ---------------------------------------------------------------
 
   private onOutput(chunk: Buffer): void {
-    // The pty is read a few KiB at a time; what one event-loop turn read goes
-    // out as one frame, which saves the front most of its per-chunk work.
+    // What one event-loop turn read goes out as one frame, which saves the
+    // front most of its per-chunk work.
     this.pendingOutput.push(chunk);
     if (this.pendingOutput.length === 1) setImmediate(() => this.flushOutput());
   }
@@ -122,7 +134,8 @@ export class SessionHost {
   /** Sends the output read so far: call before anything that depends on `out`. */
   private flushOutput(): void {
     if (this.pendingOutput.length === 0) return;
-    const chunk = this.pendingOutput.length === 1 ? this.pendingOutput[0]! : Buffer.concat(this.pendingOutput);
+    const readOn = this.readOn();
+    const chunk = this.pendingOutput.length === 1 && !readOn ? this.pendingOutput[0]! : Buffer.concat(this.pendingOutput);
     this.pendingOutput = [];
     this.ring.append(chunk);
     for (const c of this.clients) {
@@ -137,6 +150,37 @@ export class SessionHost {
         c.drop();
       }
     }
+  }
+
+  /**
+   * A pty master gives at most ~4 KiB per read, and node-pty reads once per
+   * event-loop turn (libuv stops at a short read), so a burst of output would
+   * cross the socket and the front's terminal in thousands of 4 KiB frames.
+   * While a read-write client takes output as fast as it comes, read on here
+   * until the pty has no more (or READ_ON_BYTES): fewer, larger frames. Never
+   * while node-pty holds unread output (order) or a client holds the pty
+   * paused (backpressure); and not for a detached session, whose ring would
+   * only be overrun sooner. Returns whether it appended to pendingOutput.
+   */
+  private readOn(): boolean {
+    const pty = this.pty;
+    if (this.pendingOutput[this.pendingOutput.length - 1]!.length < FULL_PTY_READ) return false;
+    if (!pty || !this.writer?.streaming || this.pausedFor || this.ending || this.exitStatus !== null || !ptyReaderIdle(pty)) return false;
+    const fd = ptyMasterFd(pty);
+    if (fd === undefined) return false;
+    const buf = (this.readOnBuffer ??= Buffer.allocUnsafe(READ_ON_BYTES));
+    let at = 0;
+    while (at < READ_ON_BYTES) {
+      try {
+        const n = readSync(fd, buf, at, READ_ON_BYTES - at, null);
+        if (n <= 0) break;
+        at += n;
+      } catch {
+        break; // EAGAIN: nothing more for now; EIO: the command is gone, and node-pty will see it too
+      }
+    }
+    if (at > 0) this.pendingOutput.push(buf.subarray(0, at));
+    return at > 0;
   }
 
   private pauseFor(c: ClientConnection): void {
@@ -227,7 +271,7 @@ export class SessionHost {
       case FrameType.input:
       case FrameType.inputUncounted:
         if (c !== this.writer || this.exitStatus !== null) return; // viewers' keys are discarded
-        this.pty?.write(f.payload);
+        if (this.pty) writePty(this.pty, f.payload);
         if (f.type === FrameType.input) this.inCount += f.payload.length;
         return;
       case FrameType.resize:

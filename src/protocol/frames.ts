@@ -41,30 +41,76 @@ export function encodeFrame(type: FrameTypeValue, payload: Buffer = Buffer.alloc
   return out;
 }
 
-/** Reassembles frames from a byte stream; throws ProtocolError on garbage. */
+/**
+ * Reassembles frames from a byte stream; throws ProtocolError on garbage.
+ * Output payloads are handed out as they arrive, in one or more pieces (each
+ * an output Frame), as views of the chunks pushed: session output is a byte
+ * stream, and joining a frame that straddles two reads would copy it. Every
+ * other frame comes out whole.
+ */
 export class FrameDecoder {
-  private pending: Buffer = Buffer.alloc(0);
+  /** A header that straddles reads. */
+  private readonly header = Buffer.alloc(HEADER_BYTES);
+  private headerHave = 0;
+  private type: FrameTypeValue = FrameType.output;
+  /** Payload bytes of the current frame still to come; -1 between frames. */
+  private remaining = -1;
+  /** The pieces of a (non-output) payload that straddles reads. */
+  private parts: Buffer[] = [];
+  /** Bytes of the unfinished frame seen so far, header included. */
+  private unfinished = 0;
 
   push(chunk: Buffer): Frame[] {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const frames: Frame[] = [];
     let at = 0;
-    while (this.pending.length - at >= HEADER_BYTES) {
-      const type = this.pending[at]!;
-      if (!KNOWN.has(type)) throw new ProtocolError(`unknown frame type 0x${type.toString(16)}`);
-      const len = this.pending.readUInt32BE(at + 1);
-      if (len > MAX_PAYLOAD_BYTES) throw new ProtocolError(`frame of ${len} bytes is over the ${MAX_PAYLOAD_BYTES}-byte limit`);
-      if (this.pending.length - at - HEADER_BYTES < len) break;
-      const start = at + HEADER_BYTES;
-      frames.push({ type: type as FrameTypeValue, payload: this.pending.subarray(start, start + len) });
-      at = start + len;
+    while (at < chunk.length) {
+      if (this.remaining < 0) {
+        const n = Math.min(HEADER_BYTES - this.headerHave, chunk.length - at);
+        chunk.copy(this.header, this.headerHave, at, at + n);
+        this.headerHave += n;
+        this.unfinished += n;
+        at += n;
+        if (this.headerHave < HEADER_BYTES) break;
+        this.headerHave = 0;
+        this.startFrame(frames);
+        continue;
+      }
+      const n = Math.min(this.remaining, chunk.length - at);
+      const piece = chunk.subarray(at, at + n);
+      at += n;
+      this.remaining -= n;
+      this.unfinished += n;
+      if (this.type === FrameType.output) frames.push({ type: this.type, payload: piece });
+      else this.parts.push(piece);
+      if (this.remaining === 0) this.endFrame(frames);
     }
-    this.pending = at === this.pending.length ? Buffer.alloc(0) : this.pending.subarray(at);
     return frames;
   }
 
   /** Bytes of an unfinished frame: non-zero at end of stream means truncation. */
   get buffered(): number {
-    return this.pending.length;
+    return this.unfinished;
+  }
+
+  private startFrame(frames: Frame[]): void {
+    const type = this.header[0]!;
+    if (!KNOWN.has(type)) throw new ProtocolError(`unknown frame type 0x${type.toString(16)}`);
+    const len = this.header.readUInt32BE(1);
+    if (len > MAX_PAYLOAD_BYTES) throw new ProtocolError(`frame of ${len} bytes is over the ${MAX_PAYLOAD_BYTES}-byte limit`);
+    this.type = type as FrameTypeValue;
+    this.remaining = len;
+    if (len === 0) this.endFrame(frames);
+  }
+
+  private endFrame(frames: Frame[]): void {
+    if (this.type !== FrameType.output) {
+      const payload = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+      frames.push({ type: this.type, payload });
+    } else if (this.unfinished === HEADER_BYTES) {
+      frames.push({ type: this.type, payload: Buffer.alloc(0) }); // an empty output frame is still a frame
+    }
+    this.parts = [];
+    this.remaining = -1;
+    this.unfinished = 0;
   }
 }

@@ -29,6 +29,17 @@ describe('encodeFrame', () => {
   });
 });
 
+/** Output pieces joined back into frames: the decoder hands output out as it arrives. */
+function joinOutput(got: Frame[]): Frame[] {
+  const joined: Frame[] = [];
+  for (const f of got) {
+    const last = joined[joined.length - 1];
+    if (f.type === FrameType.output && last?.type === FrameType.output) last.payload = Buffer.concat([last.payload, f.payload]);
+    else joined.push({ type: f.type, payload: Buffer.from(f.payload) });
+  }
+  return joined;
+}
+
 describe('FrameDecoder', () => {
   it('round-trips every frame type', () => {
     for (const type of Object.values(FrameType)) {
@@ -49,7 +60,7 @@ describe('FrameDecoder', () => {
     for (let cut = 0; cut <= stream.length; cut++) {
       const d = new FrameDecoder();
       const got = [...d.push(stream.subarray(0, cut)), ...d.push(stream.subarray(cut))];
-      expect(got, `cut at ${cut}`).toEqual(frames);
+      expect(joinOutput(got), `cut at ${cut}`).toEqual(frames);
       expect(d.buffered).toBe(0);
     }
   });
@@ -58,7 +69,54 @@ describe('FrameDecoder', () => {
     const d = new FrameDecoder();
     const got: Frame[] = [];
     for (const b of stream) got.push(...d.push(Buffer.from([b])));
-    expect(got).toEqual(frames);
+    expect(joinOutput(got)).toEqual(frames);
+  });
+
+  it('hands out an output payload as it arrives, without copying, and other payloads whole', () => {
+    const out = encodeFrame(FrameType.output, Buffer.from('0123456789'));
+    const exit = encodeFrame(FrameType.exit, Buffer.from('{"status":3,"out":10}'));
+    const first = Buffer.from(out.subarray(0, 8));
+    const d = new FrameDecoder();
+    const a = d.push(first);
+    expect(a).toEqual([{ type: FrameType.output, payload: Buffer.from('012') }]);
+    expect(a[0]!.payload.buffer).toBe(first.buffer); // a view of the chunk
+    expect(d.buffered).toBe(8);
+    const second = Buffer.concat([out.subarray(8), exit.subarray(0, 9)]);
+    expect(d.push(second)).toEqual([{ type: FrameType.output, payload: Buffer.from('3456789') }]);
+    expect(d.buffered).toBe(9);
+    expect(d.push(exit.subarray(9))).toEqual([{ type: FrameType.exit, payload: Buffer.from('{"status":3,"out":10}') }]);
+    expect(d.buffered).toBe(0);
+  });
+
+  it('hands out an empty output frame', () => {
+    expect(new FrameDecoder().push(encodeFrame(FrameType.output))).toEqual([{ type: FrameType.output, payload: Buffer.alloc(0) }]);
+  });
+
+  it('reassembles seeded random frames cut at random places', () => {
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const types = [FrameType.output, FrameType.output, FrameType.input, FrameType.exit, FrameType.welcome];
+    for (let trial = 0; trial < 50; trial++) {
+      const sent: Frame[] = Array.from({ length: 1 + rand(8) }, () => {
+        const payload = Buffer.alloc(rand(3) === 0 ? 0 : rand(70_000));
+        for (let i = 0; i < payload.length; i++) payload[i] = rand(256);
+        return { type: types[rand(types.length)]!, payload };
+      });
+      const bytes = Buffer.concat(sent.map((f) => encodeFrame(f.type, f.payload)));
+      const d = new FrameDecoder();
+      const got: Frame[] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const n = 1 + rand(20_000);
+        got.push(...d.push(bytes.subarray(at, at + n)));
+        at += n;
+      }
+      expect(joinOutput(got), `trial ${trial}`).toEqual(joinOutput(sent));
+      expect(got.filter((f) => f.type !== FrameType.output)).toEqual(sent.filter((f) => f.type !== FrameType.output));
+      expect(d.buffered).toBe(0);
+    }
   });
 
   it.each([
