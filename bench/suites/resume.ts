@@ -4,11 +4,13 @@
 // outages, and the keystroke round trip of a resumed session against a
 // direct ssh pty through the same proxy.
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fixed } from '../format.js';
 import { within } from '../run-command.js';
 import { median, nowMs, percentile, sleep } from '../stats.js';
 import type { BenchConfig, SuiteResult } from '../suite.js';
 import { PtyRun } from '../../test/support/pty-harness.js';
+import { ROOT } from '../../test/support/atsr-bin.js';
 import { ResumeRig } from '../../test/support/resume-rig.js';
 
 type Outage = 'blackhole' | 'reset';
@@ -16,12 +18,20 @@ const KEYS = 'abcdefgijknopqrsuvwxyz';
 /** The session prints a numbered line every 50 ms, so missed output exists at every resume. */
 const TICKER = ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo "n$i"; sleep 0.05; done'];
 
-/** One outage: cut, wait until rezume says so, restore, wait for the hello. */
-async function outage(rig: ResumeRig, r: PtyRun, mode: Outage): Promise<{ restored: number; resumedAt: number }> {
+/** rezume probes the port this often while the network is down (src/client/rezume-session.ts). */
+const PROBE_INTERVAL_MS = 50;
+
+/**
+ * One outage: cut, wait until rezume says so, restore, wait for the hello.
+ * `phase` (0..1) places the restore within rezume's probe interval: a network
+ * comes back at any moment, and a fixed delay would always measure the same
+ * point of the interval (for a blackhole, right after a probe went into it).
+ */
+async function outage(rig: ResumeRig, r: PtyRun, mode: Outage, phase = 0): Promise<{ restored: number; resumedAt: number }> {
   const from = r.output().length;
   rig.proxy.setMode(mode);
   await within(r.waitFor('\x1b]2;rezume: connection lost', 30_000, from), 30_000, 'outage noticed');
-  await sleep(300); // rezume is probing by now, as it would be after any outage
+  await sleep(300 + phase * PROBE_INTERVAL_MS); // rezume is probing by now, as it would be after any outage
   const restored = nowMs();
   rig.proxy.setMode('pass');
   const resumedAt = await r.waitFor('\x1b[23;0t', 30_000, from); // the hello came: the title is popped
@@ -29,16 +39,21 @@ async function outage(rig: ResumeRig, r: PtyRun, mode: Outage): Promise<{ restor
 }
 
 /** ms from the network's return to the first missed line on screen. */
-async function timeResume(rig: ResumeRig, r: PtyRun, mode: Outage): Promise<number> {
-  const { restored, resumedAt } = await outage(rig, r, mode);
+async function timeResume(rig: ResumeRig, r: PtyRun, mode: Outage, phase: number): Promise<number> {
+  const { restored, resumedAt } = await outage(rig, r, mode, phase);
   await r.waitFor(/n\d+\r\n/, 30_000, resumedAt);
   return nowMs() - restored;
 }
 
-/** ms for a fresh `ssh host true` through the proxy: the floor under any resume. */
-function timeFreshSsh(rig: ResumeRig): Promise<number> {
+/**
+ * ms for a fresh `ssh host true` through the proxy: the floor under any
+ * resume; `viaHelper` opens its connection with rezume-connect, as rezume does.
+ */
+function timeFreshSsh(rig: ResumeRig, viaHelper: boolean): Promise<number> {
+  const port = String(rig.proxy.port);
+  const helper = viaHelper ? ['-o', 'ProxyUseFdpass=yes', '-o', `ProxyCommand=${join(ROOT, 'dist/rezume-connect')} %h %p 5 any`] : [];
   const started = nowMs();
-  const child = spawn('ssh', [...rig.sshd.sshArgs(['-p', String(rig.proxy.port)]), rig.sshd.destination, 'true'], { stdio: 'ignore' });
+  const child = spawn('ssh', [...rig.sshd.sshArgs([...helper, '-p', port]), rig.sshd.destination, 'true'], { stdio: 'ignore' });
   return new Promise((resolve, reject) =>
     child.on('exit', (code) => (code === 0 ? resolve(nowMs() - started) : reject(new Error(`ssh exited ${code}`)))),
   );
@@ -65,12 +80,18 @@ export async function resume(config: BenchConfig): Promise<SuiteResult> {
   let direct: number[] = [];
   let resumed: number[] = [];
   const freshSsh: number[] = [];
+  const freshSshViaHelper: number[] = [];
   try {
-    for (let i = 0; i < count; i++) freshSsh.push(await timeFreshSsh(rig));
+    for (let i = 0; i < count; i++) {
+      freshSsh.push(await timeFreshSsh(rig, false));
+      freshSshViaHelper.push(await timeFreshSsh(rig, true));
+    }
     const ticker = rig.rezume(rig.remoteCommand(TICKER));
     await ticker.waitFor('n2\r\n');
     for (let i = 0; i < count; i++) {
-      for (const mode of ['reset', 'blackhole'] as const) times[mode].push(await timeResume(rig, ticker, mode));
+      // Evenly spread restore points, the same for both kinds of outage.
+      const phase = ((i * 7) % count) / count;
+      for (const mode of ['reset', 'blackhole'] as const) times[mode].push(await timeResume(rig, ticker, mode, phase));
     }
     rig.endClients();
 
@@ -101,12 +122,13 @@ export async function resume(config: BenchConfig): Promise<SuiteResult> {
       row('reset (RST both ways)', times.reset),
       row('blackhole (no FIN; noticed by ServerAlive 1 s × 2)', times.blackhole),
       row('for comparison: a fresh `ssh host true`, the floor of any reconnect', freshSsh),
+      row('the same through rezume-connect (TCP_NODELAY from the start), as rezume connects', freshSshViaHelper),
     ],
     notes: [
-      'From the proxy passing traffic again to the first line the command printed during the outage on the outer pty; rezume probes the port every 50 ms while it waits; a resume is a fresh ssh login (the last row) plus the start of the front and the handshake.',
+      'From the proxy passing traffic again to the first line the command printed during the outage on the outer pty; rezume probes the port every 50 ms while it waits, and the restores fall at evenly spread points of that interval; a resume is a fresh ssh login (the last row: rezume connects through rezume-connect) plus the start of the front and the handshake.',
       `Keystroke round trip through ssh (${keys} keys, after 50 warm-up): direct \`ssh -tt\` pty p50 ${fixed(median(direct), 3)} / p99 ${fixed(percentile(direct, 99), 3)} ms; a resumed rezume session p50 ${fixed(median(resumed), 3)} / p99 ${fixed(percentile(resumed, 99), 3)} ms; added p50 ${fixed(addedP50, 3)}, p99 ${fixed(addedP99, 3)} ms.`,
     ],
     targets: [{ target: 'resume: median under 300 ms', measured: `${fixed(median([...times.reset, ...times.blackhole]), 1)} ms`, met: median([...times.reset, ...times.blackhole]) < 300 }],
-    data: { measured: true, resumeMs: times, freshSshMs: freshSsh, keystrokeMs: { direct, resumed } },
+    data: { measured: true, resumeMs: times, freshSshMs: freshSsh, freshSshViaHelperMs: freshSshViaHelper, keystrokeMs: { direct, resumed } },
   };
 }

@@ -37,7 +37,7 @@ class ProxiedLink {
 
   /** Connects to the target and forwards bytes both ways until cut. */
   connectThrough(targetPort: number): void {
-    const upstream = connect({ host: '127.0.0.1', port: targetPort, allowHalfOpen: true });
+    const upstream = connect({ host: '127.0.0.1', port: targetPort, allowHalfOpen: true, noDelay: true });
     this.upstream = upstream;
     upstream.on('error', () => this.closeFrom(upstream));
     upstream.on('close', () => this.closeFrom(upstream));
@@ -107,7 +107,7 @@ export class FaultProxy {
 
   /** Listens on an ephemeral port of 127.0.0.1. */
   static async start(options: FaultProxyOptions): Promise<FaultProxy> {
-    const server = createServer({ allowHalfOpen: true });
+    const server = createServer({ allowHalfOpen: true, noDelay: true });
     const proxy = new FaultProxy(server, options.targetPort);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
