@@ -10,6 +10,7 @@ import { within } from '../run-command.js';
 import { median, nowMs, percentile, sleep } from '../stats.js';
 import type { BenchConfig, SuiteResult } from '../suite.js';
 import { PtyRun } from '../../test/support/pty-harness.js';
+import { probeIntervalMs } from '../../src/client/reachability-probe.js';
 import { ROOT } from '../../test/support/atsr-bin.js';
 import { ResumeRig } from '../../test/support/resume-rig.js';
 
@@ -18,8 +19,8 @@ const KEYS = 'abcdefgijknopqrsuvwxyz';
 /** The session prints a numbered line every 50 ms, so missed output exists at every resume. */
 const TICKER = ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo "n$i"; sleep 0.05; done'];
 
-/** rezume probes the port this often while the network is down (src/client/rezume-session.ts). */
-const PROBE_INTERVAL_MS = 50;
+/** rezume probes the port this often early in an outage (the bench restores within 10 s). */
+const PROBE_INTERVAL_MS = probeIntervalMs(0);
 
 /**
  * One outage: cut, wait until rezume says so, restore, wait for the hello.
@@ -125,7 +126,7 @@ export async function resume(config: BenchConfig): Promise<SuiteResult> {
       row('the same through rezume-connect (TCP_NODELAY from the start), as rezume connects', freshSshViaHelper),
     ],
     notes: [
-      'From the proxy passing traffic again to the first line the command printed during the outage on the outer pty; rezume probes the port every 50 ms while it waits, and the restores fall at evenly spread points of that interval; a resume is a fresh ssh login (the last row: rezume connects through rezume-connect) plus the start of the front and the handshake.',
+      `From the proxy passing traffic again to the first line the command printed during the outage on the outer pty; rezume probes the port every ${PROBE_INTERVAL_MS} ms early in an outage, and the restores fall at evenly spread points of that interval; a resume is a fresh ssh login (the last row: rezume connects through rezume-connect) plus the start of the front and the handshake.`,
       `Keystroke round trip through ssh (${keys} keys, after 50 warm-up): direct \`ssh -tt\` pty p50 ${fixed(median(direct), 3)} / p99 ${fixed(percentile(direct, 99), 3)} ms; a resumed rezume session p50 ${fixed(median(resumed), 3)} / p99 ${fixed(percentile(resumed, 99), 3)} ms; added p50 ${fixed(addedP50, 3)}, p99 ${fixed(addedP99, 3)} ms.`,
     ],
     targets: [{ target: 'resume: median under 300 ms', measured: `${fixed(median([...times.reset, ...times.blackhole]), 1)} ms`, met: median([...times.reset, ...times.blackhole]) < 300 }],

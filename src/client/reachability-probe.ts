@@ -5,6 +5,18 @@
 import { connect } from 'node:net';
 import type { SshEndpoint } from './ssh-link.js';
 
+/**
+ * How long to wait before the next probe, `downForMs` into an outage. Most
+ * outages are short (a roaming laptop, a router restart) and each probe is one
+ * SYN, so probe often at first; a long outage (a closed lid) can wait a little
+ * longer for its reconnect, and the network is spared a SYN every 25 ms.
+ */
+export function probeIntervalMs(downForMs: number): number {
+  if (downForMs < 10_000) return 25;
+  if (downForMs < 60_000) return 100;
+  return 500;
+}
+
 export function probeSshBanner(ep: SshEndpoint, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: ep.host, port: ep.port });

@@ -8,13 +8,12 @@ import { type InbandMessage, encodeInband } from '../inband/inband-message.js';
 import { InbandScanner } from '../inband/inband-scanner.js';
 import { ConnectionNotice } from './connection-notice.js';
 import { failureReason, looksLikePrompt } from './failure-reason.js';
-import { probeSshBanner } from './reachability-probe.js';
+import { probeIntervalMs, probeSshBanner } from './reachability-probe.js';
 import type { RezumeOptions } from './rezume-options.js';
 import { type SshEndpoint, startSsh } from './ssh-link.js';
 
 /** Exit status when the user gives up waiting (as ssh's for a failed connection). */
 export const ABANDONED_STATUS = 255;
-const PROBE_EVERY_MS = 50;
 const PROBE_TIMEOUT_MS = 400;
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 8000;
@@ -55,6 +54,8 @@ export class RezumeSession {
   private backoff = FIRST_BACKOFF_MS;
   private retryTimer: NodeJS.Timeout | undefined;
   private probing = false;
+  /** When probing began in this outage (cleared by the next hello). */
+  private probingSince: number | undefined;
   private readonly notice: ConnectionNotice;
 
   constructor(
@@ -233,6 +234,7 @@ export class RezumeSession {
     this.justGreeted = true;
     this.phase = 'live';
     this.backoff = FIRST_BACKOFF_MS;
+    this.probingSince = undefined;
     this.ssh?.write(encodeInband({ kind: 'sync', rx: this.rx }));
     this.resendFrom(inCount);
     this.notice.clear();
@@ -311,6 +313,7 @@ export class RezumeSession {
   private async probeThenConnect(): Promise<void> {
     if (this.probing) return;
     this.probing = true;
+    const since = (this.probingSince ??= Date.now());
     try {
       // A probe into a dead network hangs until its timeout, so a new one
       // starts every interval without waiting for the last: the first
@@ -319,7 +322,7 @@ export class RezumeSession {
         void probeSshBanner(this.endpoint!, PROBE_TIMEOUT_MS).then((answered) => {
           if (answered && this.phase === 'down') this.connect();
         });
-        await new Promise((r) => setTimeout(r, PROBE_EVERY_MS));
+        await new Promise((r) => setTimeout(r, probeIntervalMs(Date.now() - since)));
       }
     } finally {
       this.probing = false;

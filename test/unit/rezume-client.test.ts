@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { AtsrError, ExitCode } from '../../src/cli/exit-codes.js';
 import { directConnectOptions } from '../../src/client/direct-connect.js';
+import { probeIntervalMs } from '../../src/client/reachability-probe.js';
 import { type FailureReason, failureReason, looksLikePrompt } from '../../src/client/failure-reason.js';
 import {
   DEFAULT_CLIENT_BUFFER,
@@ -162,5 +163,18 @@ describe('directConnectOptions', () => {
   it('gives none where ssh must connect itself or the helper is missing', () => {
     expect(directConnectOptions({ ...ep, sshConnects: true }, 6, '/opt/atsr/bin/rezume-connect')).toEqual([]);
     expect(directConnectOptions(ep, 6, undefined)).toEqual([]);
+  });
+});
+
+describe('probeIntervalMs', () => {
+  it.each([
+    [0, 25],
+    [9_999, 25],
+    [10_000, 100],
+    [59_999, 100],
+    [60_000, 500],
+    [3_600_000, 500],
+  ])('probes %i ms into an outage every %i ms', (downFor, every) => {
+    expect(probeIntervalMs(downFor)).toBe(every);
   });
 });
