@@ -77,7 +77,8 @@ failed: {
 }
 }
 
-/* Sends fd over the unix socket `to`: one data byte carries it, as ssh's mm_receive_fd expects. */
+/* Sends fd over the unix socket `to`: one data byte carries it, as ssh's
+ * mm_receive_fd expects. An ssh that is gone is an error here, not SIGPIPE. */
 static int pass_fd(int to, int fd) {
   char byte = 0;
   struct iovec iov = {.iov_base = &byte, .iov_len = 1};
@@ -93,7 +94,7 @@ static int pass_fd(int to, int fd) {
   cmsg->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
   ssize_t n;
-  while ((n = sendmsg(to, &msg, 0)) < 0 && errno == EINTR) {
+  while ((n = sendmsg(to, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
   }
   return n == 1 ? 0 : -1;
 }
