@@ -10,6 +10,7 @@ import { within } from '../run-command.js';
 import { median, nowMs, percentile, sleep } from '../stats.js';
 import type { BenchConfig, SuiteResult } from '../suite.js';
 import { PtyRun } from '../../test/support/pty-harness.js';
+import { directConnectOptions } from '../../src/client/direct-connect.js';
 import { probeIntervalMs } from '../../src/client/reachability-probe.js';
 import { ROOT } from '../../test/support/atsr-bin.js';
 import { ResumeRig } from '../../test/support/resume-rig.js';
@@ -51,10 +52,11 @@ async function timeResume(rig: ResumeRig, r: PtyRun, mode: Outage, phase: number
  * resume; `viaHelper` opens its connection with rezume-connect, as rezume does.
  */
 function timeFreshSsh(rig: ResumeRig, viaHelper: boolean): Promise<number> {
-  const port = String(rig.proxy.port);
-  const helper = viaHelper ? ['-o', 'ProxyUseFdpass=yes', '-o', `ProxyCommand=${join(ROOT, 'dist/rezume-connect')} %h %p 5 any`] : [];
+  const port = rig.proxy.port;
+  const endpoint = { host: rig.sshd.host, port, family: 'any' as const, sshConnects: false };
+  const helper = viaHelper ? directConnectOptions(endpoint, 5, join(ROOT, 'dist/rezume-connect')) : [];
   const started = nowMs();
-  const child = spawn('ssh', [...rig.sshd.sshArgs([...helper, '-p', port]), rig.sshd.destination, 'true'], { stdio: 'ignore' });
+  const child = spawn('ssh', [...rig.sshd.sshArgs([...helper, '-p', String(port)]), rig.sshd.destination, 'true'], { stdio: 'ignore' });
   return new Promise((resolve, reject) =>
     child.on('exit', (code) => (code === 0 ? resolve(nowMs() - started) : reject(new Error(`ssh exited ${code}`)))),
   );

@@ -2,28 +2,15 @@
 // beside the executable) open ssh's TCP connection with TCP_NODELAY and hand
 // it over (ProxyUseFdpass): without it, Nagle and the server's delayed ACKs
 // stall ssh's key exchange and authentication by ~50 ms on every reconnect.
-import { accessSync, constants } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { constants } from 'node:fs';
+import { findShippedFile } from '../shipped-file.js';
 import type { SshEndpoint } from './ssh-link.js';
-
-export const CONNECT_HELPER = 'rezume-connect';
 
 let helper: string | null | undefined;
 
-/** The helper beside the executable (or the bundle), if it is there and runnable. */
-export function findConnectHelper(): string | undefined {
-  if (helper === undefined) {
-    helper = null;
-    for (const dir of [dirname(process.execPath), __dirname]) {
-      try {
-        accessSync(join(dir, CONNECT_HELPER), constants.X_OK);
-        helper = join(dir, CONNECT_HELPER);
-        break;
-      } catch {
-        // Not in this one.
-      }
-    }
-  }
+/** The helper beside the executable (or the bundle), if it is there and runnable; looked up once. */
+function findConnectHelper(): string | undefined {
+  if (helper === undefined) helper = findShippedFile('rezume-connect', constants.X_OK) ?? null;
   return helper ?? undefined;
 }
 

@@ -53,8 +53,8 @@ export interface SshEndpoint {
   sshConnects: boolean;
 }
 
-export type AddressFamily = 'any' | 'inet' | 'inet6';
-const FAMILIES: readonly string[] = ['any', 'inet', 'inet6'];
+const FAMILIES = ['any', 'inet', 'inet6'] as const;
+export type AddressFamily = (typeof FAMILIES)[number];
 
 /**
  * Where ssh will connect, from `ssh -G` (so ~/.ssh/config applies), or
@@ -71,8 +71,8 @@ export function resolveEndpoint(opts: RezumeOptions): SshEndpoint | undefined {
   if (conf.has('proxyjump') || conf.has('proxycommand')) return undefined;
   const host = conf.get('hostname');
   const port = Number(conf.get('port'));
-  const family = conf.get('addressfamily') ?? 'any';
-  if (!host || !(port > 0) || !FAMILIES.includes(family)) return undefined;
+  const family = FAMILIES.find((f) => f === (conf.get('addressfamily') ?? 'any'));
+  if (!host || !(port > 0) || !family) return undefined;
   const sshConnects = conf.has('bindaddress') || conf.has('bindinterface') || !conf.has('proxyusefdpass');
-  return { host, port, family: family as AddressFamily, sshConnects };
+  return { host, port, family, sshConnects };
 }

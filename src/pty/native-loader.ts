@@ -3,8 +3,8 @@
 // exist in a bundle or a single executable; we ship pty.node beside the
 // executable instead and load it from there. node-pty asks twice, so the
 // handle is cached.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { findShippedFile, shippedFileDirs } from '../shipped-file.js';
 
 interface NativeModule {
   dir: string;
@@ -16,17 +16,13 @@ const cache = new Map<string, NativeModule>();
 export function loadNativeModule(name: string): NativeModule {
   const hit = cache.get(name);
   if (hit) return hit;
-  const dirs = [dirname(process.execPath), __dirname];
-  for (const dir of dirs) {
-    const file = join(dir, `${name}.node`);
-    if (!existsSync(file)) continue;
-    const holder: { exports: unknown } = { exports: {} };
-    process.dlopen(holder, file);
-    const loaded = { dir, module: holder.exports };
-    cache.set(name, loaded);
-    return loaded;
-  }
-  throw new Error(`cannot find ${name}.node beside the executable (looked in ${dirs.join(', ')})`);
+  const file = findShippedFile(`${name}.node`);
+  if (!file) throw new Error(`cannot find ${name}.node beside the executable (looked in ${shippedFileDirs().join(', ')})`);
+  const holder: { exports: unknown } = { exports: {} };
+  process.dlopen(holder, file);
+  const loaded = { dir: dirname(file), module: holder.exports };
+  cache.set(name, loaded);
+  return loaded;
 }
 
 // node-pty's utils also exports this helper; keep its contract.

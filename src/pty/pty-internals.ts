@@ -48,7 +48,7 @@ export function writePty(pty: IPty, data: Buffer): void {
     try {
       written = writeSync(t.fd, data);
     } catch {
-      written = 0; // EAGAIN: the pty is full; node-pty retries
+      // EAGAIN: the pty is full; node-pty retries.
     }
   }
   if (written < data.length) pty.write(data.subarray(written));
