@@ -13,6 +13,7 @@ export type LogKind =
   | 'linked'
   | 'sshd-config-edited' // details: backup=PATH sha256=HEX
   | 'sshd-dropin-written'
+  | 'sshd-privsep-dir-created' // sshd's own /run/sshd, made so that sshd -t could run; never undone
   | 'ran' // a command, for the record
   | 'note'; // a host check finding, with its fix
 

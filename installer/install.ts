@@ -61,6 +61,7 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
   ];
   const log = new InstallLog(join(prefix, LOG_NAME));
   log.add('install', prefix, { version: VERSION, mode: upgrade ? 'upgrade' : 'install' });
+  if (sshd.createdPrivsepDir !== undefined) log.add('sshd-privsep-dir-created', sshd.createdPrivsepDir, { mode: '755' });
 
   await runPlan(
     {

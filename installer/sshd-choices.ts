@@ -8,6 +8,7 @@ import type { InstallerOptions } from './options.js';
 import type { Prompter } from './prompter.js';
 import { findExecutable, runCommand } from './run-command.js';
 import { ACCEPT_ENV_LINE, effectiveAcceptEnv, planAcceptEnv } from './sshd-accept-env.js';
+import { checkBeforeEdit } from './sshd-check.js';
 import { acceptEnvChange } from './sshd-config-change.js';
 import { sshdReloadCommand } from './sshd-service.js';
 
@@ -24,17 +25,46 @@ export interface SshdChoices {
   reload?: Change;
   /** Things left undone, each with what to do instead. */
   notes: string[];
+  /** sshd's privilege separation directory, created before asking sshd (for the install log). */
+  createdPrivsepDir?: string;
 }
 
 export async function chooseSshdChanges(opts: InstallerOptions, p: Prompter, say: (s: string) => void): Promise<SshdChoices> {
   const cfg = opts.sshdConfig;
-  const none = (note: string): SshdChoices => ({ notes: [note] });
   if (process.getuid?.() !== 0) return none(`not root: ${cfg} is left alone (as root, add '${ACCEPT_ENV_LINE}' to it)`);
   if (!existsSync(cfg)) return none(`${cfg} does not exist: sshd_config is left alone (see --sshd-config)`);
   const sshd = findExecutable('sshd');
   if (!sshd) return none(`sshd was not found: ${cfg} is left alone`);
 
-  // An invalid config yields no effective settings; the edit is then checked (and undone) by sshd -t.
+  const before = checkBeforeEdit(sshd, cfg);
+  if (before.createdPrivsepDir === undefined) return chooseForConfig(before.rejected, sshd, opts, p, say);
+  say(
+    `Created ${before.createdPrivsepDir} (root, mode 755), sshd's privilege separation directory: sshd -t cannot check a config without it.\n` +
+      "sshd's service unit creates it at every start; it is sshd's, and --uninstall leaves it.\n",
+  );
+  return { ...(await chooseForConfig(before.rejected, sshd, opts, p, say)), createdPrivsepDir: before.createdPrivsepDir };
+}
+
+const none = (note: string): SshdChoices => ({ notes: [note] });
+
+/** @param rejected what sshd -t says of the config before any change, if it rejects it */
+async function chooseForConfig(
+  rejected: string | undefined,
+  sshd: string,
+  opts: InstallerOptions,
+  p: Prompter,
+  say: (s: string) => void,
+): Promise<SshdChoices> {
+  const cfg = opts.sshdConfig;
+  if (rejected !== undefined) {
+    // Never blamed on the AcceptEnv line: sshd refused the config before atsr touched it.
+    const said = `sshd -t rejects ${cfg} as it is, before any change by atsr:\n  ${rejected.split('\n').join('\n  ')}\n`;
+    if (opts.acceptEnv === false) return none(`${said}${cfg} is left alone (--no-accept-env)`);
+    throw new InstallError(
+      `${said}Nothing was changed. Fix the config first ('sshd -t -f ${cfg}' shows what sshd says), then run the installer again; or pass --no-accept-env to install without touching it.`,
+      InstallExit.sshdConfigRejected,
+    );
+  }
   const accepted = effectiveAcceptEnv(runCommand([sshd, '-T', '-f', cfg]).stdout);
   const plan = planAcceptEnv(cfg, readFileSync(cfg, 'utf8'), accepted);
   if (plan.kind === 'covered') return none(`${plan.why}: no change needed`);

@@ -7,7 +7,7 @@ import { InstallError, InstallExit } from './errors.js';
 import { exists, readIfExists, sha256Of } from './files.js';
 import type { InstallLog, LogEntry } from './install-log.js';
 import { ADDED_BLOCK, type AcceptEnvPlan } from './sshd-accept-env.js';
-import { runCommand } from './run-command.js';
+import { sshdRejects } from './sshd-check.js';
 
 /** Replaces the file's contents atomically, keeping its mode (and a symlink to it a symlink). */
 function rewrite(path: string, text: string): void {
@@ -21,12 +21,6 @@ function rewrite(path: string, text: string): void {
 function backupName(path: string): string {
   const plain = `${path}.before-atsr`;
   return exists(plain) ? `${plain}-${new Date().toISOString().replace(/[:.]/g, '-')}` : plain;
-}
-
-/** sshd's verdict on the config: undefined when valid, else what it said. */
-export function sshdRejects(sshd: string, configPath: string): string | undefined {
-  const r = runCommand([sshd, '-t', '-f', configPath]);
-  return r.status === 0 ? undefined : (r.stderr.trim() || `sshd -t exited with status ${r.status}`);
 }
 
 function rejected(configPath: string, why: string, restored: string): InstallError {

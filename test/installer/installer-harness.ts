@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../support/atsr-bin.js';
 import { PtyRun } from '../support/pty-harness.js';
+import { ensurePrivilegeSeparationDir } from '../support/sshd-fixture.js';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 export const INSTALLER = join(ROOT, `dist/install-atsr-${VERSION}.bin`);
@@ -63,7 +64,9 @@ export class InstallSandbox {
   readonly fakeBin = join(this.dir, 'fakebin');
   private readonly calls = join(this.dir, 'systemctl.calls');
 
+  /** A host where sshd has run: its privilege separation directory is there (runWithEmptyRun is one where it is not). */
   constructor(sshdConfigText: string) {
+    ensurePrivilegeSeparationDir();
     mkdirSync(join(this.dir, 'ssh'));
     mkdirSync(join(this.dir, 'opt'));
     writeFileSync(this.sshdConfig, sshdConfigText.replaceAll('@DIR@', this.dir));
@@ -94,15 +97,20 @@ export class InstallSandbox {
   /** The installer with no terminal (unattended), arguments after makeself's `--`; as user `uid` if given. */
   run(args: string[], uid?: number, env = this.env): Promise<Result> {
     const asUser = uid === undefined ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
-    const argv = [...asUser, 'sh', INSTALLER, '--', ...args];
-    return new Promise((resolve) => {
-      const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-    });
+    return capture([...asUser, 'sh', INSTALLER, '--', ...args], env);
+  }
+
+  /**
+   * The installer on a host where nothing has made /run/sshd yet: in a
+   * private mount namespace with an empty tmpfs on /run. Its stdout ends with
+   * a line `after: MODE OWNER GROUP` for /run/sshd (or `after: none`), read
+   * inside that namespace once the installer has exited.
+   */
+  runWithEmptyRun(args: string[]): Promise<Result> {
+    const script =
+      'mount -t tmpfs -o mode=755 tmpfs /run || exit 99; sh "$0" -- "$@"; s=$?; ' +
+      'if [ -e /run/sshd ]; then echo "after: $(stat -c "%a %U %G" /run/sshd)"; else echo "after: none"; fi; exit $s';
+    return capture(['unshare', '-m', '--propagation', 'private', 'sh', '-c', script, INSTALLER, ...args], this.env);
   }
 
   /** The flags of a full unattended install into this sandbox. */
@@ -118,6 +126,17 @@ export class InstallSandbox {
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+function capture(argv: string[], env: NodeJS.ProcessEnv): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 /** Every path under `dir` with its type, mode and content hash (or link target): equal snapshots mean an unchanged tree. */

@@ -94,17 +94,70 @@ describe('sshd_config', () => {
     expect(sshdAccepts(sandbox.sshdConfig)).toEqual(['acceptenv LANG', 'acceptenv LC_*', 'acceptenv ATSR_ID']);
   });
 
-  it('one that sshd -t rejects: restored byte for byte, nothing installed, a clear error', async () => {
+  it('one that sshd -t rejects already: its words, no edit, the line not blamed, the fix named', async () => {
     sandbox = new InstallSandbox(INVALID);
     const before = sandbox.systemState();
     const r = await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'));
     expect(r.status).toBe(6);
-    expect(r.stderr).toContain(`install-atsr: sshd -t rejects ${sandbox.sshdConfig} with the AcceptEnv line added:\n`);
-    expect(r.stderr).toContain('Bad configuration option: NoSuchOption');
+    expect(r.stderr).toContain(`install-atsr: sshd -t rejects ${sandbox.sshdConfig} as it is, before any change by atsr:\n`);
+    expect(r.stderr).toContain(`:\n  ${sandbox.sshdConfig}: line 2: Bad configuration option: NoSuchOption\n`);
+    expect(r.stderr).toContain(
+      `Nothing was changed. Fix the config first ('sshd -t -f ${sandbox.sshdConfig}' shows what sshd says), then run the installer again; or pass --no-accept-env to install without touching it.`,
+    );
+    expect(r.stderr).not.toContain('with the AcceptEnv line added');
+    expect(sandbox.systemState()).toEqual(before);
+    expect(sandbox.systemctlCalls()).toBe('');
+
+    // Told to leave sshd alone, the install goes ahead and says why the config was not touched.
+    const alone = await sandbox.run(sandbox.installArgs('--no-accept-env'));
+    expect(alone.status).toBe(0);
+    expect(alone.stdout).toContain(`  Note: sshd -t rejects ${sandbox.sshdConfig} as it is, before any change by atsr:\n`);
+    expect(alone.stdout).toContain(`${sandbox.sshdConfig} is left alone (--no-accept-env)\n`);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(INVALID);
+  });
+
+  it('one that sshd -t rejects only with the line added: restored byte for byte, nothing installed', async () => {
+    sandbox = new InstallSandbox(PLAIN);
+    // sshd as the installer finds it first on PATH: the real one, except that it refuses ATSR_ID.
+    sandbox.standIn('sshd', 'for a; do f=$a; done\nif grep -q ATSR_ID "$f"; then echo "line 4: AcceptEnv refused here" >&2; exit 255; fi\nexec /usr/sbin/sshd "$@"');
+    const before = sandbox.systemState();
+    const r = await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'));
+    expect(r.status).toBe(6);
+    expect(r.stderr).toContain(`install-atsr: sshd -t rejects ${sandbox.sshdConfig} with the AcceptEnv line added:\n  line 4: AcceptEnv refused here\n`);
     expect(r.stderr).toContain(`${sandbox.sshdConfig} was restored as it was; nothing else was changed.`);
     expect(sandbox.systemState()).toEqual(before);
-    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(INVALID);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN);
     expect(sandbox.systemctlCalls()).toBe('show --property=LoadState --value ssh.service\n');
+  });
+
+  it('a host with no /run/sshd: makes it as sshd\'s unit would, says so, then checks and edits', async () => {
+    sandbox = new InstallSandbox(PLAIN);
+    const r = await sandbox.runWithEmptyRun(sandbox.installArgs('--accept-env'));
+    expect(r.stderr).not.toContain('install-atsr:');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(
+      "Created /run/sshd (root, mode 755), sshd's privilege separation directory: sshd -t cannot check a config without it.\n" +
+        "sshd's service unit creates it at every start; it is sshd's, and --uninstall leaves it.\n",
+    );
+    expect(r.stdout.endsWith('after: 755 root root\n')).toBe(true);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN + ADDED_LINES);
+    expect(readFileSync(join(sandbox.prefix, 'install.log'), 'utf8')).toMatch(/\tsshd-privsep-dir-created\t\/run\/sshd\tmode=755\n/);
+
+    // The uninstall puts sshd_config back and leaves sshd's directory alone.
+    const u = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--yes']);
+    expect(u.status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN);
+    expect(u.stdout).not.toContain('/run/sshd');
+  });
+
+  it('a host with no /run/sshd and a config sshd rejects: sshd\'s own words, not the directory', async () => {
+    sandbox = new InstallSandbox(INVALID);
+    const before = sandbox.systemState();
+    const r = await sandbox.runWithEmptyRun(sandbox.installArgs('--accept-env'));
+    expect(r.status).toBe(6);
+    expect(r.stderr).toContain('Bad configuration option: NoSuchOption');
+    expect(r.stderr).not.toContain('privilege separation');
+    expect(sandbox.systemState()).toEqual(before);
   });
 
   it('uninstall restores the edited file byte for byte and removes the prefix', async () => {

@@ -179,9 +179,12 @@ async function generateKey(path: string): Promise<void> {
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'atsr-test', '-f', path]);
 }
 
-// sshd refuses to start as root without it; Debian creates it only when
-// the system service starts, which the tests never do.
-function ensurePrivilegeSeparationDir(): void {
+/**
+ * sshd refuses to start (and `sshd -t` to check a config) as root without
+ * it; Debian creates it only when the system service starts, which the
+ * tests never do.
+ */
+export function ensurePrivilegeSeparationDir(): void {
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 }
 
