@@ -13,7 +13,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import type { IPty } from 'node-pty';
 import { closePtyMaster } from '../pty/pty-internals.js';
 
-export const HANGUP_GRACE_MS = 3000;
+const HANGUP_GRACE_MS = 3000;
 
 /** How often the session is looked at for being empty (the hangup then ends early). */
 const POLL_MS = 100;
@@ -22,7 +22,7 @@ const POLL_MS = 100;
 const KILL_ROUNDS = 50;
 
 /** PIDs of the live (not zombie) processes in session `sid`, from /proc. */
-export function sessionMembers(sid: number): number[] {
+function sessionMembers(sid: number): number[] {
   const members: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -70,7 +70,6 @@ export class SessionHangup {
   constructor(
     private readonly pty: IPty,
     private readonly commandRuns: boolean,
-    private readonly graceMs = HANGUP_GRACE_MS,
   ) {
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
   }
@@ -83,8 +82,8 @@ export class SessionHangup {
     // node-pty signals the command's PID after closing: only while it is ours, not reaped and reusable.
     if (this.commandRuns) closePtyMaster(this.pty);
     signalSession(this.sid, 'SIGHUP');
-    this.timers.push(setTimeout(() => signalSession(this.sid, 'SIGTERM'), this.graceMs));
-    this.timers.push(setTimeout(() => this.killRound(), 2 * this.graceMs));
+    this.timers.push(setTimeout(() => signalSession(this.sid, 'SIGTERM'), HANGUP_GRACE_MS));
+    this.timers.push(setTimeout(() => this.killRound(), 2 * HANGUP_GRACE_MS));
     this.timers.push(setInterval(() => this.endIfEmpty(), POLL_MS));
     return this;
   }

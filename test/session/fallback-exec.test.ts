@@ -31,12 +31,12 @@ describe('the fallback becomes the command', () => {
     expect(t.text()).toBe(`${WARNING} sh directly\r\nready ${pid}\r\n^Cgot-int\r\nafter-int\r\n`);
   });
 
-  it('the program gets the terminal as a shell would give it: no signal ignored, stdin blocking', async () => {
-    const t = fallback(['sh', '-c', 'grep SigIgn /proc/self/status; grep flags /proc/self/fdinfo/0']);
+  it('the program gets the terminal as a shell would give it: no signal ignored, stdio blocking', async () => {
+    const t = fallback(['sh', '-c', 'grep SigIgn /proc/self/status; for fd in 0 1 2; do grep flags /proc/self/fdinfo/$fd; done']);
     expect((await t.exit()).exitCode).toBe(0);
     expect(t.text()).toContain('SigIgn:\t0000000000000000\r\n');
-    const flags = Number.parseInt(/flags:\t(\d+)/.exec(t.text())![1]!, 8);
-    expect(flags & 0o4000).toBe(0); // O_NONBLOCK
+    const flags = [...t.text().matchAll(/flags:\t(\d+)/g)].map((m) => Number.parseInt(m[1]!, 8));
+    expect(flags.map((f) => f & 0o4000)).toEqual([0, 0, 0]); // no O_NONBLOCK on fd 0, 1, 2
   });
 
   it('a command that is not found: one clear line, exit 127', async () => {
