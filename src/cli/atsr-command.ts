@@ -3,12 +3,15 @@
 import { readdirSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import { isatty } from 'node:tty';
 import { Diagnostics } from '../log/diagnostics.js';
 import { type AtsrOptions, parseOptions } from './options.js';
 import { AtsrError, ExitCode } from './exit-codes.js';
 import { nameProblem } from '../session/name.js';
 import { MAX_SOCKET_PATH_BYTES, type SocketDir, resolveSocketDir, socketDirCandidates } from '../session/socket-dir.js';
 import { findCommand } from '../session/find-command.js';
+import { agentLinkPath } from '../session/internal-names.js';
+import { SESSION_ENV, isOwnSession } from '../session/own-session.js';
 import { collectSessions, formatSessions } from '../list/list-sessions.js';
 import { attachSession, connectSocket, type SyncHandshake } from '../front/attach-session.js';
 import { runDirect } from '../front/run-direct.js';
@@ -38,7 +41,8 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
   }
   const name = opts.name!;
   const needsTty = opts.action !== 'create-detached';
-  if (needsTty && !process.stdin.isTTY) return cannot(new AtsrError('standard input is not a terminal', ExitCode.noTty));
+  // isatty, not process.stdin: a stdin stream would leave fd 0 non-blocking for the command runDirect execs.
+  if (needsTty && !isatty(0)) return cannot(new AtsrError('standard input is not a terminal', ExitCode.noTty));
 
   let dir: SocketDir;
   try {
@@ -49,6 +53,9 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
   }
   const socketPath = join(dir.dir, name);
   diag.log(3, `socket ${socketPath}`);
+  if (opts.action !== 'create-detached' && isOwnSession(socketPath, process.env)) {
+    return cannot(new AtsrError(`this terminal is inside session ${name} already ($${SESSION_ENV})`, ExitCode.sessionBusy));
+  }
 
   let sock = await tryConnect(socketPath);
   if (sock && (opts.action === 'create' || opts.action === 'create-detached')) {
@@ -60,7 +67,7 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     if (!findCommand(opts.command[0]!, process.env)) {
       throw new AtsrError(`${opts.command[0]}: command not found`, ExitCode.commandNotFound);
     }
-    const agentLink = process.env.SSH_AUTH_SOCK ? `${socketPath}.agent` : '';
+    const agentLink = process.env.SSH_AUTH_SOCK ? agentLinkPath(socketPath) : '';
     const started = await startHost({
       name,
       socketPath,

@@ -20,6 +20,8 @@ export const ExitCode = {
   noTty: 8,
   /** The host went away without telling the exit status. */
   sessionLost: 9,
+  /** The command was found but cannot be executed (as sh says it): a missing `#!` interpreter. */
+  cannotExecute: 126,
   /** The command could not be found (as sh says it). */
   commandNotFound: 127,
   /** An internal error. */

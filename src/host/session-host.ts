@@ -16,11 +16,12 @@ import {
   decodeSync,
 } from '../protocol/messages.js';
 import { ByteRing } from '../session/byte-ring.js';
+import { SESSION_ENV } from '../session/own-session.js';
 import { ptyMasterFd, ptyReaderIdle, writePty } from '../pty/pty-internals.js';
 import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import { pointAgentLink, removeAgentLink } from './agent-link.js';
 import { ClientConnection, VIEWER_MAX_BACKLOG } from './client-connection.js';
-import { hangUp } from './hangup.js';
+import { SessionHangup } from './hangup.js';
 import { type HostReady, type HostSpec, takeHostSpec } from './host-spec.js';
 import { SessionSocket } from './session-socket.js';
 import { UtmpRecorder, findUtempter } from './utmp-recorder.js';
@@ -70,6 +71,7 @@ export class SessionHost {
   private orphanTimer: NodeJS.Timeout | undefined;
   private ending = false;
   private shutting = false;
+  private hangup: SessionHangup | undefined;
 
   constructor(
     private readonly spec: HostSpec,
@@ -106,7 +108,9 @@ export class SessionHost {
   private spawnCommand(): IPty {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-    env.ATSR_SESSION = this.spec.name;
+    // A login nested in the session must not find the session's name (and take it over), only what it runs inside.
+    delete env.ATSR_ID;
+    env[SESSION_ENV] = this.spec.socketPath;
     if (this.spec.agentLink) env.SSH_AUTH_SOCK = this.spec.agentLink;
     const [file, ...args] = this.spec.command;
     const pty = spawnPty(file!, args, {
@@ -413,9 +417,10 @@ export class SessionHost {
     this.diag.log(2, `session ${this.spec.name}: terminating (${why})`);
     this.clearOrphanTimer();
     this.socket.close();
+    // Also after the command exited: what it left running in its session goes with the session.
+    if (this.pty) this.hangup = new SessionHangup(this.pty, this.exitStatus === null).start();
     if (this.exitStatus !== null || !this.pty) return this.shutDown();
     this.utmp?.close();
-    hangUp(this.pty, () => this.exitStatus !== null);
   }
 
   private shutDown(): void {
@@ -429,10 +434,11 @@ export class SessionHost {
       if (c.streaming && this.exitStatus !== null) this.deliverExit(c);
       else c.finish(FrameType.detached, { reason: 'hung-up', message: 'the session ended' });
     }
-    // Let the last frames flush; the sockets' close events end the process.
-    setTimeout(() => process.exit(0), 1000).unref();
+    // Let the last frames flush, and a hangup finish with the command's session.
+    const exit = (): void => void (this.hangup?.finished ?? Promise.resolve()).then(() => process.exit(0));
+    setTimeout(exit, 1000).unref();
     const waitForClients = (): void => {
-      if ([...this.clients].every((c) => c.socket.destroyed || c.socket.writableLength === 0)) process.exit(0);
+      if ([...this.clients].every((c) => c.socket.destroyed || c.socket.writableLength === 0)) return exit();
       setTimeout(waitForClients, 20).unref();
     };
     waitForClients();

@@ -4,6 +4,7 @@
 import { chmodSync, closeSync, openSync, rmSync, statSync, type Stats } from 'node:fs';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import { dirname } from 'node:path';
+import { staleLockPath } from '../session/internal-names.js';
 import { ensurePrivateDir } from '../session/socket-dir.js';
 
 export type ClaimResult = 'listening' | 'exists';
@@ -62,11 +63,11 @@ export class SessionSocket {
 
   /**
    * Removes the socket if it still refuses connections, holding
-   * `<path>.lock` so that two hosts never remove each other's fresh socket.
+   * `.<name>.lock` so that two hosts never remove each other's fresh socket.
    * False when another process holds the lock.
    */
   private async removeStaleUnderLock(): Promise<boolean> {
-    const lock = `${this.path}.lock`;
+    const lock = staleLockPath(this.path);
     let fd: number;
     try {
       fd = openSync(lock, 'wx', 0o600);

@@ -71,7 +71,7 @@ describe('agent forwarding', () => {
   it('the command sees one stable SSH_AUTH_SOCK that follows the attached client', async () => {
     const cmd = ['sh', '-c', 'echo "sock:$SSH_AUTH_SOCK"; while read l; do echo "to:$(readlink "$SSH_AUTH_SOCK")"; done'];
     const a = box().attach(['-c', 'ag1', ...cmd], { env: box().env({ SSH_AUTH_SOCK: '/tmp/agent-one' }) });
-    await a.waitFor(`sock:${box().sockets}/ag1.agent\r\n`);
+    await a.waitFor(`sock:${box().sockets}/.ag1.agent\r\n`);
     a.write('\r');
     await a.waitFor('to:/tmp/agent-one\r\n');
     const b = box().attach(['-a', '-f', 'ag1'], { env: box().env({ SSH_AUTH_SOCK: '/tmp/agent-two' }) });

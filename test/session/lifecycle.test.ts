@@ -1,5 +1,5 @@
 // Orphan timeout, `kill PID` of a host, and a socket deleted under a live host.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isAlive, waitUntil } from '../support/atsr-sandbox.js';
 import { useSandbox } from '../support/use-sandbox.js';
@@ -11,6 +11,16 @@ const recordsHangup = (file: string): string[] => [
 
 const box = useSandbox('life');
 
+/** Whether `pid` runs (a zombie does not: nobody may reap it in a container). */
+function runs(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 describe('lifecycle', () => {
   it('-x hangs the command up after the timeout with no read-write client, then removes the socket', async () => {
     const mark = `${box().dir}/hup`;
@@ -20,6 +30,31 @@ describe('lifecycle', () => {
     await waitUntil('the host is gone', () => !isAlive(pid));
     expect(readFileSync(mark, 'utf8')).toBe('HUP\n');
     expect(existsSync(socket)).toBe(false);
+  });
+
+  it('the orphan hang-up ends everything left in the command\'s session; only a setsid() child survives', async () => {
+    const d = box().dir;
+    // A background job that ignores HUP and TERM, and a child in a session of its own.
+    writeFileSync(`${d}/stubborn.sh`, `trap '' HUP TERM; echo $$ > ${d}/stubborn.pid; while :; do sleep 0.05; done\n`);
+    writeFileSync(`${d}/own.sh`, `echo $$ > ${d}/own.pid; exec sleep 30\n`);
+    writeFileSync(
+      `${d}/main.sh`,
+      `sh ${d}/stubborn.sh & setsid sh ${d}/own.sh & until [ -s ${d}/stubborn.pid ] && [ -s ${d}/own.pid ]; do sleep 0.01; done; echo up; while :; do sleep 0.05; done\n`,
+    );
+    // Attached, the orphan timer waits; it starts when the front goes (0.005 minutes = 0.3 s).
+    const a = box().attach(['-x', '0.005', '-c', 'h1', 'sh', `${d}/main.sh`]);
+    await a.waitFor('up');
+    const stubborn = Number(readFileSync(`${d}/stubborn.pid`, 'utf8'));
+    const own = Number(readFileSync(`${d}/own.pid`, 'utf8'));
+    const { pid } = await box().session('h1');
+    try {
+      a.kill('SIGKILL');
+      await waitUntil('the host is gone', () => !isAlive(pid));
+      expect(runs(stubborn)).toBe(false);
+      expect(runs(own)).toBe(true);
+    } finally {
+      for (const p of [stubborn, own]) if (runs(p)) process.kill(p, 'SIGKILL');
+    }
   });
 
   it('-x does not fire while a read-write client is attached', async () => {
