@@ -38,6 +38,10 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
 
   let orphanMinutes = opts.orphanTimeout;
   if (orphanMinutes === undefined && p.interactive) {
+    say(
+      '\nA session whose client is gone keeps its command running, with the record locks and licence seat it holds, until\n' +
+        'this timeout hangs it up as a line drop would: shorter frees them sooner, longer gives users more time to reconnect.\n',
+    );
     const initial = String(orphanMinutesOf(kept) ?? DEFAULT_ORPHAN_MINUTES);
     const answer = await p.input(
       { message: 'Minutes a session may stay with no client before its command is hung up (0 = never)', flag: '--orphan-timeout', initial },
@@ -53,6 +57,7 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
 
   const upgrade = oldRezumable !== undefined || exists(join(prefix, LOG_NAME));
   const findings = hostFindings(opts.sshdConfig, sshd.edit !== undefined);
+  const todo = [...sshd.todo, ...findings.map((f) => `${f.problem}. Fix: ${f.fix}.`)];
   const template = readFileSync(join(payload, 'rezumable.sh'), 'utf8');
   const changes = [
     ...(sshd.edit ? [sshd.edit] : []),
@@ -67,7 +72,7 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
     {
       title: `${upgrade ? 'Upgrade' : 'Install'} atsr ${VERSION} in ${prefix}:`,
       changes,
-      notes: [...sshd.notes, ...findings.map((f) => `${f.problem}. Fix: ${f.fix}.`)],
+      notes: [...sshd.notes, ...todo],
     },
     log,
     p,
@@ -76,6 +81,7 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
   if (!opts.dryRun) {
     say(`\natsr ${VERSION} is installed in ${prefix}; every change is listed in ${join(prefix, LOG_NAME)}.\n`);
     say(`To make a login resumable, put the command behind rezumable in the user's .profile, e.g.\n    exec ${prefix}/bin/rezumable d3\n`);
+    if (todo.length > 0) say(`\nStill to do:\n${todo.map((t) => `  - ${t}\n`).join('')}`);
   }
 }
 

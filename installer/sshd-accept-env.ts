@@ -7,13 +7,19 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 export const ACCEPT_ENV_LINE = 'AcceptEnv ATSR_ID';
 export const MARKER_LINE = '# Added by atsr: lets the session ID of the atsr resume client through (one exact name, no wildcard).';
 export const ADDED_BLOCK = `${MARKER_LINE}\n${ACCEPT_ENV_LINE}\n`;
+
+/** The file's own line ending: CRLF when its lines end so, else LF (sshd reads both). */
+export const lineEndingOf = (text: string): '\r\n' | '\n' => (/\r\n/.test(text) ? '\r\n' : '\n');
+
+/** The two added lines, with the file's own line ending. */
+export const addedBlock = (eol: '\r\n' | '\n'): string => ADDED_BLOCK.replaceAll('\n', eol);
 export const DROP_IN_NAME = 'atsr.conf';
 
 /** sshd resolves relative Include paths against /etc/ssh. */
 const SSHD_CONFIG_DIR = '/etc/ssh';
 
 export type AcceptEnvPlan =
-  | { kind: 'covered'; why: string }
+  | { kind: 'covered'; why: string; /** A warning when what covers ATSR_ID is a wildcard. */ wildcard?: string }
   | { kind: 'edit-main'; path: string; before: string; after: string; preview: string }
   | { kind: 'drop-in'; path: string; content: string; includedBy: string; preview: string };
 
@@ -42,12 +48,18 @@ const argsOf = (line: string): string[] => line.trim().replace(/^[A-Za-z]+\s*=?\
  */
 export function planAcceptEnv(path: string, text: string, accepted: readonly string[]): AcceptEnvPlan {
   const covering = accepted.find((p) => sshdPatternMatches(p, 'ATSR_ID'));
+  if (covering === 'ATSR_ID') return { kind: 'covered', why: `${path} already accepts ATSR_ID` };
   if (covering !== undefined) {
     return {
       kind: 'covered',
-      why: covering === 'ATSR_ID' ? `${path} already accepts ATSR_ID` : `${path} already accepts ATSR_ID through the pattern '${covering}'`,
+      why: `${path} already accepts ATSR_ID through the pattern '${covering}'`,
+      wildcard:
+        `AcceptEnv '${covering}' in ${path} is a wildcard: clients may set every variable it matches, and one that changes ` +
+        `what a login runs is the attack of CVE-2014-2532. Consider exact names instead, e.g. 'AcceptEnv LANG LC_* ATSR_ID'`,
     };
   }
+  const eol = lineEndingOf(text);
+  const [marker, acceptEnv] = [MARKER_LINE, ACCEPT_ENV_LINE].map((l) => (eol === '\r\n' ? `${l}\r` : l));
   const lines = text.split('\n');
   const firstMatch = lines.findIndex((l) => keyword(l) === 'match');
   const globalLines = firstMatch < 0 ? lines : lines.slice(0, firstMatch);
@@ -61,7 +73,7 @@ export function planAcceptEnv(path: string, text: string, accepted: readonly str
       return {
         kind: 'drop-in',
         path: dropIn,
-        content: ADDED_BLOCK,
+        content: ADDED_BLOCK, // a new file of atsr's own: LF
         includedBy: line.trim(),
         preview: `${dropIn} (new file, read by '${line.trim()}' in ${path}):\n+ ${MARKER_LINE}\n+ ${ACCEPT_ENV_LINE}\n`,
       };
@@ -72,10 +84,10 @@ export function planAcceptEnv(path: string, text: string, accepted: readonly str
   let at: number; // index of the first added line in the new file
   if (firstMatch >= 0) {
     at = firstMatch;
-    after = [...lines.slice(0, firstMatch), MARKER_LINE, ACCEPT_ENV_LINE, ...lines.slice(firstMatch)].join('\n');
+    after = [...lines.slice(0, firstMatch), marker, acceptEnv, ...lines.slice(firstMatch)].join('\n');
   } else {
-    const sep = text === '' || text.endsWith('\n') ? '' : '\n';
-    after = text + sep + ADDED_BLOCK;
+    const sep = text === '' || text.endsWith('\n') ? '' : eol;
+    after = text + sep + addedBlock(eol);
     at = (text + sep).split('\n').length - 1;
   }
   return { kind: 'edit-main', path, before: text, after, preview: previewAround(after.split('\n'), at, path, firstMatch >= 0) };
@@ -87,7 +99,7 @@ function previewAround(lines: string[], at: number, path: string, beforeMatch: b
   const out = [`${path}, line ${at + 1}, ${where}:`];
   for (let i = Math.max(0, at - 2); i < Math.min(lines.length, at + 4); i++) {
     if (i === lines.length - 1 && lines[i] === '') break;
-    out.push(`${i === at || i === at + 1 ? '+' : ' '} ${lines[i]}`);
+    out.push(`${i === at || i === at + 1 ? '+' : ' '} ${lines[i]!.replace(/\r$/, '')}`);
   }
   return out.join('\n') + '\n';
 }

@@ -23,8 +23,10 @@ export interface SshdChoices {
   edit?: Change;
   /** Reloads sshd: the last change. */
   reload?: Change;
-  /** Things left undone, each with what to do instead. */
+  /** What the admin should know (shown in the plan). */
   notes: string[];
+  /** Things left undone, each with what to do instead: shown in the plan and again at the end. */
+  todo: string[];
   /** sshd's privilege separation directory, created before asking sshd (for the install log). */
   createdPrivsepDir?: string;
 }
@@ -45,7 +47,7 @@ export async function chooseSshdChanges(opts: InstallerOptions, p: Prompter, say
   return { ...(await chooseForConfig(before.rejected, sshd, opts, p, say)), createdPrivsepDir: before.createdPrivsepDir };
 }
 
-const none = (note: string): SshdChoices => ({ notes: [note] });
+const none = (todo: string): SshdChoices => ({ notes: [], todo: [todo] });
 
 /** @param rejected what sshd -t says of the config before any change, if it rejects it */
 async function chooseForConfig(
@@ -67,24 +69,25 @@ async function chooseForConfig(
   }
   const accepted = effectiveAcceptEnv(runCommand([sshd, '-T', '-f', cfg]).stdout);
   const plan = planAcceptEnv(cfg, readFileSync(cfg, 'utf8'), accepted);
-  if (plan.kind === 'covered') return none(`${plan.why}: no change needed`);
+  if (plan.kind === 'covered') return { notes: [`${plan.why}: no change needed`], todo: plan.wildcard === undefined ? [] : [plan.wildcard] };
 
   let add = opts.acceptEnv;
-  if (add === undefined && p.interactive) {
-    say(`\nTo let the resume client name its session, sshd must accept one variable:\n\n${plan.preview}\n${WHY_SAFE}\n`);
-    add = await p.confirm({ message: `Add '${ACCEPT_ENV_LINE}' to the sshd configuration?`, flag: '--accept-env', initial: true });
+  if (add === undefined) {
+    // Unattended, this is an error naming both flags: an install that exits 0 must not quietly leave sessions unable to resume.
+    if (p.interactive) say(`\nTo let the resume client name its session, sshd must accept one variable:\n\n${plan.preview}\n${WHY_SAFE}\n`);
+    add = await p.confirm({ message: `Add '${ACCEPT_ENV_LINE}' to the sshd configuration?`, flag: '--accept-env or --no-accept-env', initial: true });
   }
-  if (add !== true) return none(`${cfg} is left alone: pass --accept-env to add '${ACCEPT_ENV_LINE}' (without it, sessions do not resume)`);
+  if (add !== true) return none(`'${ACCEPT_ENV_LINE}' is absent from ${cfg}, so sessions will not resume until it is added (run the installer again with --accept-env)`);
 
   const edit = acceptEnvChange(plan, cfg, sshd);
   const reload = sshdReloadCommand();
-  if (!reload) return { edit, notes: ['no way to reload sshd was found here (systemd, SysV service, AIX SRC): restart sshd yourself'] };
+  if (!reload) return { edit, notes: [], todo: ['no way to reload sshd was found here (systemd, SysV service, AIX SRC): restart sshd yourself'] };
   let restart = opts.restartSshd;
   if (restart === undefined && p.interactive) {
     restart = await p.confirm({ message: `Reload sshd now (runs: ${reload.join(' ')}; open connections stay)?`, flag: '--restart-sshd', initial: true });
   }
-  if (restart !== true) return { edit, notes: [`sshd is not reloaded: the line takes effect after '${reload.join(' ')}'`] };
-  return { edit, reload: reloadChange(reload), notes: [] };
+  if (restart !== true) return { edit, notes: [], todo: [`sshd has not been reloaded: the line takes effect after '${reload.join(' ')}'`] };
+  return { edit, reload: reloadChange(reload), notes: [], todo: [] };
 }
 
 export function reloadChange(command: string[]): Change {

@@ -6,7 +6,7 @@ import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
 import { exists, readIfExists, sha256Of } from './files.js';
 import type { InstallLog, LogEntry } from './install-log.js';
-import { ADDED_BLOCK, type AcceptEnvPlan } from './sshd-accept-env.js';
+import { ACCEPT_ENV_LINE, type AcceptEnvPlan, addedBlock, lineEndingOf } from './sshd-accept-env.js';
 import { sshdRejects } from './sshd-check.js';
 
 /** Replaces the file's contents atomically, keeping its mode (and a symlink to it a symlink). */
@@ -33,7 +33,7 @@ function rejected(configPath: string, why: string, restored: string): InstallErr
 export function acceptEnvChange(plan: Exclude<AcceptEnvPlan, { kind: 'covered' }>, configPath: string, sshd: string): Change {
   if (plan.kind === 'edit-main') {
     return {
-      summary: `add '${ADDED_BLOCK.split('\n')[1]}' to ${plan.path} (backup beside it, checked with sshd -t)`,
+      summary: `add '${ACCEPT_ENV_LINE}' to ${plan.path} (backup beside it, checked with sshd -t)`,
       apply(log: InstallLog): void {
         const backup = backupName(plan.path);
         copyFileSync(plan.path, backup);
@@ -87,7 +87,7 @@ export function revertSshdChange(entry: LogEntry): string {
     done = `restored ${entry.path} from ${backup}`;
   } else {
     // Edited since: take out only the two lines atsr added.
-    rewrite(entry.path, current.replace(ADDED_BLOCK, ''));
+    rewrite(entry.path, current.replace(addedBlock(lineEndingOf(current)), ''));
     done = `removed the atsr lines from ${entry.path} (it was edited since the install, so the backup was not used)`;
   }
   rmSync(backup, { force: true });

@@ -33,7 +33,7 @@ let countFile: string;
 beforeAll(async () => {
   await installerBin();
   sandbox = new InstallSandbox('');
-  const install = await sandbox.run(sandbox.installArgs());
+  const install = await sandbox.run(sandbox.installArgs('--no-accept-env'));
   if (install.status !== 0) throw new Error(`install failed (${install.status}): ${install.stderr}`);
   const home = join(sandbox.dir, 'home');
   mkdirSync(home);
@@ -112,7 +112,7 @@ describe('installed rezumable behind a real sshd', () => {
     await resumeThroughOutage(async () => {
       const hosts = (): string[] => installedSessions().map((x) => `${x.name}:${x.pid}`);
       const before = hosts();
-      const upgrade = await sandbox.run(sandbox.installArgs());
+      const upgrade = await sandbox.run(sandbox.installArgs('--no-accept-env'));
       expect(upgrade.status).toBe(0);
       expect(hosts()).toEqual(before); // same session, same host
     });

@@ -66,7 +66,9 @@ describe('sshd_config', () => {
     const r = await sandbox.run(sandbox.installArgs('--accept-env', '--no-restart-sshd'));
     expect(r.status).toBe(0);
     expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(`UsePAM yes\n${ADDED_LINES}${WITH_MATCH.slice('UsePAM yes\n'.length)}`);
-    expect(r.stdout).toContain("Note: sshd is not reloaded: the line takes effect after");
+    expect(r.stdout).toContain("Note: sshd has not been reloaded: the line takes effect after");
+    // The closing lines repeat what is still to do, after the "installed" message.
+    expect(r.stdout).toMatch(/is installed in [^\n]*\n[\s\S]*\nStill to do:\n {2}- sshd has not been reloaded: the line takes effect after '[^']*systemctl reload ssh\.service'\n/);
     expect(sandbox.systemctlCalls()).toBe('show --property=LoadState --value ssh.service\n');
   });
 
@@ -92,6 +94,36 @@ describe('sshd_config', () => {
     expect(r.status).toBe(0);
     expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(WITH_LANG + ADDED_LINES);
     expect(sshdAccepts(sandbox.sshdConfig)).toEqual(['acceptenv LANG', 'acceptenv LC_*', 'acceptenv ATSR_ID']);
+  });
+
+  it('with CRLF line endings: the added lines keep them, sshd reads them, the uninstall restores the file', async () => {
+    for (const text of ['UsePAM yes\r\nMatch User bob\r\n    X11Forwarding no\r\n', 'UsePAM yes\r\nX11Forwarding no\r\n']) {
+      sandbox = new InstallSandbox(text);
+      const r = await sandbox.run(sandbox.installArgs('--accept-env'));
+      expect(r.status).toBe(0);
+      const crlfLines = ADDED_LINES.replaceAll('\n', '\r\n');
+      const at = text.indexOf('Match');
+      const expected = at < 0 ? text + crlfLines : text.slice(0, at) + crlfLines + text.slice(at);
+      expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(expected);
+      expect(sshdAccepts(sandbox.sshdConfig)).toEqual(['acceptenv ATSR_ID']);
+      expect(r.stdout).not.toContain('\r');
+      expect((await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--yes'])).status).toBe(0);
+      expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(text);
+      sandbox.remove();
+    }
+  });
+
+  it('with AcceptEnv *: adds nothing, and warns that the wildcard is the CVE-2014-2532 kind', async () => {
+    sandbox = new InstallSandbox('UsePAM yes\nAcceptEnv *\n');
+    const r = await sandbox.run(sandbox.installArgs('--accept-env'));
+    expect(r.status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe('UsePAM yes\nAcceptEnv *\n');
+    expect(r.stdout).toContain(`Note: ${sandbox.sshdConfig} already accepts ATSR_ID through the pattern '*': no change needed\n`);
+    const warning =
+      `AcceptEnv '*' in ${sandbox.sshdConfig} is a wildcard: clients may set every variable it matches, and one that changes ` +
+      "what a login runs is the attack of CVE-2014-2532. Consider exact names instead, e.g. 'AcceptEnv LANG LC_* ATSR_ID'";
+    expect(r.stdout).toContain(`Note: ${warning}\n`);
+    expect(r.stdout).toContain(`\nStill to do:\n  - ${warning}\n`);
   });
 
   it('one that sshd -t rejects already: its words, no edit, the line not blamed, the fix named', async () => {

@@ -85,13 +85,31 @@ describe('unattended install', () => {
     const noLicense = await sandbox.run(['--prefix', sandbox.prefix, '--sshd-config', sandbox.sshdConfig, '--yes']);
     expect(noLicense.status).toBe(2);
     expect(noLicense.stderr).toContain('install-atsr: no terminal to ask "Do you accept the license?": pass --accept-license\n');
-    const noYes = await sandbox.run(['--accept-license', '--prefix', sandbox.prefix, '--sshd-config', sandbox.sshdConfig]);
+    const noYes = await sandbox.run(['--accept-license', '--prefix', sandbox.prefix, '--sshd-config', sandbox.sshdConfig, '--no-accept-env']);
     expect(noYes.status).toBe(2);
     expect(noYes.stderr).toContain('install-atsr: no terminal to ask "Proceed?": pass --yes\n');
+    const noSshdAnswer = await sandbox.run(sandbox.installArgs());
+    expect(noSshdAnswer.status).toBe(2);
+    expect(noSshdAnswer.stderr).toContain(
+      `install-atsr: no terminal to ask "Add 'AcceptEnv ATSR_ID' to the sshd configuration?": pass --accept-env or --no-accept-env\n`,
+    );
     const badFlag = await sandbox.run(['--orphan-timeout', 'soon']);
     expect(badFlag.status).toBe(2);
     expect(badFlag.stderr).toContain("install-atsr: --orphan-timeout takes whole minutes (0 = never), not 'soon'\n");
     expect(sandbox.systemState()).toEqual(before);
+  });
+
+  it('with --no-accept-env: installs, and its last lines say sessions will not resume until the line is added', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    const r = await sandbox.run(sandbox.installArgs('--no-accept-env'));
+    expect(r.status).toBe(0);
+    const tail = r.stdout.slice(r.stdout.indexOf('\nStill to do:\n'));
+    expect(tail.split('\n').slice(0, 3)).toEqual([
+      '',
+      'Still to do:',
+      `  - 'AcceptEnv ATSR_ID' is absent from ${sandbox.sshdConfig}, so sessions will not resume until it is added (run the installer again with --accept-env)`,
+    ]);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(CONFIG);
   });
 
   it('as a user into a prefix the user owns: installs, and leaves sshd alone with a note', async () => {
@@ -120,7 +138,7 @@ describe('unattended install', () => {
       const env = { ...sandbox.env, TMPDIR: noexec };
       const noYes = await sandbox.run(['--accept-license', '--prefix', sandbox.prefix], undefined, env);
       expect(noYes.status).toBe(2);
-      const r = await sandbox.run(sandbox.installArgs(), undefined, env);
+      const r = await sandbox.run(sandbox.installArgs('--no-accept-env'), undefined, env);
       expect(r.stderr).not.toContain('install-atsr:');
       expect(r.status).toBe(0);
       expect(spawnSync(join(sandbox.prefix, 'bin/atsr'), ['--version'], { encoding: 'utf8' }).stdout).toBe(`atsr ${VERSION}\n`);
@@ -133,7 +151,7 @@ describe('unattended install', () => {
 describe('rezumable', () => {
   it('runs the command directly without ATSR_ID or a terminal, and as a session with both', async () => {
     sandbox = new InstallSandbox(CONFIG);
-    expect((await sandbox.run(sandbox.installArgs())).status).toBe(0);
+    expect((await sandbox.run(sandbox.installArgs('--no-accept-env'))).status).toBe(0);
     const rezumable = join(sandbox.prefix, 'bin/rezumable');
     const direct = (env: NodeJS.ProcessEnv) => spawnSync(rezumable, ['sh', '-c', 'echo "direct $0"', 'x'], { encoding: 'utf8', env });
     const { ATSR_ID: _unset, ...plain } = process.env;
@@ -158,7 +176,7 @@ describe('rezumable', () => {
 
   it('warns once and runs the command when ATSR_ID is set but atsr is unusable', async () => {
     sandbox = new InstallSandbox(CONFIG);
-    expect((await sandbox.run(sandbox.installArgs())).status).toBe(0);
+    expect((await sandbox.run(sandbox.installArgs('--no-accept-env'))).status).toBe(0);
     spawnSync('chmod', ['-x', join(sandbox.prefix, 'bin/atsr')]);
     const run = new PtyRun([join(sandbox.prefix, 'bin/rezumable'), 'sh', '-c', 'echo direct-ok'], { env: { ...process.env, ATSR_ID: 'rz2' } });
     await run.waitFor('direct-ok');
