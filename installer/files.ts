@@ -1,7 +1,7 @@
 // File work under the prefix. Everything is written to a temporary name in
 // the same directory and renamed over the target, so a running session's
 // executable is never modified in place and a reader never sees half a file.
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { InstallLog } from './install-log.js';
@@ -34,9 +34,14 @@ function logWrite(target: string, existed: boolean, log: InstallLog): void {
 function installAtomically(target: string, mode: number, log: InstallLog, write: (temp: string) => void): void {
   const existed = exists(target);
   const temp = tempBeside(target);
-  write(temp);
-  chmodSync(temp, mode);
-  renameSync(temp, target);
+  try {
+    write(temp);
+    chmodSync(temp, mode);
+    renameSync(temp, target);
+  } catch (err) {
+    rmSync(temp, { force: true }); // nothing left behind
+    throw err;
+  }
   logWrite(target, existed, log);
 }
 
@@ -55,6 +60,18 @@ export function installSymlink(linkTarget: string, path: string, log: InstallLog
   symlinkSync(linkTarget, temp);
   renameSync(temp, path);
   if (!existed) log.add('linked', path, { to: linkTarget });
+}
+
+/** The directory that keeps this process from creating or changing `path` (its nearest existing ancestor, or itself), if any. */
+export function blockingDirectory(path: string): string | undefined {
+  let dir = path;
+  while (!exists(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  try {
+    accessSync(dir, constants.W_OK);
+    return undefined;
+  } catch {
+    return dir;
+  }
 }
 
 export function sha256Of(path: string): string {

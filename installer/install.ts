@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
-import { exists, installFile, installSymlink, installText, makeDirs, readIfExists } from './files.js';
+import { blockingDirectory, exists, installFile, installSymlink, installText, makeDirs, readIfExists } from './files.js';
 import { hostFindings } from './host-checks.js';
 import { InstallLog } from './install-log.js';
 import { DEFAULT_PREFIX, type InstallerOptions, parseMinutes, prefixProblem } from './options.js';
@@ -31,6 +31,13 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
   const prefix =
     opts.prefix ??
     (p.interactive ? await p.input({ message: 'Install directory', flag: '--prefix', initial: DEFAULT_PREFIX }, prefixProblem) : DEFAULT_PREFIX);
+  const blocked = [prefix, join(prefix, 'bin')].map(blockingDirectory).find((d) => d !== undefined);
+  if (blocked !== undefined) {
+    throw new InstallError(
+      `cannot install into ${prefix}: ${blocked} is not writable by uid ${process.getuid?.()}. Run the installer as root, or pass --prefix with a directory you own; nothing was changed`,
+      InstallExit.failed,
+    );
+  }
   const oldRezumable = readIfExists(join(prefix, 'bin/rezumable'));
   const kept = readTunables(oldRezumable ?? '');
 

@@ -29,6 +29,11 @@ export async function run(args: string[]): Promise<number> {
       process.stderr.write(`install-atsr: ${err.message}\n`);
       return err.exitCode;
     }
+    if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string') {
+      // What the system refused, in its words: no stack trace for an admin to decode.
+      process.stderr.write(`install-atsr: failed: ${err.message}\n`);
+      return InstallExit.failed;
+    }
     process.stderr.write(`install-atsr: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return InstallExit.failed;
   }

@@ -13,9 +13,17 @@ import { sshdRejects } from './sshd-check.js';
 function rewrite(path: string, text: string): void {
   const target = realpathSync(path);
   const temp = `${target}.atsr-new-${process.pid}`;
-  writeFileSync(temp, text);
-  chmodSync(temp, statSync(target).mode & 0o7777);
-  renameSync(temp, target);
+  try {
+    writeFileSync(temp, text);
+    chmodSync(temp, statSync(target).mode & 0o7777);
+    renameSync(temp, target);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw new InstallError(
+      `cannot write ${path}: ${(err as Error).message}. If it is immutable (lsattr ${path} shows 'i'), run 'chattr -i ${path}' first, or add '${ACCEPT_ENV_LINE}' yourself and run the installer with --no-accept-env`,
+      InstallExit.failed,
+    );
+  }
 }
 
 function backupName(path: string): string {
@@ -37,7 +45,12 @@ export function acceptEnvChange(plan: Exclude<AcceptEnvPlan, { kind: 'covered' }
       apply(log: InstallLog): void {
         const backup = backupName(plan.path);
         copyFileSync(plan.path, backup);
-        rewrite(plan.path, plan.after);
+        try {
+          rewrite(plan.path, plan.after);
+        } catch (err) {
+          rmSync(backup);
+          throw err;
+        }
         const why = sshdRejects(sshd, configPath);
         if (why !== undefined) {
           rewrite(plan.path, plan.before);

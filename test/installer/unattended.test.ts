@@ -2,7 +2,7 @@
 // the dry run, the answers that must come as flags, and what the generated
 // rezumable does with and without a resumable client.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InstallSandbox, installerBin } from './installer-harness.js';
@@ -110,6 +110,36 @@ describe('unattended install', () => {
       `  - 'AcceptEnv ATSR_ID' is absent from ${sandbox.sshdConfig}, so sessions will not resume until it is added (run the installer again with --accept-env)`,
     ]);
     expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(CONFIG);
+  });
+
+  it('as a user into a root-owned prefix: a clear error naming the fix, no stack trace, nothing changed', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    chmodSync(sandbox.dir, 0o755);
+    const before = sandbox.systemState();
+    const r = await sandbox.run(sandbox.installArgs('--no-accept-env'), 65534);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(
+      `install-atsr: cannot install into ${sandbox.prefix}: ${join(sandbox.dir, 'opt')} is not writable by uid 65534. Run the installer as root, or pass --prefix with a directory you own; nothing was changed\n`,
+    );
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(sandbox.systemState()).toEqual(before);
+  });
+
+  it('an immutable sshd_config: a clear error naming chattr, no stack trace, no temp file or backup left', async (ctx) => {
+    sandbox = new InstallSandbox(CONFIG);
+    // chattr needs a file system with attributes and the capability: without them there is nothing to test.
+    if (spawnSync('chattr', ['+i', sandbox.sshdConfig]).status !== 0) ctx.skip();
+    try {
+      const r = await sandbox.run(sandbox.installArgs('--accept-env'));
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`install-atsr: cannot write ${sandbox.sshdConfig}: `);
+      expect(r.stderr).toContain(`run 'chattr -i ${sandbox.sshdConfig}' first, or add 'AcceptEnv ATSR_ID' yourself and run the installer with --no-accept-env`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(readdirSync(join(sandbox.dir, 'ssh'))).toEqual(['sshd_config']);
+      expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(CONFIG);
+    } finally {
+      spawnSync('chattr', ['-i', sandbox.sshdConfig]);
+    }
   });
 
   it('as a user into a prefix the user owns: installs, and leaves sshd alone with a note', async () => {
