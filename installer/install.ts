@@ -8,6 +8,7 @@ import { InstallError, InstallExit } from './errors.js';
 import { blockingDirectory, exists, installFile, installSymlink, installText, makeDirs, readIfExists } from './files.js';
 import { hostFindings } from './host-checks.js';
 import { InstallLog } from './install-log.js';
+import type { InstallLock } from './install-lock.js';
 import { DEFAULT_PREFIX, type InstallerOptions, parseMinutes, prefixProblem } from './options.js';
 import type { Prompter } from './prompter.js';
 import { DEFAULT_ORPHAN_MINUTES, defaultTunables, orphanMinutesOf, readTunables, renderRezumable, type TunableValues } from './rezumable.js';
@@ -20,7 +21,7 @@ export const SOCKET_ROOT_NAME = 'run';
 
 const say = (s: string): void => void process.stdout.write(s);
 
-export async function install(opts: InstallerOptions, p: Prompter, payload: string): Promise<void> {
+export async function install(opts: InstallerOptions, p: Prompter, payload: string, lock: InstallLock): Promise<void> {
   say(`atsr ${VERSION} installer\n`);
   if (!opts.acceptLicense) {
     if (p.interactive) say(`\n${readFileSync(join(payload, 'LICENSE'), 'utf8')}\n`);
@@ -37,6 +38,11 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
       `cannot install into ${prefix}: ${blocked} is not writable by uid ${process.getuid?.()}. Run the installer as root, or pass --prefix with a directory you own; nothing was changed`,
       InstallExit.failed,
     );
+  }
+  if (!opts.dryRun) {
+    // Before anything is read for the plan: a second installer would plan from what the first is changing.
+    lock.take(prefix);
+    if (process.getuid?.() === 0) lock.take(opts.sshdConfig);
   }
   const oldRezumable = readIfExists(join(prefix, 'bin/rezumable'));
   const kept = readTunables(oldRezumable ?? '');

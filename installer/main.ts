@@ -3,11 +3,13 @@
 // after setup.sh has checked the platform. Exports run(args) -> exit code.
 import { InstallError, InstallExit } from './errors.js';
 import { install } from './install.js';
+import { InstallLock } from './install-lock.js';
 import { parseInstallerArgs } from './options.js';
 import { Interrupted, Prompter } from './prompter.js';
 import { uninstall } from './uninstall.js';
 
 export async function run(args: string[]): Promise<number> {
+  const lock = new InstallLock();
   try {
     const parsed = parseInstallerArgs(args);
     if (parsed.kind === 'help') {
@@ -17,8 +19,8 @@ export async function run(args: string[]): Promise<number> {
     const opts = parsed.options;
     // Unattended when stdin is no terminal: every answer must come from a flag.
     const p = new Prompter(process.stdin.isTTY === true);
-    if (opts.uninstall) await uninstall(opts, p);
-    else await install(opts, p, __dirname);
+    if (opts.uninstall) await uninstall(opts, p, lock);
+    else await install(opts, p, __dirname, lock);
     return InstallExit.ok;
   } catch (err) {
     if (err instanceof Interrupted) {
@@ -36,5 +38,7 @@ export async function run(args: string[]): Promise<number> {
     }
     process.stderr.write(`install-atsr: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return InstallExit.failed;
+  } finally {
+    lock.release();
   }
 }

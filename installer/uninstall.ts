@@ -10,6 +10,7 @@ import { InstallError, InstallExit } from './errors.js';
 import { exists } from './files.js';
 import { LOG_NAME, SOCKET_ROOT_NAME } from './install.js';
 import { InstallLog, readInstallLog } from './install-log.js';
+import type { InstallLock } from './install-lock.js';
 import { DEFAULT_PREFIX, type InstallerOptions, prefixProblem } from './options.js';
 import type { Prompter } from './prompter.js';
 import { runPlan } from './run-plan.js';
@@ -58,13 +59,17 @@ function killSessions(sessions: ListedSession[]): Change {
   };
 }
 
-export async function uninstall(opts: InstallerOptions, p: Prompter): Promise<void> {
+export async function uninstall(opts: InstallerOptions, p: Prompter, lock: InstallLock): Promise<void> {
   const prefix =
     opts.prefix ??
     (p.interactive ? await p.input({ message: 'Uninstall from', flag: '--prefix', initial: DEFAULT_PREFIX }, prefixProblem) : DEFAULT_PREFIX);
   const logFile = join(prefix, LOG_NAME);
   if (!exists(logFile)) throw new InstallError(`no atsr install log at ${logFile}: nothing to uninstall there (see --prefix)`, InstallExit.failed);
+  if (!opts.dryRun) lock.take(prefix);
   const entries = readInstallLog(logFile).reverse();
+  if (!opts.dryRun) {
+    for (const cfg of new Set(entries.filter((e) => e.kind === 'sshd-config-edited').map((e) => e.path))) lock.take(cfg);
+  }
 
   const runRoot = join(prefix, SOCKET_ROOT_NAME);
   const { sessions } = await collectSessions(subdirs(runRoot));

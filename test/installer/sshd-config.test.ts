@@ -126,6 +126,28 @@ describe('sshd_config', () => {
     expect(r.stdout).toContain(`\nStill to do:\n  - ${warning}\n`);
   });
 
+  it('two installers at once: the second is refused naming the first, the block is written once', async () => {
+    sandbox = new InstallSandbox(PLAIN);
+    const reached = join(sandbox.dir, 'sshd-reached');
+    const go = join(sandbox.dir, 'sshd-go');
+    // The first installer's sshd -t waits here, holding its locks, until the test lets it go.
+    sandbox.standIn('sshd', `touch '${reached}'\nwhile [ ! -e '${go}' ]; do sleep 0.05; done\nexec /usr/sbin/sshd "$@"`);
+    const first = sandbox.run(sandbox.installArgs('--accept-env'));
+    await waitUntil('the first installer runs sshd', () => existsSync(reached));
+    const second = await sandbox.run(sandbox.installArgs('--accept-env'));
+    expect(second.status).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`install-atsr: another installer \\(PID \\d+\\) is working on ${sandbox.prefix}; wait for it to finish \\(if none is running, remove /`));
+    writeFileSync(go, '');
+    const done = await first;
+    expect(done.stderr).not.toContain('install-atsr:');
+    expect(done.status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN + ADDED_LINES);
+    // Released at the end: a third run goes ahead (and finds nothing to add).
+    const third = await sandbox.run(sandbox.installArgs('--accept-env'));
+    expect(third.status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN + ADDED_LINES);
+  });
+
   it('one that sshd -t rejects already: its words, no edit, the line not blamed, the fix named', async () => {
     sandbox = new InstallSandbox(INVALID);
     const before = sandbox.systemState();
