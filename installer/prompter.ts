@@ -17,16 +17,20 @@ export interface Question<T> {
 export class Prompter {
   constructor(readonly interactive: boolean) {}
 
-  /** A yes/no question; `[y/N]` or `[Y/n]` shows the default. */
+  /**
+   * A yes/no question; `[y/N]` or `[Y/n]` shows the default. The answer is
+   * taken with Enter, like every other: a single-key prompt let the Enter
+   * typed after `y` answer the next question.
+   */
   async confirm(q: Question<boolean>): Promise<boolean> {
     const options = {
-      type: 'confirm' as const,
+      type: 'input' as const,
       name: 'answer',
-      message: q.message,
-      initial: q.initial,
-      default: q.initial ? '[Y/n]' : '[y/N]',
+      message: `${q.message} ${q.initial ? '[Y/n]' : '[y/N]'}`,
+      validate: (v: string): string | true => (/^(y|yes|n|no)?$/i.test(v.trim()) ? true : 'answer y or n (Enter alone takes the default)'),
     };
-    return (await this.ask<boolean>(q, options)) === true;
+    const answer = String(await this.ask<string>(q, options)).trim();
+    return answer === '' ? q.initial : /^y/i.test(answer);
   }
 
   /** A line of text, re-asked until `problem` finds none. */

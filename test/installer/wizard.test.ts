@@ -47,6 +47,25 @@ describe('wizard', () => {
     expect(sandbox.systemctlCalls()).toBe('show --property=LoadState --value ssh.service\nreload ssh.service\n');
   });
 
+  it('takes every answer with Enter: the Enter after a y never answers the next question', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    const run = sandbox.wizard(['--sshd-config', sandbox.sshdConfig, '--accept-env', '--no-restart-sshd']);
+    const question = 'Do you accept the license?';
+    const at = (await run.waitFor(question, 20_000)) + question.length;
+    const shown = run.output().length;
+    run.write('y'); // as a person types: the key, then Enter a moment later
+    await run.waitFor('y', 20_000, shown);
+    run.write('\r');
+    await answer(run, [
+      ['Install directory', `${sandbox.prefix}\r`],
+      ['Minutes a session may stay', '\r'],
+      ['Proceed?', 'y\r'],
+    ]);
+    expect((await run.exit(30_000)).exitCode).toBe(0);
+    expect(run.text().slice(at)).toContain('Install directory');
+    expect(readFileSync(join(sandbox.prefix, 'bin/rezumable'), 'utf8')).toContain(`\nATSR=${sandbox.prefix}/bin/atsr\n`);
+  });
+
   it('changes nothing when the answer at Proceed is no', async () => {
     sandbox = new InstallSandbox(CONFIG);
     const before = sandbox.systemState();
