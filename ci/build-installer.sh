@@ -33,10 +33,29 @@ cp dist/atsr dist/pty.node dist/rezume-connect LICENSE "$STAGE/"
 cp templates/rezumable.sh "$STAGE/rezumable.sh"
 cp docs/*.md "$STAGE/docs/"
 
+# The stub answers --help and --version itself, at once, before it verifies
+# or unpacks anything: makeself's default header with a case in front
+# (makeself's own help stays reachable as --makeself-help). The header is a
+# here-document to makeself, so the help text must hold no $, ` or \.
+MS_HEADER=/usr/share/makeself/makeself-header.sh
+HEADER=build/makeself-header.sh
+[ "$(sed -n 2p "$MS_HEADER")" = '#!/bin/sh' ] || { echo "build-installer: $MS_HEADER does not start as expected" >&2; exit 1; }
+HELP=$(dist/atsr --atsr-run-script "$STAGE/installer.cjs" --help)
+case $HELP in *'$'* | *'`'* | *'\'*) echo "build-installer: the installer's --help text holds \$, \` or \\" >&2; exit 1 ;; esac
+{
+  sed -n '1,2p' "$MS_HEADER"
+  printf '%s\n' "# atsr: the installer's own --help and --version before anything is unpacked; makeself's as --makeself-help." \
+    'case "\$1" in' '  -h|--help)' "    cat <<'ATSR_HELP'"
+  printf '%s\n' "$HELP"
+  printf '%s\n' 'ATSR_HELP' '    exit 0 ;;' "  --version) echo 'install-atsr $VERSION'; exit 0 ;;" \
+    '  --makeself-help) shift; set -- --help "\$@" ;;' 'esac'
+  sed -n '3,$p' "$MS_HEADER"
+} >"$HEADER"
+
 # Built under a temporary name: a test or build running at the same time
 # never sees half an archive.
 TMP_OUT="$OUT.tmp-$$"
-makeself --sha256 --nomd5 --nocrc --gzip --complevel 6 --nox11 --noprogress --tar-quietly --quiet \
+makeself --header "$HEADER" --sha256 --nomd5 --nocrc --gzip --complevel 6 --nox11 --noprogress --tar-quietly --quiet \
   "$STAGE" "$TMP_OUT" "atsr $VERSION installer" sh ./setup.sh
 mv -f "$TMP_OUT" "$OUT"
 echo "built $OUT ($(du -h "$OUT" | cut -f1); glibc >= $FLOOR)"

@@ -37,7 +37,7 @@ export function parseMinutes(value: string): number | undefined {
 
 function program(): Command {
   return new Command('install-atsr')
-    .usage('[--] [options]    (run as ./install-atsr-X.Y.Z.bin -- [options])')
+    .usage('[--] [options]    (run as ./install-atsr-X.Y.Z.bin -- [options]; --help, --version and --makeself-help need no --)')
     .description('Installs atsr. Asks on a terminal; without one, every answer comes from these flags.')
     .option('--accept-license', 'accept the MIT license (required when unattended)')
     .option('--prefix <DIR>', `install directory (default ${DEFAULT_PREFIX})`)

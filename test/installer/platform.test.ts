@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { INSTALLER, InstallSandbox, installerBin } from './installer-harness.js';
 
+const VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
 const FLOOR = readFileSync(join(import.meta.dirname, '../../dist/glibc-floor.txt'), 'utf8').trim();
 const NEED = `atsr needs Linux on x86-64 (64-bit) with glibc ${FLOOR} or newer.`;
 
@@ -69,6 +70,24 @@ describe('platform check', () => {
     const r = await sandbox.run(['--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('--accept-license');
+  });
+
+  it('answers --help and --version itself before verifying or unpacking, on any platform; makeself\'s help is --makeself-help', () => {
+    sandbox = new InstallSandbox('UsePAM yes\n');
+    sandbox.standIn('uname', PLATFORMS[0]!.uname); // AIX: the platform check would refuse
+    const top = (...args: string[]) => spawnSync('sh', [INSTALLER, ...args], { encoding: 'utf8', env: sandbox.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const flag of ['--help', '-h']) {
+      const help = top(flag);
+      expect(help.status).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: install-atsr /);
+      expect(help.stdout).toContain('--accept-env');
+      expect(help.stdout + help.stderr).not.toContain('Verifying archive integrity');
+      expect(help.stderr).toBe('');
+    }
+    expect(top('--version')).toMatchObject({ status: 0, stdout: `install-atsr ${VERSION}\n`, stderr: '' });
+    const makeself = top('--makeself-help');
+    expect(makeself.status).toBe(0);
+    expect(makeself.stderr).toMatch(/^Makeself version /); // makeself prints its help on stderr
   });
 
   it('refuses a tampered archive before anything runs', async () => {
