@@ -112,6 +112,46 @@ describe('input the command does not read', () => {
   });
 });
 
+/** Bytes process `pid` has read so far (every read(2), terminal and sockets alike). */
+function bytesRead(pid: number): number {
+  const m = /^rchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+  if (!m) throw new Error(`no rchar for ${pid}`);
+  return Number(m[1]);
+}
+
+/** What `pid` has read once it has read nothing more for `quietMs`. */
+async function readUntilStalled(pid: number, quietMs: number): Promise<number> {
+  let last = bytesRead(pid);
+  let since = Date.now();
+  await waitUntil('the front stops reading', () => {
+    const now = bytesRead(pid);
+    if (now !== last) [last, since] = [now, Date.now()];
+    return Date.now() - since >= quietMs;
+  }, 30_000);
+  return last;
+}
+
+describe('a front whose command does not read', () => {
+  it('stops reading its terminal while the host is not taking input; every byte arrives once the command reads', async () => {
+    const size = 8 << 20;
+    const data = seededBytes(9, size);
+    const fifo = `${box().dir}/go`;
+    const file = `${box().dir}/got.bin`;
+    execFileSync('mkfifo', [fifo]);
+    const cmd = `stty raw -echo -iexten; printf READY; read x < '${fifo}'; head -c ${size} > '${file}'; printf DONE`;
+    const a = box().attach(['-c', 'in2', 'sh', '-c', cmd]);
+    await a.waitFor('READY');
+    const before = bytesRead(a.pid);
+    a.write(data);
+    const read = (await readUntilStalled(a.pid, 500)) - before;
+    console.log(`a front typed 8 MiB into a command not reading: it read ${read} bytes, then waited`);
+    expect(read).toBeLessThan(2 << 20);
+    writeFileSync(fifo, 'go\n');
+    await a.waitFor('DONE', 60_000);
+    expect(readFileSync(file).equals(data)).toBe(true);
+  });
+});
+
 describe('a frame in progress', () => {
   it('declaring more than a front ever sends closes the connection at its header; the host holds nothing and lives on', async () => {
     expect((await box().atsr(['-n', 'fr1', 'sh', '-c', 'while read l; do echo "echo:$l"; done'])).code).toBe(0);
