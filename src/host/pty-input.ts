@@ -17,6 +17,13 @@ export const INPUT_HIGH_WATER = 64 * 1024;
 const FIRST_RETRY_MS = 1;
 const LAST_RETRY_MS = 50;
 
+/** The pty's master side, as far as input needs it. */
+export interface PtyMaster {
+  fd: number;
+  /** False once the master is closed: its fd number may then be another file's. */
+  isOpen(): boolean;
+}
+
 export class PtyInput {
   private readonly queue: Buffer[] = [];
   private queued = 0;
@@ -26,7 +33,7 @@ export class PtyInput {
 
   /** `onDrained`: everything that waited is in the pty (or was discarded). */
   constructor(
-    private readonly masterFd: number,
+    private readonly master: PtyMaster,
     private readonly onDrained: () => void,
   ) {}
 
@@ -59,8 +66,12 @@ export class PtyInput {
 
   /** Bytes written, or -1 when the pty can take no more input at all. */
   private writeNow(data: Buffer): number {
+    if (!this.master.isOpen()) {
+      this.discard();
+      return -1;
+    }
     try {
-      return writeSync(this.masterFd, data);
+      return writeSync(this.master.fd, data);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
       this.discard(); // EIO and the like: the command's side is closed

@@ -16,7 +16,7 @@ import {
   decodeSync,
 } from '../protocol/messages.js';
 import { ByteRing } from '../session/byte-ring.js';
-import { ptyMasterFd, ptyReaderIdle } from '../pty/pty-internals.js';
+import { ptyMasterFd, ptyMasterOpen, ptyReaderIdle } from '../pty/pty-internals.js';
 import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import { pointAgentLink, removeAgentLink } from './agent-link.js';
 import { ClientConnection, VIEWER_MAX_BACKLOG } from './client-connection.js';
@@ -138,7 +138,7 @@ export class SessionHost {
   private inputFor(pty: IPty): PtyInput {
     const fd = ptyMasterFd(pty);
     if (fd === undefined) throw new Error('node-pty gave no pty master');
-    return new PtyInput(fd, this.resumeInput);
+    return new PtyInput({ fd, isOpen: () => ptyMasterOpen(pty) }, this.resumeInput);
   }
 
   // ---- input ----------------------------------------------------------------
@@ -470,7 +470,7 @@ export class SessionHost {
     this.diag.log(2, `session ${this.spec.name}: terminating (${why})`);
     this.clearOrphanTimer();
     this.socket.close();
-    this.input?.close(); // before the master is closed: its descriptor number may be reused
+    this.input?.close(); // what still waits will never be read
     if (this.exitStatus !== null || !this.pty) return this.shutDown();
     this.utmp?.close();
     hangUp(this.pty, () => this.exitStatus !== null);

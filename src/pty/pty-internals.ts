@@ -8,12 +8,22 @@ import type { IPty } from 'node-pty';
 interface UnixTerminalInternals {
   fd?: number;
   /** The stream node-pty reads the master with. */
-  _socket?: { readableLength: number; readableFlowing: boolean | null };
+  _socket?: { readableLength: number; readableFlowing: boolean | null; destroyed: boolean };
   destroy?: () => void;
 }
 
 export function ptyMasterFd(pty: IPty): number | undefined {
   return (pty as unknown as UnixTerminalInternals).fd;
+}
+
+/**
+ * Whether node-pty still holds the master open. It closes it when the
+ * command's side hangs up (EIO), before the exit is reported; after that its
+ * descriptor number may already belong to another file.
+ */
+export function ptyMasterOpen(pty: IPty): boolean {
+  const s = (pty as unknown as UnixTerminalInternals)._socket;
+  return s !== undefined && !s.destroyed;
 }
 
 /** Closes the master side; node-pty then also sends SIGHUP to the command. */
