@@ -15,11 +15,6 @@ import { encodeJson } from '../protocol/messages.js';
 export const VIEWER_MAX_BACKLOG = 4 << 20;
 /** Replay is sent in frames of at most this many bytes. */
 const REPLAY_CHUNK = 256 * 1024;
-/**
- * After its last frame, how long a peer has to close its end: a front closes
- * at once, and one that does not must not keep the connection for good.
- */
-const FINISH_LINGER_MS = 10_000;
 
 export type ClientRole = 'pending' | 'writer' | 'viewer' | 'query';
 
@@ -37,7 +32,15 @@ export class ClientConnection {
   private closed = false;
   private deadline: NodeJS.Timeout | undefined;
 
-  constructor(readonly socket: Socket) {
+  /**
+   * `lingerMs`: after the host's last frame, how long the peer has to close
+   * its end. A front closes at once; one that does not must not keep the
+   * connection for good.
+   */
+  constructor(
+    readonly socket: Socket,
+    private readonly lingerMs: number,
+  ) {
     socket.once('close', () => this.clearDeadline());
   }
 
@@ -91,7 +94,7 @@ export class ClientConnection {
     // Read on (what comes is ignored), so that the peer's close is seen even
     // if input backpressure had paused the socket.
     this.socket.resume();
-    this.setDeadline(FINISH_LINGER_MS, () => this.drop());
+    this.setDeadline(this.lingerMs, () => this.drop());
   }
 
   /** Drops the connection now (protocol errors, a viewer far behind). */

@@ -7,13 +7,14 @@ export const HOST_SPEC_ENV = 'ATSR_HOST_SPEC';
 export const HOST_ROLE_ARG = '--atsr-session-host';
 
 /**
- * How long a connection may take to send its attach or status query. A front
- * sends it the moment it connects; 10 s leaves room for a loaded machine and
- * still frees a connection that says nothing soon (OpenSSH's LoginGraceTime
- * is longer because a person types a password in it; nobody types here).
+ * How long a connection may take to send its attach or status query, and to
+ * close its end after the host's last frame. A front does each at once; 10 s
+ * leaves room for a loaded machine and still frees a connection that says
+ * nothing soon (OpenSSH's LoginGraceTime is longer because a person types a
+ * password in it; nobody types here).
  */
 export const ATTACH_TIMEOUT_MS = 10_000;
-/** Hidden, for tests: another attach time limit, in milliseconds. */
+/** Hidden, for tests: another limit, in milliseconds. */
 const ATTACH_TIMEOUT_ENV = 'ATSR_ATTACH_TIMEOUT_MS';
 
 export interface HostSpec {

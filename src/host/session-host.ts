@@ -268,9 +268,9 @@ export class SessionHost {
       socket.destroy();
       return;
     }
-    const c = new ClientConnection(socket);
-    this.clients.add(c);
     const limitMs = this.spec.attachTimeoutMs || ATTACH_TIMEOUT_MS; // a spec from before the limit has none
+    const c = new ClientConnection(socket, limitMs);
+    this.clients.add(c);
     c.setDeadline(limitMs, () => {
       this.diag.log(1, `session ${this.spec.name}: dropping a connection that did not attach within ${limitMs} ms`);
       c.drop();

@@ -202,6 +202,31 @@ describe('a connection that does not attach', () => {
     w.sock.destroy();
   });
 
+  it('that got its last frame and does not close its end is closed after the time limit', async () => {
+    expect((await box().atsr(['-n', 'idle3', 'sleep', '1000'], { env: env() })).code).toBe(0);
+    const { socket } = await box().session('idle3');
+    // A client that keeps its own end open after the host's status and end.
+    const s = await new Promise<Socket>((resolve, reject) => {
+      const c = connect({ path: socket, allowHalfOpen: true }, () => resolve(c));
+      c.once('error', reject);
+    });
+    const answered = new Promise<void>((resolve) => s.once('end', () => resolve()));
+    s.resume();
+    s.write(encodeFrame(FrameType.statusQuery, Buffer.from('{}')));
+    await answered;
+    // Once the host has closed the connection for good, a write to it fails;
+    // until then it ignores what comes (an empty exit-ack, a valid frame).
+    const broken = new Promise<string>((resolve) => s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? '')));
+    const poke = setInterval(() => s.write(encodeFrame(FrameType.exitAck)), 50);
+    try {
+      const code = await Promise.race([broken, new Promise<string>((r) => setTimeout(() => r('kept open'), 5000))]);
+      expect(['EPIPE', 'ECONNRESET']).toContain(code);
+    } finally {
+      clearInterval(poke);
+      s.destroy();
+    }
+  });
+
   it('beyond 32 at once, a new one is closed at once (as sshd MaxStartups)', async () => {
     expect((await box().atsr(['-n', 'idle2', 'sh', '-c', 'while read l; do echo "echo:$l"; done'])).code).toBe(0);
     const { socket } = await box().session('idle2');
