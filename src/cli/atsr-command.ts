@@ -16,6 +16,7 @@ import { collectSessions, formatSessions } from '../list/list-sessions.js';
 import { attachSession, connectSocket, type SyncHandshake } from '../front/attach-session.js';
 import { runDirect } from '../front/run-direct.js';
 import { startHost } from '../host/start-host.js';
+import { attachTimeoutFrom } from '../host/host-spec.js';
 
 /** Supplied by the resume layer (src/inband/) for `-s` with an ATSR_ID client. */
 export type HandshakeFactory = (opts: AtsrOptions) => SyncHandshake | undefined;
@@ -80,6 +81,7 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
       agentLink: agentLink && Buffer.byteLength(agentLink) <= MAX_SOCKET_PATH_BYTES ? agentLink : '',
       diagLevel: opts.diagLevel,
       diagFile: opts.diagFile ?? '',
+      attachTimeoutMs: attachTimeoutFrom(process.env),
     });
     if (started === 'exists' && opts.action !== 'attach-or-create') {
       throw new AtsrError(`session ${name} exists already`, ExitCode.sessionExists);

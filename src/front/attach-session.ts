@@ -4,7 +4,7 @@
 import { type Socket, connect } from 'node:net';
 import { ExitCode } from '../cli/exit-codes.js';
 import type { Diagnostics } from '../log/diagnostics.js';
-import { FrameDecoder, FrameType, ProtocolError, encodeFrame, type Frame } from '../protocol/frames.js';
+import { FrameDecoder, FrameType, MAX_FRONT_PAYLOAD_BYTES, ProtocolError, encodeFrame, type Frame } from '../protocol/frames.js';
 import {
   type AttachRequest,
   type Loss,
@@ -70,6 +70,14 @@ const LATE_REPLY_WINDOW_MS = 10_000;
 /** How long a front waits for the client to confirm the exit notice. */
 const BYE_TIMEOUT_MS = 3000;
 
+/**
+ * Longer than any path (PATH_MAX) or address: of no use to the host, and it
+ * could push the attach over the host's frame limit.
+ */
+const MAX_ATTACH_FIELD_BYTES = 4096;
+
+const boundedField = (value: string): string => (Buffer.byteLength(value) <= MAX_ATTACH_FIELD_BYTES ? value : '');
+
 function terminalSize(): { rows: number; cols: number } {
   return { rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 };
 }
@@ -83,8 +91,8 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
     // A front without the in-band handshake has nobody to sync with: plain attach.
     sync: opts.handshake !== undefined,
     ...terminalSize(),
-    clientAddr: (process.env.SSH_CLIENT ?? '').split(' ')[0] ?? '',
-    agentSocket: process.env.SSH_AUTH_SOCK ?? '',
+    clientAddr: boundedField((process.env.SSH_CLIENT ?? '').split(' ')[0] ?? ''),
+    agentSocket: boundedField(process.env.SSH_AUTH_SOCK ?? ''),
     updateUtmp: opts.updateUtmp,
   };
   sock.write(encodeJson(FrameType.attach, req));
@@ -96,6 +104,8 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
     let syncTimer: NodeJS.Timeout | undefined;
     let finished = false;
     let waitingForDrain = false;
+    /** The host is not taking input as fast as it comes: the terminal is not read until the socket drains. */
+    let inputHeld = false;
 
     const finish = (code: number, message?: string): void => {
       if (finished) return;
@@ -113,8 +123,24 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
       });
     };
 
+    const holdInput = (): void => {
+      if (inputHeld) return;
+      inputHeld = true;
+      stdin.pause();
+      sock.once('drain', () => {
+        inputHeld = false;
+        if (!finished) stdin.resume();
+      });
+    };
+
     const sendInput = (type: typeof FrameType.input | typeof FrameType.inputUncounted, data: Buffer): void => {
-      if (data.length > 0 && !opts.readOnly) sock.write(encodeFrame(type, data));
+      if (opts.readOnly) return;
+      let ok = true;
+      for (let at = 0; at < data.length; at += MAX_FRONT_PAYLOAD_BYTES) {
+        ok = sock.write(encodeFrame(type, data.subarray(at, at + MAX_FRONT_PAYLOAD_BYTES)));
+      }
+      // Backpressure: a command that does not read its input slows the terminal, not memory.
+      if (!ok) holdInput();
     };
 
     let syncSent = false;

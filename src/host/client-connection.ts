@@ -1,7 +1,14 @@
 // One front's connection, as the host sees it: frame decoding, the output
-// position it has been sent up to, and sending with backpressure.
+// position it has been sent up to, sending with backpressure, and a deadline.
 import type { Socket } from 'node:net';
-import { FrameDecoder, FrameType, type Frame, HEADER_BYTES, type FrameTypeValue } from '../protocol/frames.js';
+import {
+  FrameDecoder,
+  FrameType,
+  type Frame,
+  HEADER_BYTES,
+  type FrameTypeValue,
+  MAX_FRONT_PAYLOAD_BYTES,
+} from '../protocol/frames.js';
 import { encodeJson } from '../protocol/messages.js';
 
 /** A read-only viewer this far behind is cut off rather than slow the session. */
@@ -12,7 +19,8 @@ const REPLAY_CHUNK = 256 * 1024;
 export type ClientRole = 'pending' | 'writer' | 'viewer' | 'query';
 
 export class ClientConnection {
-  readonly decoder = new FrameDecoder();
+  /** A front's frames are small: a bigger one is refused at its header, before it is held. */
+  readonly decoder = new FrameDecoder(MAX_FRONT_PAYLOAD_BYTES);
   role: ClientRole = 'pending';
   /** Absolute output offset this client has been sent up to; -1 until synced. */
   position = -1;
@@ -22,8 +30,30 @@ export class ClientConnection {
   exitSent = false;
   exitAcked = false;
   private closed = false;
+  private deadline: NodeJS.Timeout | undefined;
 
-  constructor(readonly socket: Socket) {}
+  /**
+   * `lingerMs`: after the host's last frame, how long the peer has to close
+   * its end. A front closes at once; one that does not must not keep the
+   * connection for good.
+   */
+  constructor(
+    readonly socket: Socket,
+    private readonly lingerMs: number,
+  ) {
+    socket.once('close', () => this.clearDeadline());
+  }
+
+  /** Calls `onExpired` after `ms` unless the deadline is cleared (or set anew) first. */
+  setDeadline(ms: number, onExpired: () => void): void {
+    this.clearDeadline();
+    this.deadline = setTimeout(onExpired, ms);
+  }
+
+  clearDeadline(): void {
+    clearTimeout(this.deadline);
+    this.deadline = undefined;
+  }
 
   get streaming(): boolean {
     return this.position >= 0 && !this.closed;
@@ -61,11 +91,16 @@ export class ClientConnection {
     this.closed = true;
     if (type !== undefined && msg !== undefined) this.socket.end(encodeJson(type, msg));
     else this.socket.end();
+    // Read on (what comes is ignored), so that the peer's close is seen even
+    // if input backpressure had paused the socket.
+    this.socket.resume();
+    this.setDeadline(this.lingerMs, () => this.drop());
   }
 
   /** Drops the connection now (protocol errors, a viewer far behind). */
   drop(): void {
     this.closed = true;
+    this.clearDeadline();
     this.socket.destroy();
   }
 

@@ -6,6 +6,17 @@ import type { DiagLevel } from '../log/diagnostics.js';
 export const HOST_SPEC_ENV = 'ATSR_HOST_SPEC';
 export const HOST_ROLE_ARG = '--atsr-session-host';
 
+/**
+ * How long a connection may take to send its attach or status query, and to
+ * close its end after the host's last frame. A front does each at once; 10 s
+ * leaves room for a loaded machine and still frees a connection that says
+ * nothing soon (OpenSSH's LoginGraceTime is longer because a person types a
+ * password in it; nobody types here).
+ */
+export const ATTACH_TIMEOUT_MS = 10_000;
+/** Hidden, for tests: another limit, in milliseconds. */
+const ATTACH_TIMEOUT_ENV = 'ATSR_ATTACH_TIMEOUT_MS';
+
 export interface HostSpec {
   name: string;
   socketPath: string;
@@ -19,6 +30,8 @@ export interface HostSpec {
   agentLink: string;
   diagLevel: DiagLevel;
   diagFile: string;
+  /** ATTACH_TIMEOUT_MS, unless a test asked for another. */
+  attachTimeoutMs: number;
 }
 
 /** What the host reports on its readiness pipe, as one JSON line. */
@@ -29,4 +42,10 @@ export function takeHostSpec(env: NodeJS.ProcessEnv): HostSpec {
   delete env[HOST_SPEC_ENV];
   if (!raw) throw new Error(`${HOST_SPEC_ENV} is not set: the session host is started by atsr itself`);
   return JSON.parse(raw) as HostSpec;
+}
+
+/** The attach time limit for a new host: ATTACH_TIMEOUT_MS, or a test's own. */
+export function attachTimeoutFrom(env: NodeJS.ProcessEnv): number {
+  const ms = Number(env[ATTACH_TIMEOUT_ENV]);
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : ATTACH_TIMEOUT_MS;
 }

@@ -17,12 +17,13 @@ import {
 } from '../protocol/messages.js';
 import { ByteRing } from '../session/byte-ring.js';
 import { SESSION_ENV } from '../session/own-session.js';
-import { ptyMasterFd, ptyReaderIdle, writePty } from '../pty/pty-internals.js';
+import { ptyMasterFd, ptyMasterOpen, ptyReaderIdle } from '../pty/pty-internals.js';
 import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import { pointAgentLink, removeAgentLink } from './agent-link.js';
 import { ClientConnection, VIEWER_MAX_BACKLOG } from './client-connection.js';
 import { SessionHangup } from './hangup.js';
-import { type HostReady, type HostSpec, takeHostSpec } from './host-spec.js';
+import { ATTACH_TIMEOUT_MS, type HostReady, type HostSpec, takeHostSpec } from './host-spec.js';
+import { PtyInput } from './pty-input.js';
 import { SessionSocket } from './session-socket.js';
 import { UtmpRecorder, findUtempter } from './utmp-recorder.js';
 
@@ -45,6 +46,13 @@ const READ_ON_BYTES = 64 * 1024;
  */
 const FULL_PTY_READ = 4095;
 
+/**
+ * At most this many connections may be waiting for their attach or status
+ * query at once; more are closed at once (as sshd's MaxStartups), so that
+ * what they can make the host hold is bounded too.
+ */
+const MAX_PENDING_CONNECTIONS = 32;
+
 export class SessionHost {
   private readonly ring: ByteRing;
   private readonly socket: SessionSocket;
@@ -52,6 +60,10 @@ export class SessionHost {
   private readonly createdAt = new Date();
   private readonly uid = process.getuid?.() ?? 0;
   private pty: IPty | undefined;
+  /** Input on its way into the pty. */
+  private input: PtyInput | undefined;
+  /** The client whose socket is not read while its input waits for the pty. */
+  private inputHeldFor: ClientConnection | undefined;
   private utmp: UtmpRecorder | undefined;
   private writer: ClientConnection | undefined;
   /** Output read from the pty in this event-loop turn, not yet sent. */
@@ -90,6 +102,7 @@ export class SessionHost {
     }
     try {
       this.pty = this.spawnCommand();
+      this.input = this.inputFor(this.pty);
     } catch (err) {
       this.socket.close();
       report({ ok: false, exists: false, message: `cannot start ${this.spec.command[0]}: ${(err as Error).message}` });
@@ -125,6 +138,31 @@ export class SessionHost {
     pty.onExit(({ exitCode, signal }) => this.onCommandExit(statusFromExit(exitCode, signal ?? null)));
     return pty;
   }
+
+  private inputFor(pty: IPty): PtyInput {
+    const fd = ptyMasterFd(pty);
+    if (fd === undefined) throw new Error('node-pty gave no pty master');
+    return new PtyInput({ fd, isOpen: () => ptyMasterOpen(pty) }, this.resumeInput);
+  }
+
+  // ---- input ----------------------------------------------------------------
+
+  /**
+   * Backpressure on input, as on output: while the pty is not taking a
+   * client's input, its socket is not read, so the client's writes wait (and
+   * a front stops reading its terminal) instead of the host growing.
+   */
+  private holdInput(c: ClientConnection): void {
+    this.inputHeldFor = c;
+    c.socket.pause();
+  }
+
+  /** The pty took what waited: read the client on. */
+  private readonly resumeInput = (): void => {
+    const c = this.inputHeldFor;
+    this.inputHeldFor = undefined;
+    if (c && !c.socket.destroyed) c.socket.resume();
+  };
 
   // ---- output ---------------------------------------------------------------
 
@@ -229,8 +267,18 @@ export class SessionHost {
   // ---- clients ----------------------------------------------------------------
 
   private accept(socket: Socket): void {
-    const c = new ClientConnection(socket);
+    if (this.pendingCount() >= MAX_PENDING_CONNECTIONS) {
+      this.diag.log(1, `session ${this.spec.name}: ${MAX_PENDING_CONNECTIONS} connections have not attached yet; closing a new one`);
+      socket.destroy();
+      return;
+    }
+    const limitMs = this.spec.attachTimeoutMs || ATTACH_TIMEOUT_MS; // a spec from before the limit has none
+    const c = new ClientConnection(socket, limitMs);
     this.clients.add(c);
+    c.setDeadline(limitMs, () => {
+      this.diag.log(1, `session ${this.spec.name}: dropping a connection that did not attach within ${limitMs} ms`);
+      c.drop();
+    });
     socket.on('data', (chunk: Buffer) => {
       let frames: Frame[];
       try {
@@ -250,9 +298,16 @@ export class SessionHost {
     socket.on('close', () => this.onClientGone(c));
   }
 
+  private pendingCount(): number {
+    let n = 0;
+    for (const c of this.clients) if (c.role === 'pending') n++;
+    return n;
+  }
+
   private onFrame(c: ClientConnection, f: Frame): void {
     if (c.isClosed) return;
     if (c.role === 'pending') {
+      c.clearDeadline();
       if (f.type === FrameType.attach) return this.onAttach(c, decodeAttach(f));
       if (f.type === FrameType.statusQuery) {
         c.role = 'query';
@@ -275,8 +330,9 @@ export class SessionHost {
       case FrameType.input:
       case FrameType.inputUncounted:
         if (c !== this.writer || this.exitStatus !== null) return; // viewers' keys are discarded
-        if (this.pty) writePty(this.pty, f.payload);
+        this.input?.write(f.payload);
         if (f.type === FrameType.input) this.inCount += f.payload.length;
+        if (this.input?.full) this.holdInput(c);
         return;
       case FrameType.resize:
         if (c === this.writer) this.resizePty(decodeResize(f));
@@ -380,6 +436,7 @@ export class SessionHost {
   private onCommandExit(status: number): void {
     this.flushOutput();
     this.exitStatus = status;
+    this.input?.close();
     this.diag.log(2, `session ${this.spec.name}: command exited with status ${status}`);
     this.utmp?.close();
     for (const c of this.clients) if (c.streaming) this.deliverExit(c);
@@ -417,6 +474,7 @@ export class SessionHost {
     this.diag.log(2, `session ${this.spec.name}: terminating (${why})`);
     this.clearOrphanTimer();
     this.socket.close();
+    this.input?.close(); // what still waits will never be read
     // Also after the command exited: what it left running in its session goes with the session.
     if (this.pty) this.hangup = new SessionHangup(this.pty, this.exitStatus === null).start();
     if (this.exitStatus !== null || !this.pty) return this.shutDown();

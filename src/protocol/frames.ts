@@ -23,8 +23,14 @@ export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType];
 
 const KNOWN = new Set<number>(Object.values(FrameType));
 export const HEADER_BYTES = 5;
-/** Larger than any data chunk we send (64 KiB) and any control message. */
+/** Host -> front: larger than any output frame (256 KiB) and any control message. */
 export const MAX_PAYLOAD_BYTES = 1 << 20;
+/**
+ * Front -> host: a front sends input in pieces of at most this (one read of
+ * its terminal is smaller), and its attach is far smaller. The host holds a
+ * frame in progress whole, so this is also what one connection can make it hold.
+ */
+export const MAX_FRONT_PAYLOAD_BYTES = 64 * 1024;
 
 export interface Frame {
   type: FrameTypeValue;
@@ -59,6 +65,9 @@ export class FrameDecoder {
   private parts: Buffer[] = [];
   /** Bytes of the unfinished frame seen so far, header included. */
   private unfinished = 0;
+
+  /** `maxPayload`: a header declaring more is refused before any of it is held. */
+  constructor(private readonly maxPayload = MAX_PAYLOAD_BYTES) {}
 
   push(chunk: Buffer): Frame[] {
     const frames: Frame[] = [];
@@ -96,7 +105,7 @@ export class FrameDecoder {
     const type = this.header[0]!;
     if (!KNOWN.has(type)) throw new ProtocolError(`unknown frame type 0x${type.toString(16)}`);
     const len = this.header.readUInt32BE(1);
-    if (len > MAX_PAYLOAD_BYTES) throw new ProtocolError(`frame of ${len} bytes is over the ${MAX_PAYLOAD_BYTES}-byte limit`);
+    if (len > this.maxPayload) throw new ProtocolError(`frame of ${len} bytes is over the ${this.maxPayload}-byte limit`);
     this.type = type as FrameTypeValue;
     this.remaining = len;
     if (len === 0) this.endFrame(frames);

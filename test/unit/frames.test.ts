@@ -5,6 +5,7 @@ import {
   FrameDecoder,
   FrameType,
   HEADER_BYTES,
+  MAX_FRONT_PAYLOAD_BYTES,
   MAX_PAYLOAD_BYTES,
   ProtocolError,
   encodeFrame,
@@ -164,5 +165,20 @@ describe('FrameDecoder', () => {
     expect(() => new FrameDecoder().push(header)).toThrow(
       new ProtocolError(`frame of ${len} bytes is over the ${MAX_PAYLOAD_BYTES}-byte limit`),
     );
+  });
+
+  it('with a front limit, accepts exactly MAX_FRONT_PAYLOAD_BYTES and refuses one more at the header', () => {
+    const header = (len: number): Buffer => {
+      const h = Buffer.from([FrameType.input, 0, 0, 0, 0]);
+      h.writeUInt32BE(len, 1);
+      return h;
+    };
+    const d = new FrameDecoder(MAX_FRONT_PAYLOAD_BYTES);
+    const payload = Buffer.alloc(MAX_FRONT_PAYLOAD_BYTES, 7);
+    expect(d.push(Buffer.concat([header(MAX_FRONT_PAYLOAD_BYTES), payload]))).toEqual([{ type: FrameType.input, payload }]);
+    expect(() => d.push(header(MAX_FRONT_PAYLOAD_BYTES + 1))).toThrow(
+      new ProtocolError(`frame of ${MAX_FRONT_PAYLOAD_BYTES + 1} bytes is over the ${MAX_FRONT_PAYLOAD_BYTES}-byte limit`),
+    );
+    expect(MAX_FRONT_PAYLOAD_BYTES).toBe(65536);
   });
 });
