@@ -9,12 +9,9 @@ import { DirHandle } from '../session/dir-handle.js';
 import { removeStaleSocket } from '../session/stale-socket.js';
 import type { SessionStatus } from '../protocol/messages.js';
 import { ListenerTable } from './listeners.js';
-import { type Answer, mapLimited, queryStatus } from './status-query.js';
+import { type Answer, mapLimited, parallelQueries, queryStatus } from './status-query.js';
 import { ansiCQuoted, hasUnsafe, terminalSafe, terminalSafeJson } from './terminal-safe.js';
 import { userNames } from './user-names.js';
-
-/** Queries in flight at once: each holds two descriptors. */
-const PARALLEL_QUERIES = 256;
 
 export type ListSource = { kind: 'dir'; path: string } | { kind: 'shared'; root: string };
 
@@ -138,7 +135,7 @@ export async function collectSessions(
   try {
     const found = dirs.flatMap((dir) => dir.socketNames().map((name) => ({ dir, name })));
     const listeners = ListenerTable.read(found.flatMap((f) => f.dir.socketPaths(f.name)));
-    const probes = (await mapLimited(found, PARALLEL_QUERIES, (f) => probe(f.dir, f.name))).filter((p) => p !== undefined);
+    const probes = (await mapLimited(found, parallelQueries(), (f) => probe(f.dir, f.name))).filter((p) => p !== undefined);
     const live = probes.filter((p) => p.answer.kind !== 'refused' || !removeStaleSocket(p.dir.handle, p.name, p.socket, me));
     const names = userNames(live.map((p) => p.socket.uid));
     const sessions = live.map((p): ListedSession => {

@@ -1,5 +1,6 @@
 // Asks one session host for its status, through the socket's pinned inode
 // (so the socket connected to is the one checked), within a time limit.
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { PinnedEntry } from '../session/dir-handle.js';
 import { FrameDecoder, FrameType } from '../protocol/frames.js';
@@ -37,6 +38,18 @@ export function queryStatus(socket: PinnedEntry, timeoutMs = QUERY_TIMEOUT_MS): 
     );
     sock.on('close', () => done({ kind: 'silent', why: 'closed without an answer' }));
   });
+}
+
+/**
+ * How many queries may be in flight: each holds two descriptors (the
+ * pinned socket file and the connection), so about half the open-file limit
+ * Node raised at startup, within bounds: enough that a thousand silent
+ * sessions cost one timeout, not several.
+ */
+export function parallelQueries(): number {
+  const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+  const limit = m ? Number(m[1]) : 1024;
+  return Math.max(16, Math.min(4096, Math.floor((limit - 64) / 2)));
 }
 
 /** `work` over `items`, at most `limit` at a time (each query holds descriptors), results in order. */
