@@ -46,7 +46,7 @@ const sessionText = (s: ListedSession): string => terminalSafe(`${s.name} (${s.p
 
 /** The PID the kernel shows listening on each session's socket now (a PID seen before the confirmation may be reused since). */
 function listenersNow(runRoot: string, sessions: ListedSession[]): (number | undefined)[] {
-  const real = realpathSync(runRoot);
+  const real = exists(runRoot) ? realpathSync(runRoot) : runRoot;
   const spellings = sessions.map((s) => [s.socket, real + s.socket.slice(runRoot.length)]);
   const table = ListenerTable.read(spellings.flat());
   return sessions.map((s, i) => table.pidFor(spellings[i]!, s.uid));
@@ -62,16 +62,17 @@ function killSessions(runRoot: string, sessions: ListedSession[]): Change {
     summary: `end ${sessions.length} running session(s), each by the process listening on its socket: ${sessions.map(sessionText).join(', ')}`,
     apply(log) {
       const ended: number[] = [];
+      const notEnded = (s: ListedSession, why: string): void => void process.stdout.write(`  not ended: ${terminalSafe(`${s.name} (${s.owner}): ${why}`)}\n`);
       listenersNow(runRoot, sessions).forEach((pid, i) => {
         const s = sessions[i]!;
+        if (pid === undefined) return notEnded(s, `no process of ${s.owner} certainly listens on its socket`);
         try {
-          if (pid === undefined) throw new Error(`no process of ${s.owner} listens on its socket`);
           process.kill(pid, 'SIGTERM'); // the host hangs its command up, as a line drop would
-          ended.push(pid);
-          process.stdout.write(`  ended ${terminalSafe(`${s.name} (pid ${pid}, ${s.owner})`)}\n`);
         } catch (err) {
-          process.stdout.write(`  not ended: ${terminalSafe(`${s.name} (${s.owner}): ${(err as Error).message}`)}\n`);
+          return notEnded(s, `pid ${pid}: ${(err as NodeJS.ErrnoException).code}`);
         }
+        ended.push(pid);
+        process.stdout.write(`  ended ${terminalSafe(`${s.name} (pid ${pid}, ${s.owner})`)}\n`);
       });
       waitUntilGone(ended);
       if (ended.length > 0) log.add('ran', `kill -TERM ${ended.join(' ')}`);

@@ -5,7 +5,7 @@
 // whose host is gone are removed and not listed; a session that does not
 // answer is listed as such.
 import type { Stats } from 'node:fs';
-import { DirHandle } from '../session/dir-handle.js';
+import { DirHandle, type PinnedEntry } from '../session/dir-handle.js';
 import { removeStaleSocket } from '../session/stale-socket.js';
 import type { SessionStatus } from '../protocol/messages.js';
 import { ListenerTable } from './listeners.js';
@@ -44,7 +44,13 @@ class HeldDir {
   }
 
   socketNames(): string[] {
-    return this.handle.names().filter((n) => this.handle.lstatChild(n)?.isSocket() === true);
+    return this.handle.names().filter((n) => {
+      try {
+        return this.handle.lstatChild(n)?.isSocket() === true;
+      } catch {
+        return false; // a directory we may read but not search
+      }
+    });
   }
 }
 
@@ -103,7 +109,7 @@ interface Probe {
 
 /** Pins the socket, checks it is one, asks it; undefined if it vanished or is not a socket now. */
 async function probe(dir: HeldDir, name: string): Promise<Probe | undefined> {
-  let pinned;
+  let pinned: PinnedEntry;
   try {
     pinned = dir.handle.pinChild(name);
   } catch {

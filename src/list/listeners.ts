@@ -86,10 +86,15 @@ export class ListenerTable {
 
   /** Reads the kernel's tables once, for sockets bound at any of `paths`. */
   static read(paths: Iterable<string>): ListenerTable {
-    const sockets = readUnixSockets();
-    const wanted = new Set<number>();
-    for (const p of paths) for (const inode of sockets.listening.get(p) ?? []) wanted.add(inode);
-    return new ListenerTable(sockets, holders(wanted));
+    try {
+      const sockets = readUnixSockets();
+      const wanted = new Set<number>();
+      for (const p of paths) for (const inode of sockets.listening.get(p) ?? []) wanted.add(inode);
+      return new ListenerTable(sockets, holders(wanted));
+    } catch {
+      // No /proc to read (a hardened mount): no PID is certain.
+      return new ListenerTable({ listening: new Map(), lines: new Map() }, new Map());
+    }
   }
 
   /**

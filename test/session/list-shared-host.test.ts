@@ -27,7 +27,7 @@ afterAll(() => {
   user?.remove();
 });
 
-const SWAP_ATTEMPTS = 20;
+const SWAP_ATTEMPTS = 10;
 
 describe('root listing a shared root', () => {
   it(`deletes nothing of root's when a user swaps their directory for a symlink during the query (${SWAP_ATTEMPTS} attempts)`, async () => {
