@@ -1,16 +1,20 @@
 // `--uninstall`: undoes what install.log lists, newest first: the sshd change,
 // the files, then the directories the installer created. Running sessions
-// are left alone (their socket root is kept) unless --kill-sessions.
-import { readdirSync, rmdirSync, rmSync } from 'node:fs';
+// are left alone (their socket root is kept) unless --kill-sessions, which
+// signals only the process the kernel shows listening on each socket, never
+// a PID a session claims (docs/security.md).
+import { realpathSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import shell from 'shelljs';
 import { collectSessions, type ListedSession } from '../src/list/list-sessions.js';
+import { ListenerTable } from '../src/list/listeners.js';
+import { terminalSafe } from '../src/list/terminal-safe.js';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
 import { exists } from './files.js';
 import { LOG_NAME, SOCKET_ROOT_NAME } from './install.js';
 import { InstallLog, readInstallLog } from './install-log.js';
 import type { InstallLock } from './install-lock.js';
+import { removeTree } from './remove-tree.js';
 import { DEFAULT_PREFIX, type InstallerOptions, prefixProblem } from './options.js';
 import type { Prompter } from './prompter.js';
 import { runPlan } from './run-plan.js';
@@ -19,14 +23,6 @@ import { reloadChange } from './sshd-choices.js';
 import { sshdReloadCommand } from './sshd-service.js';
 
 const KILL_WAIT_MS = 10_000;
-
-function subdirs(root: string): string[] {
-  try {
-    return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(root, d.name));
-  } catch {
-    return [];
-  }
-}
 
 function removeDirIfEmpty(dir: string): void {
   try {
@@ -47,14 +43,50 @@ const alive = (pid: number): boolean => {
   }
 };
 
-function killSessions(sessions: ListedSession[]): Change {
+const sessionText = (s: ListedSession): string => terminalSafe(`${s.name} (${s.pid === null ? 'no listening process found' : `pid ${s.pid}`}, ${s.owner})`);
+
+/** The PID the kernel shows listening on each session's socket now (a PID seen before the confirmation may be reused since). */
+function listenersNow(runRoot: string, sessions: ListedSession[]): (number | undefined)[] {
+  const real = exists(runRoot) ? realpathSync(runRoot) : runRoot;
+  const spellings = sessions.map((s) => [s.socket, real + s.socket.slice(runRoot.length)]);
+  const table = ListenerTable.read(spellings.flat());
+  return sessions.map((s, i) => table.pidFor(spellings[i]!, s.uid));
+}
+
+function waitUntilGone(pids: number[]): void {
+  const deadline = Date.now() + KILL_WAIT_MS;
+  while (pids.some(alive) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+}
+
+function killSessions(runRoot: string, sessions: ListedSession[]): Change {
   return {
-    summary: `end ${sessions.length} running session(s): ${sessions.map((s) => `${s.name} (pid ${s.pid}, ${s.owner})`).join(', ')}`,
+    summary: `end ${sessions.length} running session(s), each by the process listening on its socket: ${sessions.map(sessionText).join(', ')}`,
     apply(log) {
-      for (const s of sessions) process.kill(s.pid, 'SIGTERM'); // the host hangs its command up, as a line drop would
-      const deadline = Date.now() + KILL_WAIT_MS;
-      while (sessions.some((s) => alive(s.pid)) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-      log.add('ran', `kill -TERM ${sessions.map((s) => s.pid).join(' ')}`);
+      const ended: number[] = [];
+      const notEnded = (s: ListedSession, why: string): void => void process.stdout.write(`  not ended: ${terminalSafe(`${s.name} (${s.owner}): ${why}`)}\n`);
+      listenersNow(runRoot, sessions).forEach((pid, i) => {
+        const s = sessions[i]!;
+        if (pid === undefined) return notEnded(s, `no process of ${s.owner} certainly listens on its socket`);
+        try {
+          process.kill(pid, 'SIGTERM'); // the host hangs its command up, as a line drop would
+        } catch (err) {
+          return notEnded(s, `pid ${pid}: ${(err as NodeJS.ErrnoException).code}`);
+        }
+        ended.push(pid);
+        process.stdout.write(`  ended ${terminalSafe(`${s.name} (pid ${pid}, ${s.owner})`)}\n`);
+      });
+      waitUntilGone(ended);
+      if (ended.length > 0) log.add('ran', `kill -TERM ${ended.join(' ')}`);
+    },
+  };
+}
+
+function removeSocketRoot(runRoot: string): Change {
+  return {
+    summary: `remove ${runRoot} (the socket root)`,
+    apply() {
+      const problem = removeTree(runRoot);
+      if (problem) process.stdout.write(`  kept part of ${runRoot}: ${terminalSafe(problem)}\n`);
     },
   };
 }
@@ -72,12 +104,12 @@ export async function uninstall(opts: InstallerOptions, p: Prompter, lock: Insta
   }
 
   const runRoot = join(prefix, SOCKET_ROOT_NAME);
-  const { sessions } = await collectSessions(subdirs(runRoot));
+  const { sessions } = await collectSessions([{ kind: 'shared', root: runRoot }]);
   const keepRunRoot = sessions.length > 0 && !opts.killSessions;
   const changes: Change[] = [];
   const notes: string[] = [];
   if (sessions.length > 0) {
-    if (opts.killSessions) changes.push(killSessions(sessions));
+    if (opts.killSessions) changes.push(killSessions(runRoot, sessions));
     else notes.push(`${sessions.length} running session(s) are left alone, and ${runRoot} with them (--kill-sessions ends them)`);
   }
 
@@ -95,7 +127,7 @@ export async function uninstall(opts: InstallerOptions, p: Prompter, lock: Insta
   for (const e of entries) {
     if (e.kind !== 'created-dir') continue;
     if (e.path === runRoot) {
-      if (!keepRunRoot) changes.push({ summary: `remove ${runRoot} (the socket root)`, apply: () => void shell.rm('-rf', runRoot) });
+      if (!keepRunRoot) changes.push(removeSocketRoot(runRoot));
     } else if (!(keepRunRoot && runRoot.startsWith(`${e.path}/`))) {
       changes.push({ summary: `remove the directory ${e.path} (if empty)`, apply: () => removeDirIfEmpty(e.path) });
     }

@@ -32,16 +32,38 @@ async function main(): Promise<number | undefined> {
   return runAtsr(args, makeFrontHandshake);
 }
 
+/**
+ * Exits once stdout and stderr have handed everything to the kernel:
+ * process.exit() drops what a pipe has not taken yet (a pipe holds 64 KiB),
+ * so `atsr -l --json | jq` would get a cut-off document.
+ */
+function exitAfterOutput(code: number): void {
+  let open = 2;
+  const flushed = (): void => {
+    if (--open === 0) process.exit(code);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    let done = false;
+    const once = (): void => {
+      if (done) return;
+      done = true;
+      flushed();
+    };
+    stream.once('error', once); // the reader is gone: nothing left to wait for
+    stream.write('', once);
+  }
+}
+
 main().then(
   (code) => {
-    if (code !== undefined) process.exit(code);
+    if (code !== undefined) exitAfterOutput(code);
   },
   (err: unknown) => {
     if (err instanceof AtsrError) {
       process.stderr.write(`atsr: ${err.message}\n`);
-      process.exit(err.exitCode);
+      return exitAfterOutput(err.exitCode);
     }
     process.stderr.write(`atsr: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(ExitCode.internal);
+    exitAfterOutput(ExitCode.internal);
   },
 );

@@ -1,6 +1,5 @@
 // `atsr [options] <session_name> <command...>`: the front's decisions, from
 // the options to a running, attached session (docs/atsr.md).
-import { readdirSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { isatty } from 'node:tty';
@@ -12,7 +11,10 @@ import { MAX_SOCKET_PATH_BYTES, type SocketDir, resolveSocketDir, socketDirCandi
 import { findCommand } from '../session/find-command.js';
 import { agentLinkPath } from '../session/internal-names.js';
 import { SESSION_ENV, isOwnSession } from '../session/own-session.js';
-import { collectSessions, formatSessions } from '../list/list-sessions.js';
+import { type ListSource, collectSessions, formatSessions, formatSessionsJson } from '../list/list-sessions.js';
+import { terminalSafe } from '../list/terminal-safe.js';
+import { DirHandle } from '../session/dir-handle.js';
+import { removeStaleSocket } from '../session/stale-socket.js';
 import { attachSession, connectSocket, type SyncHandshake } from '../front/attach-session.js';
 import { runDirect } from '../front/run-direct.js';
 import { startHost } from '../host/start-host.js';
@@ -58,7 +60,7 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     return cannot(new AtsrError(`this terminal is inside session ${name} already ($${SESSION_ENV})`, ExitCode.sessionBusy));
   }
 
-  let sock = await tryConnect(socketPath);
+  let sock = await tryConnect(dir.dir, name);
   if (sock && (opts.action === 'create' || opts.action === 'create-detached')) {
     sock.destroy();
     throw new AtsrError(`session ${name} exists already`, ExitCode.sessionExists);
@@ -88,7 +90,7 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     }
     diag.log(2, started === 'exists' ? `session ${name} was created by another client at the same time` : `session ${name} created`);
     if (opts.action === 'create-detached') return ExitCode.ok;
-    sock = await tryConnect(socketPath);
+    sock = await tryConnect(dir.dir, name);
     if (!sock) throw new AtsrError(`session ${name} ended before it could be attached`, ExitCode.sessionLost);
   }
   return attachSession(sock, {
@@ -102,22 +104,39 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
 }
 
 /** Connects to a session socket; undefined if there is no live session (a stale socket is removed). */
-async function tryConnect(path: string): Promise<Socket | undefined> {
+async function tryConnect(dir: string, name: string): Promise<Socket | undefined> {
+  const path = join(dir, name);
   try {
     return await connectSocket(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ECONNREFUSED') rmSync(path, { force: true });
+    if (code === 'ECONNREFUSED') removeStale(dir, name);
     else if (code !== 'ENOENT') throw new AtsrError(`cannot connect to ${path}: ${(err as Error).message}`, ExitCode.socketDir);
     return undefined;
   }
 }
 
+/** The socket refused: removed through the directory's descriptor, never by a path (docs/security.md). */
+function removeStale(dir: string, name: string): void {
+  let held: DirHandle;
+  try {
+    held = DirHandle.open(dir);
+  } catch {
+    return; // the directory went with it
+  }
+  try {
+    const st = held.lstatChild(name);
+    if (st?.isSocket()) removeStaleSocket(held, name, st, process.getuid!());
+  } finally {
+    held.close();
+  }
+}
+
 async function list(opts: AtsrOptions): Promise<number> {
   const uid = process.getuid!();
-  let dirs: string[];
+  let sources: ListSource[];
   if (opts.listDir !== undefined) {
-    dirs = [opts.listDir];
+    sources = [{ kind: 'dir', path: opts.listDir }];
   } else {
     // Every usable directory of the chain: a long session name may have put
     // a session in a later one (the Unix path limit).
@@ -132,20 +151,11 @@ async function list(opts: AtsrOptions): Promise<number> {
     });
     if (usable.length === 0) resolveSocketDir(candidates, undefined, { uid }); // throws, naming each problem
     // Root listing a shared root sees every user's private subdirectory.
-    dirs = [...new Set(usable.flatMap((d) => (d.sharedRoot && uid === 0 ? subdirectories(d.sharedRoot) : [d.dir])))];
+    const all = usable.map((d): ListSource => (d.sharedRoot && uid === 0 ? { kind: 'shared', root: d.sharedRoot } : { kind: 'dir', path: d.dir }));
+    sources = [...new Map(all.map((s) => [JSON.stringify(s), s])).values()];
   }
-  const { sessions, problems } = await collectSessions(dirs);
-  for (const p of problems) process.stderr.write(`atsr: ${p}\n`);
-  process.stdout.write(opts.json ? `${JSON.stringify(sessions, null, 2)}\n` : formatSessions(sessions));
+  const { sessions, problems } = await collectSessions(sources, uid);
+  for (const p of problems) process.stderr.write(`atsr: ${terminalSafe(p)}\n`);
+  process.stdout.write(opts.json ? formatSessionsJson(sessions) : formatSessions(sessions));
   return ExitCode.ok;
-}
-
-function subdirectories(root: string): string[] {
-  try {
-    return readdirSync(root, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => join(root, d.name));
-  } catch {
-    return [];
-  }
 }

@@ -1,77 +1,167 @@
-// `atsr -l`: asks every session host in the socket directory for its status.
-// Sockets whose host is gone are removed and not listed.
-import { readdirSync, rmSync, lstatSync } from 'node:fs';
-import { join } from 'node:path';
-import { connect } from 'node:net';
-import { FrameDecoder, FrameType } from '../protocol/frames.js';
-import { type SessionStatus, decodeStatus, encodeJson } from '../protocol/messages.js';
+// `atsr -l`: every socket in the socket directories, with what the kernel
+// says about it (its owner, the PID listening on it) and the session's own
+// status answer for the rest. Directories are held by descriptors and
+// everything inside them is done through those (docs/security.md); sockets
+// whose host is gone are removed and not listed; a session that does not
+// answer is listed as such.
+import type { Stats } from 'node:fs';
+import { DirHandle, type PinnedEntry } from '../session/dir-handle.js';
+import { removeStaleSocket } from '../session/stale-socket.js';
+import type { SessionStatus } from '../protocol/messages.js';
+import { ListenerTable } from './listeners.js';
+import { type Answer, mapLimited, parallelQueries, queryStatus } from './status-query.js';
+import { ansiCQuoted, hasUnsafe, terminalSafe, terminalSafeJson } from './terminal-safe.js';
+import { userNames } from './user-names.js';
 
-const QUERY_TIMEOUT_MS = 2000;
+export type ListSource = { kind: 'dir'; path: string } | { kind: 'shared'; root: string };
 
-export type Probe = { kind: 'status'; status: SessionStatus } | { kind: 'stale' } | { kind: 'unresponsive'; why: string };
-
-export function querySession(path: string): Promise<Probe> {
-  return new Promise((resolve) => {
-    const sock = connect(path);
-    const decoder = new FrameDecoder();
-    const done = (p: Probe): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(p);
-    };
-    const timer = setTimeout(() => done({ kind: 'unresponsive', why: 'no answer' }), QUERY_TIMEOUT_MS);
-    sock.once('connect', () => sock.write(encodeJson(FrameType.statusQuery, {})));
-    sock.on('data', (chunk: Buffer) => {
-      try {
-        const f = decoder.push(chunk).find((x) => x.type === FrameType.status);
-        if (f) done({ kind: 'status', status: decodeStatus(f) });
-      } catch (err) {
-        done({ kind: 'unresponsive', why: (err as Error).message });
-      }
-    });
-    sock.on('error', (err: NodeJS.ErrnoException) =>
-      done(err.code === 'ECONNREFUSED' ? { kind: 'stale' } : { kind: 'unresponsive', why: err.message }),
-    );
-    sock.on('close', () => done({ kind: 'unresponsive', why: 'closed' }));
-  });
-}
-
-function socketsIn(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names
-    .map((n) => join(dir, n))
-    .filter((p) => {
-      try {
-        return lstatSync(p).isSocket();
-      } catch {
-        return false;
-      }
-    });
-}
-
-export interface ListedSession extends SessionStatus {
+/** What the kernel says: the socket's name and owner, and the process listening on it. */
+interface KernelFacts {
+  name: string;
+  pid: number | null;
+  owner: string;
+  uid: number;
   socket: string;
 }
 
-/** Status of every live session in `dirs`; removes stale sockets. */
-export async function collectSessions(dirs: string[]): Promise<{ sessions: ListedSession[]; problems: string[] }> {
-  const sessions: ListedSession[] = [];
+type StatusFields = Omit<SessionStatus, 'name' | 'pid' | 'owner' | 'uid'>;
+export type AnsweredSession = KernelFacts & StatusFields & { problem?: undefined };
+export type SilentSession = KernelFacts & { problem: string };
+export type ListedSession = AnsweredSession | SilentSession;
+
+/** A socket directory held open, with the ways its path may have been written when a host bound there. */
+class HeldDir {
+  readonly owner: number;
+  private readonly spellings: string[];
+
+  constructor(readonly handle: DirHandle) {
+    this.owner = handle.stat().uid;
+    this.spellings = [...new Set([handle.path, handle.realPath()])];
+  }
+
+  socketPaths(name: string): string[] {
+    return this.spellings.map((d) => `${d}/${name}`);
+  }
+
+  socketNames(): string[] {
+    return this.handle.names().filter((n) => {
+      try {
+        return this.handle.lstatChild(n)?.isSocket() === true;
+      } catch {
+        return false; // a directory we may read but not search
+      }
+    });
+  }
+}
+
+const errorCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 'error';
+
+/** Opens the directories to list; what cannot be opened is a problem, a missing one is nothing. */
+function openSources(sources: ListSource[], me: number, problems: string[]): HeldDir[] {
+  const held: HeldDir[] = [];
+  const tryOpen = (open: () => DirHandle, path: string): DirHandle | undefined => {
+    try {
+      return open();
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') problems.push(`${path}: not listed (${errorCode(err)})`);
+      return undefined;
+    }
+  };
+  for (const src of sources) {
+    if (src.kind === 'dir') {
+      const d = tryOpen(() => DirHandle.open(src.path), src.path);
+      if (d) held.push(new HeldDir(d));
+      continue;
+    }
+    const root = tryOpen(() => DirHandle.open(src.root), src.root);
+    if (!root) continue;
+    try {
+      const why = sharedRootProblem(root.stat(), me);
+      if (why) {
+        problems.push(`${src.root}: not listed (${why})`);
+        continue;
+      }
+      for (const n of root.names()) {
+        if (!root.lstatChild(n)?.isDirectory()) continue;
+        const d = tryOpen(() => root.openChild(n), `${src.root}/${n}`);
+        if (d) held.push(new HeldDir(d));
+      }
+    } finally {
+      root.close();
+    }
+  }
+  return held;
+}
+
+/** A shared root is root's or the caller's own, and sticky if others may write to it. */
+function sharedRootProblem(st: Stats, me: number): string | undefined {
+  if (st.uid !== 0 && st.uid !== me) return `owned by uid ${st.uid}`;
+  if ((st.mode & 0o002) !== 0 && (st.mode & 0o1000) === 0) return 'world-writable without the sticky bit';
+  return undefined;
+}
+
+interface Probe {
+  dir: HeldDir;
+  name: string;
+  socket: Stats;
+  answer: Answer;
+}
+
+/** Pins the socket, checks it is one, asks it; undefined if it vanished or is not a socket now. */
+async function probe(dir: HeldDir, name: string): Promise<Probe | undefined> {
+  let pinned: PinnedEntry;
+  try {
+    pinned = dir.handle.pinChild(name);
+  } catch {
+    return undefined;
+  }
+  try {
+    const socket = pinned.stat();
+    if (!socket.isSocket()) return undefined;
+    return { dir, name, socket, answer: await queryStatus(pinned) };
+  } finally {
+    pinned.close();
+  }
+}
+
+function byAge(a: ListedSession, b: ListedSession): number {
+  if (a.problem === undefined && b.problem === undefined) return a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name);
+  if (a.problem === undefined) return -1;
+  if (b.problem === undefined) return 1;
+  return a.socket.localeCompare(b.socket);
+}
+
+/** Every session in `sources`; removes stale sockets (see removeStaleSocket). */
+export async function collectSessions(
+  sources: ListSource[],
+  me = process.getuid!(),
+): Promise<{ sessions: ListedSession[]; problems: string[] }> {
   const problems: string[] = [];
-  const paths = dirs.flatMap(socketsIn);
-  const probes = await Promise.all(paths.map(querySession));
-  probes.forEach((p, i) => {
-    const socket = paths[i]!;
-    if (p.kind === 'status') sessions.push({ ...p.status, socket });
-    else if (p.kind === 'stale') rmSync(socket, { force: true });
-    else problems.push(`${socket}: ${p.why}`);
-  });
-  sessions.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
-  return { sessions, problems };
+  const dirs = openSources(sources, me, problems);
+  try {
+    const found = dirs.flatMap((dir) => dir.socketNames().map((name) => ({ dir, name })));
+    const listeners = ListenerTable.read(found.flatMap((f) => f.dir.socketPaths(f.name)));
+    const probes = (await mapLimited(found, parallelQueries(), (f) => probe(f.dir, f.name))).filter((p) => p !== undefined);
+    const live = probes.filter((p) => p.answer.kind !== 'refused' || !removeStaleSocket(p.dir.handle, p.name, p.socket, me));
+    const names = userNames(live.map((p) => p.socket.uid));
+    const sessions = live.map((p): ListedSession => {
+      const who = {
+        name: p.name,
+        pid: listeners.pidFor(p.dir.socketPaths(p.name), p.socket.uid) ?? null,
+        owner: names.get(p.socket.uid)!,
+        uid: p.socket.uid,
+      };
+      const socket = `${p.dir.handle.path}/${p.name}`;
+      if (p.answer.kind !== 'status') {
+        return { ...who, problem: p.answer.kind === 'refused' ? 'no host (stale socket, not removed)' : p.answer.why, socket };
+      }
+      const { name: _name, pid: _pid, owner: _owner, uid: _uid, ...claims } = p.answer.status;
+      return { ...who, ...claims, socket };
+    });
+    return { sessions: sessions.sort(byAge), problems };
+  } finally {
+    for (const d of dirs) d.handle.close();
+  }
 }
 
 function duration(sinceIso: string, now: Date): string {
@@ -86,23 +176,31 @@ function duration(sinceIso: string, now: Date): string {
 }
 
 function shellWord(w: string): string {
+  if (hasUnsafe(w)) return ansiCQuoted(w);
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
 }
 
-/** One line per session: `*` when attached, name, pid, owner, created, detached for, from, command. */
-export function formatSessions(sessions: ListedSession[], now = new Date()): string {
-  const rows = sessions.map((s) => [
+function columns(s: ListedSession, now: Date): string[] {
+  const kernel = [s.name, s.pid === null ? '-' : String(s.pid), s.owner];
+  if (s.problem !== undefined) return [' ', ...kernel, '-', '-', '-', `(${s.problem})`].map(terminalSafe);
+  return [
     s.attached ? '*' : ' ',
-    s.name,
-    String(s.pid),
-    s.owner,
+    ...kernel,
     s.createdAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
     s.attached || !s.detachedSince ? '-' : `detached ${duration(s.detachedSince, now)}`,
     s.clientAddr || '-',
     s.command.map(shellWord).join(' ') + (s.exited ? ` (exited ${s.exitStatus})` : ''),
-  ]);
+  ].map(terminalSafe);
+}
+
+/** One line per session: `*` when attached, name, pid, owner, created, detached for, from, command. */
+export function formatSessions(sessions: ListedSession[], now = new Date()): string {
+  const rows = sessions.map((s) => columns(s, now));
   const widths = rows.reduce<number[]>((w, r) => r.map((c, i) => Math.max(w[i] ?? 0, c.length)), []);
   return rows
     .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join(' ').trimEnd() + '\n')
     .join('');
 }
+
+/** `--json`: the sessions as JSON, every character a terminal would act on escaped. */
+export const formatSessionsJson = (sessions: ListedSession[]): string => `${terminalSafeJson(sessions)}\n`;

@@ -12,11 +12,15 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readlinkSync,
+  rmdirSync,
   unlinkSync,
   type Stats,
 } from 'node:fs';
 
 const OPEN_DIR = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/** Linux's O_PATH (x86-64), which fs.constants lacks: a handle on the inode itself, no read or write. */
+const O_PATH = 0o10000000;
 
 /** A single path component: no '/', not '.' or '..', not empty. */
 function checkedName(name: string): string {
@@ -73,6 +77,23 @@ export class DirHandle {
     unlinkSync(this.at(name));
   }
 
+  removeChildDir(name: string): void {
+    rmdirSync(this.at(name));
+  }
+
+  /**
+   * Holds the entry itself (a symlink is held as the link, never followed),
+   * so that what is checked is what is then connected to.
+   */
+  pinChild(name: string): PinnedEntry {
+    return new PinnedEntry(openSync(this.at(name), O_PATH | constants.O_NOFOLLOW), `${this.path}/${name}`);
+  }
+
+  /** Where the kernel says this directory is now. */
+  realPath(): string {
+    return readlinkSync(`/proc/self/fd/${this.fd}`);
+  }
+
   names(): string[] {
     return readdirSync(`/proc/self/fd/${this.fd}`);
   }
@@ -89,6 +110,28 @@ export class DirHandle {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    closeSync(this.fd);
+  }
+}
+
+/** One directory entry held by an O_PATH descriptor: renames and swaps of its name cannot change which inode this is. */
+export class PinnedEntry {
+  constructor(
+    private readonly fd: number,
+    /** The path it was found by, for messages only. */
+    readonly path: string,
+  ) {}
+
+  stat(): Stats {
+    return fstatSync(this.fd);
+  }
+
+  /** A path to this very inode, e.g. for connect() to a socket: short enough for sun_path whatever the name. */
+  get procPath(): string {
+    return `/proc/self/fd/${this.fd}`;
+  }
+
+  close(): void {
     closeSync(this.fd);
   }
 }

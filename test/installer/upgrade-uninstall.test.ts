@@ -93,7 +93,7 @@ describe('uninstall', () => {
     const pid = await installWithSession();
     const u = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--kill-sessions', '--no-restart-sshd', '--yes']);
     expect(u.status).toBe(0);
-    expect(u.stdout).toContain(`done: end 1 running session(s): up1 (pid ${pid}, `);
+    expect(u.stdout).toContain(`  ended up1 (pid ${pid}, `);
     await waitUntil('the session host has ended', () => !isAlive(pid));
     expect(existsSync(sandbox.prefix)).toBe(false);
     expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(CONFIG);

@@ -1,6 +1,7 @@
 // `atsr -l` output: one aligned line per session, at a fixed `now`.
 import { describe, expect, it } from 'vitest';
 import { type ListedSession, formatSessions } from '../../src/list/list-sessions.js';
+import { terminalSafe, terminalSafeJson } from '../../src/list/terminal-safe.js';
 
 const NOW = new Date('2026-11-25T12:00:00.000Z');
 
@@ -84,5 +85,42 @@ describe('formatSessions', () => {
   ])('quotes the command %j as %s', (command, text) => {
     const s: ListedSession = { ...attached, command };
     expect(formatSessions([s], NOW)).toBe(`* work 4242 alice 2026-11-25 10:00:00Z - 192.0.2.7 ${text}\n`);
+  });
+});
+
+describe('what reaches the terminal', () => {
+  it('shows a session that did not answer, with what the kernel said', () => {
+    const silent: ListedSession = { name: 'hung', pid: 99, owner: 'bob', uid: 1001, socket: '/tmp/atsr/1001/hung', problem: 'no answer within 2 s' };
+    const gone: ListedSession = { ...silent, name: 'x', pid: null, problem: 'closed without an answer' };
+    expect(formatSessions([attached, silent, gone], NOW)).toBe(
+      '* work 4242 alice 2026-11-25 10:00:00Z - 192.0.2.7 bash -l\n' +
+        '  hung 99   bob   -                    - -         (no answer within 2 s)\n' +
+        '  x    -    bob   -                    - -         (closed without an answer)\n',
+    );
+  });
+
+  it.each<[string, string]>([
+    ['\x1b]0;t\x07', '\\x1b]0;t\\x07'],
+    ['a\x7fb', 'a\\x7fb'],
+    ['c1\x9b2J', 'c1\\u009b2J'],
+    ['rtl\u202eexe', 'rtl\\u202eexe'],
+    ['tag\u{e0041}', 'tag\\U000e0041'],
+    ['plain é ü', 'plain é ü'],
+  ])('escapes %j in a column as %s', (raw, shown) => {
+    expect(terminalSafe(raw)).toBe(shown);
+    const s: ListedSession = { ...attached, name: raw, clientAddr: raw };
+    expect(formatSessions([s], NOW)).toBe(`* ${shown} 4242 alice 2026-11-25 10:00:00Z - ${shown} bash -l\n`);
+  });
+
+  it("quotes a command word with control characters as bash's $'...' reads it back", () => {
+    const s: ListedSession = { ...attached, command: ['printf', "\x1b[2J it's \\ \x9b"] };
+    expect(formatSessions([s], NOW)).toBe(`* work 4242 alice 2026-11-25 10:00:00Z - 192.0.2.7 printf $'\\x1b[2J it\\'s \\\\ \\u009b'\n`);
+  });
+
+  it('escapes in JSON what JSON.stringify leaves raw, keeping the same values', () => {
+    const value = [{ name: '\x1b[2J', command: ['\x7f\x85\u2028\u202e'] }];
+    const text = terminalSafeJson(value);
+    expect(text).not.toMatch(/[\x1b\x7f-\x9f\u2028\u202e]/);
+    expect(JSON.parse(text)).toEqual(value);
   });
 });

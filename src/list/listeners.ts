@@ -1,0 +1,113 @@
+// Which process listens on a session's socket, from what the kernel says:
+// /proc/net/unix (listening socket inode <- bound path) and /proc/PID/fd
+// (socket:[inode] -> PID), never from the session's own answer
+// (docs/security.md). A user controls the bound path's text, so a path with
+// a newline can forge a line of /proc/net/unix: an inode named on two lines,
+// a path with two listening inodes, or a socket held by two processes is
+// ambiguous and yields no PID.
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+
+/** __SO_ACCEPTCON in /proc/net/unix's Flags: a listening socket. */
+const ACCEPTCON = 0x10000;
+const SOCK_STREAM = 1;
+const LINE = /^[0-9a-f]+: [0-9A-F]+ [0-9A-F]+ ([0-9A-F]+) ([0-9A-F]+) [0-9A-F]+ (\d+)(?: (.*))?$/;
+
+interface UnixSockets {
+  /** Listening stream sockets' inodes by bound path. */
+  listening: Map<string, number[]>;
+  /** How many lines name each inode (more than one: a forged line). */
+  lines: Map<number, number>;
+}
+
+function readUnixSockets(): UnixSockets {
+  const listening = new Map<string, number[]>();
+  const lines = new Map<number, number>();
+  for (const line of readFileSync('/proc/net/unix', 'latin1').split('\n').slice(1)) {
+    const m = LINE.exec(line);
+    if (!m) continue;
+    const inode = Number(m[3]);
+    lines.set(inode, (lines.get(inode) ?? 0) + 1);
+    const path = m[4];
+    if (path === undefined || (parseInt(m[1]!, 16) & ACCEPTCON) === 0 || parseInt(m[2]!, 16) !== SOCK_STREAM) continue;
+    listening.set(path, [...(listening.get(path) ?? []), inode]);
+  }
+  return { listening, lines };
+}
+
+function readdirOrEmpty(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return []; // gone, or not ours to read
+  }
+}
+
+/** PIDs of processes (in this network namespace) holding each of `inodes`. */
+function holders(inodes: Set<number>): Map<number, number[]> {
+  const found = new Map<number, number[]>();
+  if (inodes.size === 0) return found;
+  const ownNetns = readlinkSync('/proc/self/ns/net');
+  for (const pidText of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pidText)) continue;
+    const pid = Number(pidText);
+    const held = new Set<number>();
+    for (const fd of readdirOrEmpty(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(Number(m[1]))) held.add(Number(m[1]));
+      } catch {
+        // Closed meanwhile.
+      }
+    }
+    if (held.size === 0) continue;
+    try {
+      if (readlinkSync(`/proc/${pid}/ns/net`) !== ownNetns) continue;
+    } catch {
+      continue;
+    }
+    for (const inode of held) found.set(inode, [...(found.get(inode) ?? []), pid]);
+  }
+  return found;
+}
+
+function ownerOf(pid: number): number | undefined {
+  try {
+    return statSync(`/proc/${pid}`).uid;
+  } catch {
+    return undefined;
+  }
+}
+
+export class ListenerTable {
+  private constructor(
+    private readonly sockets: UnixSockets,
+    private readonly pidsByInode: Map<number, number[]>,
+  ) {}
+
+  /** Reads the kernel's tables once, for sockets bound at any of `paths`. */
+  static read(paths: Iterable<string>): ListenerTable {
+    try {
+      const sockets = readUnixSockets();
+      const wanted = new Set<number>();
+      for (const p of paths) for (const inode of sockets.listening.get(p) ?? []) wanted.add(inode);
+      return new ListenerTable(sockets, holders(wanted));
+    } catch {
+      // No /proc to read (a hardened mount): no PID is certain.
+      return new ListenerTable({ listening: new Map(), lines: new Map() }, new Map());
+    }
+  }
+
+  /**
+   * The one process that listens on the socket bound at `spellings` (ways
+   * to write one socket's path) and that belongs to `uid`, the socket
+   * file's owner; undefined unless exactly one such process is certain.
+   */
+  pidFor(spellings: string[], uid: number): number | undefined {
+    const inodes = [...new Set(spellings.flatMap((p) => this.sockets.listening.get(p) ?? []))];
+    if (inodes.length !== 1 || this.sockets.lines.get(inodes[0]!) !== 1) return undefined;
+    const pids = this.pidsByInode.get(inodes[0]!) ?? [];
+    if (pids.length !== 1) return undefined;
+    const pid = pids[0]!;
+    return pid > 1 && pid !== process.pid && ownerOf(pid) === uid ? pid : undefined;
+  }
+}

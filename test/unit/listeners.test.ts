@@ -1,0 +1,67 @@
+// The listening PID comes from the kernel's tables, and a user who forges a
+// line of /proc/net/unix (a socket path with a newline in it) cannot make
+// it name a root process for a root socket file.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { linkSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ListenerTable } from '../../src/list/listeners.js';
+import { FakeHost, ThrowawayUser, traversableTempDir } from '../support/fake-hosts.js';
+
+let user: ThrowawayUser;
+let tmp: { dir: string; remove: () => void };
+let victim: ChildProcess;
+let forger: FakeHost | undefined;
+
+/** The inode /proc/net/unix gives the socket bound at `path`. */
+function inodeOf(path: string): number {
+  const line = readFileSync('/proc/net/unix', 'latin1').split('\n').find((l) => l.endsWith(` ${path}`))!;
+  return Number(line.split(/\s+/)[6]);
+}
+
+/** A socket file nothing listens on, as a host that died leaves it. */
+async function staleSocket(path: string): Promise<void> {
+  const server = createServer().listen(`${path}.tmp`);
+  await new Promise((r) => server.once('listening', r));
+  linkSync(`${path}.tmp`, path);
+  await new Promise((r) => server.close(r));
+  rmSync(`${path}.tmp`, { force: true });
+}
+
+beforeAll(async () => {
+  user = ThrowawayUser.create();
+  tmp = traversableTempDir('listeners');
+  victim = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(`${tmp.dir}/victim`)}, () => console.log('up'))`]);
+  await new Promise((r) => victim.stdout!.once('data', r));
+});
+afterAll(async () => {
+  victim?.kill('SIGKILL');
+  await forger?.stop();
+  tmp?.remove();
+  user?.remove();
+});
+
+describe('ListenerTable', () => {
+  it('finds the process listening on a socket, owned by the socket file owner', () => {
+    const path = `${tmp.dir}/victim`;
+    const table = ListenerTable.read([path]);
+    expect(table.pidFor([path], 0)).toBe(victim.pid);
+    expect(table.pidFor([path], user.uid)).toBeUndefined(); // not the owner the socket file has
+    expect(table.pidFor([`${tmp.dir}/nothing`], 0)).toBeUndefined();
+  });
+
+  it("gives no PID for a root socket file that a user's forged /proc/net/unix line points at a root process", async () => {
+    const stale = `${tmp.dir}/stale`;
+    await staleSocket(stale);
+    const mine = user.privateDir(`${tmp.dir}/mine`);
+    // The bound path's text ends one line and writes another: "<inode of root's victim> listens at <stale>".
+    const forgedLine = `0: 2 0 10000 1 1 ${inodeOf(`${tmp.dir}/victim`)} ${stale}`;
+    const forged = `${mine}/x\n${forgedLine}`; // short fields: within the 107 bytes of a socket path
+    mkdirSync(dirname(forged), { recursive: true });
+    execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, mine]); // as if the user had made them
+    forger = await FakeHost.start(user, [{ path: forged, stall: true }]);
+    expect(readFileSync('/proc/net/unix', 'latin1')).toContain(`\n${forgedLine}\n`);
+    expect(ListenerTable.read([stale]).pidFor([stale], 0)).toBeUndefined();
+  });
+});
