@@ -2,7 +2,9 @@
 // the files, then the directories the installer created. Running sessions
 // are left alone (their socket root is kept) unless --kill-sessions, which
 // signals only the process the kernel shows listening on each socket, never
-// a PID a session claims (docs/security.md).
+// a PID a session claims (docs/security.md); then install.log is kept,
+// listing what is left, so a later run can finish. bin/rezumable becomes a
+// stub that runs its command: a user's .profile that execs it still logs in.
 import { realpathSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectSessions, type ListedSession } from '../src/list/list-sessions.js';
@@ -10,9 +12,9 @@ import { ListenerTable } from '../src/list/listeners.js';
 import { terminalSafe } from '../src/list/terminal-safe.js';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
-import { exists } from './files.js';
+import { exists, installText } from './files.js';
 import { LOG_NAME, SOCKET_ROOT_NAME } from './install.js';
-import { InstallLog, readInstallLog } from './install-log.js';
+import { InstallLog, type LogEntry, readInstallLog } from './install-log.js';
 import type { InstallLock } from './install-lock.js';
 import { removeTree } from './remove-tree.js';
 import { DEFAULT_PREFIX, type InstallerOptions, prefixProblem } from './options.js';
@@ -81,6 +83,33 @@ function killSessions(runRoot: string, sessions: ListedSession[]): Change {
   };
 }
 
+/** A login never breaks because atsr was removed: users' .profile files may still exec rezumable. */
+function leaveRezumableStub(path: string, prefix: string): Change {
+  const stub =
+    '#!/bin/sh\n' +
+    `# rezumable, left by the atsr uninstaller: atsr is gone from ${prefix}, and this\n` +
+    '# runs the command directly, so a .profile that still execs it keeps working.\n' +
+    '# Remove it once no .profile uses it.\n' +
+    'exec "$@"\n';
+  return {
+    summary: `replace ${path} with a stub that runs its command directly`,
+    apply: () => installText(stub, path, 0o755, new InstallLog(undefined)),
+  };
+}
+
+/** The install log, rewritten to list only what is left, so that a later --uninstall can finish. */
+function keepLogFor(logFile: string, left: LogEntry[]): Change {
+  return {
+    summary: `rewrite ${logFile} to list only what is left`,
+    apply() {
+      rmSync(logFile, { force: true });
+      const log = new InstallLog(logFile);
+      for (const e of [...left].reverse()) log.add(e.kind, e.path, e.details);
+      log.flush();
+    },
+  };
+}
+
 function removeSocketRoot(runRoot: string): Change {
   return {
     summary: `remove ${runRoot} (the socket root)`,
@@ -122,16 +151,24 @@ export async function uninstall(opts: InstallerOptions, p: Prompter, lock: Insta
       });
     }
   }
+  const rezumable = join(prefix, 'bin/rezumable');
   const files = [...new Set(entries.filter((e) => e.kind === 'wrote-file' || e.kind === 'replaced-file' || e.kind === 'linked').map((e) => e.path))];
-  for (const f of [...files, logFile]) changes.push({ summary: `remove ${f}`, apply: () => rmSync(f, { force: true }) });
+  for (const f of files) changes.push(f === rezumable ? leaveRezumableStub(rezumable, prefix) : { summary: `remove ${f}`, apply: () => rmSync(f, { force: true }) });
+  // What stays: a live session's socket root, and the login wrapper users' .profile files may exec.
+  const kept = [...(keepRunRoot ? [runRoot] : []), ...(files.includes(rezumable) ? [rezumable] : [])];
+  const holdsKept = (dir: string): boolean => kept.some((k) => k === dir || k.startsWith(`${dir}/`));
+  changes.push(keepRunRoot ? keepLogFor(logFile, entries.filter((e) => e.kind === 'created-dir' && holdsKept(e.path))) : { summary: `remove ${logFile}`, apply: () => rmSync(logFile, { force: true }) });
   for (const e of entries) {
-    if (e.kind !== 'created-dir') continue;
-    if (e.path === runRoot) {
-      if (!keepRunRoot) changes.push(removeSocketRoot(runRoot));
-    } else if (!(keepRunRoot && runRoot.startsWith(`${e.path}/`))) {
-      changes.push({ summary: `remove the directory ${e.path} (if empty)`, apply: () => removeDirIfEmpty(e.path) });
-    }
+    if (e.kind !== 'created-dir' || holdsKept(e.path)) continue;
+    changes.push(e.path === runRoot ? removeSocketRoot(runRoot) : { summary: `remove the directory ${e.path} (if empty)`, apply: () => removeDirIfEmpty(e.path) });
   }
+  if (files.includes(rezumable)) {
+    notes.push(
+      `${rezumable} stays, as a stub that runs its command directly: a .profile that still execs it keeps working. ` +
+        `Once no .profile uses it (grep -l rezumable /home/*/.profile), remove it: rm ${rezumable}; rmdir ${join(prefix, 'bin')} ${prefix}`,
+    );
+  }
+  if (keepRunRoot) notes.push(`${logFile} is kept, listing what is left: run --uninstall --kill-sessions later to finish`);
 
   if (sshdChanged) {
     const reload = sshdReloadCommand();

@@ -3,7 +3,7 @@
 // admin's rezumable tunables survive; uninstall restores sshd_config and
 // leaves the session alone unless --kill-sessions.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InstallSandbox, installerBin } from './installer-harness.js';
@@ -84,9 +84,26 @@ describe('uninstall', () => {
     expect(u.stdout).toContain(`Note: 1 running session(s) are left alone, and ${runRoot()} with them (--kill-sessions ends them)\n`);
     expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(CONFIG);
     expect(readdirSync(join(sandbox.dir, 'ssh'))).toEqual(['sshd_config']);
-    // Only the live session's socket root is left.
-    expect(readdirSync(sandbox.prefix)).toEqual(['run']);
+    // Left: the live session's socket root, the log of it, and the rezumable stub.
+    expect(readdirSync(sandbox.prefix)).toEqual(['bin', 'install.log', 'run']);
+    expect(readdirSync(join(sandbox.prefix, 'bin'))).toEqual(['rezumable']);
     expect(isAlive(pid)).toBe(true);
+    expect(u.stdout).toContain(`Note: ${join(sandbox.prefix, 'install.log')} is kept, listing what is left: run --uninstall --kill-sessions later to finish\n`);
+
+    // A login whose .profile still execs rezumable runs its command, with or without a resume client.
+    const stub = join(sandbox.prefix, 'bin/rezumable');
+    for (const env of [{ ...process.env, ATSR_ID: 'x1' }, process.env]) {
+      expect(spawnSync(stub, ['sh', '-c', 'echo "still $0"; exit 7', 'here'], { encoding: 'utf8', env })).toMatchObject({ status: 7, stdout: 'still here\n', stderr: '' });
+    }
+    expect(u.stdout).toContain(`Note: ${stub} stays, as a stub that runs its command directly: a .profile that still execs it keeps working.`);
+
+    // A later run finishes: the session ends, its socket root goes, only the stub stays.
+    const again = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--kill-sessions', '--yes']);
+    expect(again.stderr).not.toContain('install-atsr:');
+    expect(again.status).toBe(0);
+    await waitUntil('the session host has ended', () => !isAlive(pid));
+    expect(readdirSync(sandbox.prefix)).toEqual(['bin']);
+    expect(readdirSync(join(sandbox.prefix, 'bin'))).toEqual(['rezumable']);
   });
 
   it('with --kill-sessions ends them and removes the prefix entirely', async () => {
@@ -95,7 +112,8 @@ describe('uninstall', () => {
     expect(u.status).toBe(0);
     expect(u.stdout).toContain(`  ended up1 (pid ${pid}, `);
     await waitUntil('the session host has ended', () => !isAlive(pid));
-    expect(existsSync(sandbox.prefix)).toBe(false);
+    expect(readdirSync(sandbox.prefix)).toEqual(['bin']);
+    expect(readdirSync(join(sandbox.prefix, 'bin'))).toEqual(['rezumable']);
     expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(CONFIG);
   });
 });
