@@ -7,7 +7,7 @@ import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
 import { blockingDirectory, exists, installFile, installSymlink, installText, makeDirs, readIfExists } from './files.js';
 import { hostFindings } from './host-checks.js';
-import { InstallLog } from './install-log.js';
+import { InstallLog, readInstallLog } from './install-log.js';
 import type { InstallLock } from './install-lock.js';
 import { DEFAULT_PREFIX, type InstallerOptions, parseMinutes, prefixProblem } from './options.js';
 import type { Prompter } from './prompter.js';
@@ -47,7 +47,8 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
   const oldRezumable = readIfExists(join(prefix, 'bin/rezumable'));
   const kept = readTunables(oldRezumable ?? '');
 
-  const sshd = await chooseSshdChanges(opts, p, say);
+  const logFile = join(prefix, LOG_NAME);
+  const sshd = await chooseSshdChanges(opts, p, say, exists(logFile) ? readInstallLog(logFile) : []);
 
   let orphanMinutes = opts.orphanTimeout;
   if (orphanMinutes === undefined && p.interactive) {
@@ -77,7 +78,7 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
     ...prefixChanges(prefix, payload, renderRezumable(template, prefix, VERSION, tunables), tunables),
     ...(sshd.reload ? [sshd.reload] : []),
   ];
-  const log = new InstallLog(join(prefix, LOG_NAME));
+  const log = new InstallLog(logFile);
   log.add('install', prefix, { version: VERSION, mode: upgrade ? 'upgrade' : 'install' });
   if (sshd.createdPrivsepDir !== undefined) log.add('sshd-privsep-dir-created', sshd.createdPrivsepDir, { mode: '755' });
 

@@ -32,6 +32,7 @@ export async function runPlan(plan: Plan, log: InstallLog, p: Prompter, opts: { 
   try {
     for (const c of plan.changes) {
       c.apply(log);
+      log.flush(); // as each change is made: a run killed mid-way leaves a log of what it did
       out(`  done: ${c.summary}\n`);
     }
   } finally {

@@ -8,6 +8,8 @@ import type { InstallerOptions } from './options.js';
 import type { Prompter } from './prompter.js';
 import { findExecutable, runCommand } from './run-command.js';
 import { ACCEPT_ENV_LINE, effectiveAcceptEnv, planAcceptEnv } from './sshd-accept-env.js';
+import type { LogEntry } from './install-log.js';
+import { adoptUnrecordedEdit } from './sshd-adopt.js';
 import { checkBeforeEdit } from './sshd-check.js';
 import { acceptEnvChange } from './sshd-config-change.js';
 import { sshdReloadCommand } from './sshd-service.js';
@@ -31,7 +33,13 @@ export interface SshdChoices {
   createdPrivsepDir?: string;
 }
 
-export async function chooseSshdChanges(opts: InstallerOptions, p: Prompter, say: (s: string) => void): Promise<SshdChoices> {
+/** @param recorded what the prefix's install.log already lists (an interrupted run may have left unrecorded lines) */
+export async function chooseSshdChanges(
+  opts: InstallerOptions,
+  p: Prompter,
+  say: (s: string) => void,
+  recorded: readonly LogEntry[],
+): Promise<SshdChoices> {
   const cfg = opts.sshdConfig;
   if (process.getuid?.() !== 0) return none(`not root: ${cfg} is left alone (as root, add '${ACCEPT_ENV_LINE}' to it)`);
   if (!existsSync(cfg)) return none(`${cfg} does not exist: sshd_config is left alone (see --sshd-config)`);
@@ -39,12 +47,12 @@ export async function chooseSshdChanges(opts: InstallerOptions, p: Prompter, say
   if (!sshd) return none(`sshd was not found: ${cfg} is left alone`);
 
   const before = checkBeforeEdit(sshd, cfg);
-  if (before.createdPrivsepDir === undefined) return chooseForConfig(before.rejected, sshd, opts, p, say);
+  if (before.createdPrivsepDir === undefined) return chooseForConfig(before.rejected, sshd, opts, p, say, recorded);
   say(
     `Created ${before.createdPrivsepDir} (root, mode 755), sshd's privilege separation directory: sshd -t cannot check a config without it.\n` +
       "sshd's service unit creates it at every start; it is sshd's, and --uninstall leaves it.\n",
   );
-  return { ...(await chooseForConfig(before.rejected, sshd, opts, p, say)), createdPrivsepDir: before.createdPrivsepDir };
+  return { ...(await chooseForConfig(before.rejected, sshd, opts, p, say, recorded)), createdPrivsepDir: before.createdPrivsepDir };
 }
 
 const none = (todo: string): SshdChoices => ({ notes: [], todo: [todo] });
@@ -56,6 +64,7 @@ async function chooseForConfig(
   opts: InstallerOptions,
   p: Prompter,
   say: (s: string) => void,
+  recorded: readonly LogEntry[],
 ): Promise<SshdChoices> {
   const cfg = opts.sshdConfig;
   if (rejected !== undefined) {
@@ -68,8 +77,12 @@ async function chooseForConfig(
     );
   }
   const accepted = effectiveAcceptEnv(runCommand([sshd, '-T', '-f', cfg]).stdout);
-  const plan = planAcceptEnv(cfg, readFileSync(cfg, 'utf8'), accepted);
-  if (plan.kind === 'covered') return { notes: [`${plan.why}: no change needed`], todo: plan.wildcard === undefined ? [] : [plan.wildcard] };
+  const text = readFileSync(cfg, 'utf8');
+  const plan = planAcceptEnv(cfg, text, accepted);
+  if (plan.kind === 'covered') {
+    const adopt = adoptUnrecordedEdit(cfg, text, recorded);
+    return { ...(adopt && { edit: adopt }), notes: [`${plan.why}: no change needed`], todo: plan.wildcard === undefined ? [] : [plan.wildcard] };
+  }
 
   let add = opts.acceptEnv;
   if (add === undefined) {

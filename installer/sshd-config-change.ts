@@ -26,9 +26,11 @@ function rewrite(path: string, text: string): void {
   }
 }
 
+/** `PATH.before-atsr`, unless one is there already that is not a copy of the file as it is (a run killed before its edit leaves such a copy). */
 function backupName(path: string): string {
   const plain = `${path}.before-atsr`;
-  return exists(plain) ? `${plain}-${new Date().toISOString().replace(/[:.]/g, '-')}` : plain;
+  if (!exists(plain) || readIfExists(plain) === readIfExists(path)) return plain;
+  return `${plain}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
 }
 
 function rejected(configPath: string, why: string, restored: string): InstallError {

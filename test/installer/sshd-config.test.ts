@@ -2,7 +2,7 @@
 // checking them: where `AcceptEnv ATSR_ID` lands, idempotence, rollback, and
 // the uninstall that restores the file byte for byte.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { waitUntil } from '../support/atsr-sandbox.js';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -146,6 +146,38 @@ describe('sshd_config', () => {
     const third = await sandbox.run(sandbox.installArgs('--accept-env'));
     expect(third.status).toBe(0);
     expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN + ADDED_LINES);
+  });
+
+  it('an install killed right after its sshd edit: the next run records the lines, and the uninstall puts the file back byte for byte', async () => {
+    sandbox = new InstallSandbox(PLAIN);
+    // sshd -t of the edited file kills the installer (its parent), as a SIGKILL between the edit and the log would.
+    sandbox.standIn('sshd', 'for a; do f=$a; done\nif grep -q ATSR_ID "$f"; then kill -KILL $PPID; sleep 5; fi\nexec /usr/sbin/sshd "$@"');
+    const killed = await sandbox.run(sandbox.installArgs('--accept-env'));
+    expect(killed.status).not.toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN + ADDED_LINES);
+    expect(readFileSync(`${sandbox.sshdConfig}.before-atsr`, 'utf8')).toBe(PLAIN);
+    expect(existsSync(join(sandbox.prefix, 'install.log'))).toBe(false);
+
+    rmSync(join(sandbox.fakeBin, 'sshd'));
+    const again = await sandbox.run(sandbox.installArgs('--accept-env'));
+    expect(again.stderr).not.toContain('install-atsr:');
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain(`  done: record the atsr lines an interrupted run added to ${sandbox.sshdConfig} in the install log (so --uninstall takes them out)\n`);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN + ADDED_LINES);
+
+    expect((await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--yes'])).status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN);
+    expect(readdirSync(join(sandbox.dir, 'ssh'))).toEqual(['sshd_config']);
+  });
+
+  it('a backup left by a run killed before its edit is reused, and the uninstall leaves no backup behind', async () => {
+    sandbox = new InstallSandbox(PLAIN);
+    writeFileSync(`${sandbox.sshdConfig}.before-atsr`, PLAIN);
+    expect((await sandbox.run(sandbox.installArgs('--accept-env'))).status).toBe(0);
+    expect(readdirSync(join(sandbox.dir, 'ssh')).sort()).toEqual(['sshd_config', 'sshd_config.before-atsr']);
+    expect((await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--yes'])).status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN);
+    expect(readdirSync(join(sandbox.dir, 'ssh'))).toEqual(['sshd_config']);
   });
 
   it('one that sshd -t rejects already: its words, no edit, the line not blamed, the fix named', async () => {

@@ -1,0 +1,31 @@
+// Finishing an interrupted install. The AcceptEnv edit is the first change,
+// made before the prefix (and so install.log) exists: a run killed between
+// the two leaves atsr's lines in the config, unrecorded. The next run finds
+// them by their marker line and records them, so --uninstall can take them
+// out again and put the file back byte for byte.
+import type { Change } from './change.js';
+import { readIfExists, sha256Of } from './files.js';
+import type { LogEntry } from './install-log.js';
+import { ADDED_BLOCK, addedBlock, lineEndingOf, planAcceptEnv } from './sshd-accept-env.js';
+
+/** The change that records atsr's lines found in the config but not in `recorded`, if there are any. */
+export function adoptUnrecordedEdit(configPath: string, text: string, recorded: readonly LogEntry[]): Change | undefined {
+  const where = planAcceptEnv(configPath, text, []); // where this installer puts the lines
+  const isRecorded = (kind: LogEntry['kind'], path: string): boolean => recorded.some((e) => e.kind === kind && e.path === path);
+  if (where.kind === 'drop-in') {
+    if (readIfExists(where.path) !== ADDED_BLOCK || isRecorded('sshd-dropin-written', where.path)) return undefined;
+    return {
+      summary: `record ${where.path}, written by an interrupted run, in the install log (so --uninstall removes it)`,
+      apply: (log) => log.add('sshd-dropin-written', where.path),
+    };
+  }
+  const block = addedBlock(lineEndingOf(text));
+  if (!text.includes(block) || isRecorded('sshd-config-edited', configPath)) return undefined;
+  // The backup is the original only if it is the file without atsr's lines.
+  const plain = `${configPath}.before-atsr`;
+  const backup = readIfExists(plain) === text.replace(block, '') ? plain : '';
+  return {
+    summary: `record the atsr lines an interrupted run added to ${configPath} in the install log (so --uninstall takes them out)`,
+    apply: (log) => log.add('sshd-config-edited', configPath, { backup, sha256: sha256Of(configPath) }),
+  };
+}
