@@ -97,7 +97,7 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     readOnly: opts.readOnly,
     force: opts.force,
     updateUtmp: opts.updateUtmp,
-    detachKey: opts.detachKey,
+    detach: opts.detach,
     handshake: opts.sync ? makeHandshake(opts) : undefined,
     diag,
   });

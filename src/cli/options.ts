@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { AtsrError, ExitCode } from './exit-codes.js';
 import type { SocketDirSpec } from '../session/socket-dir.js';
 import type { DiagLevel } from '../log/diagnostics.js';
-import { parseDetachKey } from '../front/detach-key.js';
+import { type DetachKeys, parseDetachKey } from '../front/detach-key.js';
 import { VERSION } from '../version.js';
 
 export const MAX_BUFFER_SIZE = 524288;
@@ -26,7 +26,7 @@ export interface AtsrOptions {
   bufferSize: number;
   /** Minutes without a read-write client before the command is hung up; 0 = never. */
   orphanMinutes: number;
-  detachKey: number | undefined;
+  detach: DetachKeys;
   socketDir: SocketDirSpec | undefined;
   /** `-l DIR`: the directory to list. */
   listDir: string | undefined;
@@ -128,7 +128,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ParseResul
     orphanMinutes = Number(x);
   }
   const diagLevel = (o.d === undefined ? 0 : intInRange('d', String(o.d), 0, 3)) as DiagLevel;
-  const detachKey = o.e === undefined ? undefined : parseDetachKey(String(o.e));
 
   const nameVar = typeof o.i === 'string' ? o.i : undefined;
   if (nameVar !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(nameVar)) {
@@ -152,6 +151,12 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ParseResul
     throw new AtsrError('missing the command to run in the session', ExitCode.usage);
   }
   if (o.json === true && action !== 'list') throw new AtsrError('--json goes with -l', ExitCode.usage);
+  const detach: DetachKeys =
+    o.e !== undefined
+      ? { kind: 'key', key: parseDetachKey(String(o.e)) }
+      : action === 'attach' || o.r === true
+        ? { kind: 'escape' }
+        : { kind: 'none' };
 
   return {
     kind: 'run',
@@ -166,7 +171,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ParseResul
       updateUtmp: o.w !== true,
       bufferSize,
       orphanMinutes,
-      detachKey,
+      detach,
       socketDir,
       listDir: typeof o.l === 'string' ? o.l : undefined,
       json: o.json === true,

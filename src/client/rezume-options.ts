@@ -8,7 +8,7 @@ import { VERSION } from '../version.js';
 
 export const MAX_CLIENT_BUFFER = 1048576;
 export const DEFAULT_CLIENT_BUFFER = 524288;
-export const DEFAULT_QUIT_KEY = 0x1d; // Ctrl-]
+export const DEFAULT_QUIT_KEY = 0x7e; // '~', of Enter ~ . (never a key MultiValue users type as data)
 
 export interface RezumeOptions {
   /** Bytes of sent keys kept for resending. */
@@ -37,8 +37,9 @@ Options (before any ssh option):
   --alive-interval SEC  ssh ServerAliveInterval (default 2)
   --alive-count N       ssh ServerAliveCountMax (default 3)
   --ssh PATH            the ssh client to run (default: ssh on PATH)
-  --quit-key KEY        gives up waiting during an outage: ^X or one character,
-                        or 'none' (default ^], the session stays on the server)
+  --quit-key KEY        Enter KEY . gives up waiting during an outage (the
+                        session stays on the server): KEY is one character or
+                        ^X, default ~; 'none': no way to give up
   --version, --help
 `;
 

@@ -3,6 +3,7 @@
 // connection reconnects and resumes exactly (docs/protocol.md, part 2).
 import { readFileSync } from 'node:fs';
 import type { IPty } from 'node-pty';
+import { EscapeSequence } from '../front/escape-sequence.js';
 import { ByteRing } from '../session/byte-ring.js';
 import { type InbandMessage, encodeInband } from '../inband/inband-message.js';
 import { InbandScanner } from '../inband/inband-scanner.js';
@@ -57,6 +58,8 @@ export class RezumeSession {
   /** When probing began in this outage (cleared by the next hello). */
   private probingSince: number | undefined;
   private readonly notice: ConnectionNotice;
+  /** Enter, the quit key, '.' gives up waiting during an outage. */
+  private readonly giveUp: EscapeSequence | undefined;
 
   constructor(
     private readonly opts: RezumeOptions,
@@ -67,6 +70,7 @@ export class RezumeSession {
     private readonly sshStderrFile: string,
   ) {
     this.notice = new ConnectionNotice((s) => term.write(s), opts.statusLine, () => term.size().rows);
+    this.giveUp = opts.quitKey === undefined ? undefined : new EscapeSequence(opts.quitKey);
   }
 
   start(): void {
@@ -86,7 +90,11 @@ export class RezumeSession {
         return;
       case 'down':
       case 'reconnecting': {
-        if (this.opts.quitKey !== undefined && data.includes(this.opts.quitKey)) return this.end(ABANDONED_STATUS, 'rezume: gave up waiting; the session is still running on the server');
+        if (this.giveUp) {
+          const fed = this.giveUp.feed(data);
+          if (fed.escaped) return this.end(ABANDONED_STATUS, 'rezume: gave up waiting; the session is still running on the server');
+          data = fed.pass;
+        }
         if (this.phase === 'reconnecting' && this.promptShown) {
           this.ssh?.write(data);
           return;
@@ -232,6 +240,9 @@ export class RezumeSession {
     if (this.rx > out) this.rx = 0;
     this.helloSeen = true;
     this.justGreeted = true;
+    // A held-back escape key was data after all (dropped with the other held keys when the session is new).
+    const pending = this.giveUp?.takePending();
+    if (pending && pending.length > 0 && reconnect && resumed) this.sent!.append(pending);
     this.phase = 'live';
     this.backoff = FIRST_BACKOFF_MS;
     this.probingSince = undefined;
@@ -276,14 +287,13 @@ export class RezumeSession {
     if (!this.helloSeen) return this.end(code, sshSaid.trimEnd() || undefined); // never resumable: behave like ssh
     if (this.phase === 'live' && code !== 255) return this.end(code); // the front ended (detached, taken over)
     const why = this.phase === 'reconnecting' ? failureReason(this.attemptOutput + sshSaid) : { text: 'connection lost', hostAnswered: false };
+    if (this.phase === 'live') this.giveUp?.reset(); // an outage begins as a line does
     this.phase = 'down';
     this.scheduleRetry(why.text, why.hostAnswered);
   }
 
   private quitHint(): string {
-    const k = this.opts.quitKey;
-    if (k === undefined) return '';
-    return `, ${k < 0x20 ? `Ctrl-${String.fromCharCode(k + 0x40)}` : String.fromCharCode(k)} quits`;
+    return this.giveUp ? `, ${this.giveUp.describe()} quits` : '';
   }
 
   private readSshStderr(): string {

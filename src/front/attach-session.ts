@@ -3,6 +3,8 @@
 // exits (its status becomes ours) or the client detaches.
 import { type Socket, connect } from 'node:net';
 import { ExitCode } from '../cli/exit-codes.js';
+import { DETACH_ESCAPE_KEY, type DetachKeys } from './detach-key.js';
+import { EscapeSequence } from './escape-sequence.js';
 import type { Diagnostics } from '../log/diagnostics.js';
 import { FrameDecoder, FrameType, MAX_FRONT_PAYLOAD_BYTES, ProtocolError, encodeFrame, type Frame } from '../protocol/frames.js';
 import {
@@ -49,7 +51,7 @@ export interface AttachOptions {
   readOnly: boolean;
   force: boolean;
   updateUtmp: boolean;
-  detachKey: number | undefined;
+  detach: DetachKeys;
   handshake: SyncHandshake | undefined;
   diag: Diagnostics;
 }
@@ -167,16 +169,20 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
       }, LATE_REPLY_WINDOW_MS);
     };
 
+    const escape = opts.detach.kind === 'escape' ? new EscapeSequence(DETACH_ESCAPE_KEY) : undefined;
     const onLiveInput = (data: Buffer): void => {
-      if (opts.detachKey !== undefined) {
-        const at = data.indexOf(opts.detachKey);
-        if (at >= 0) {
-          sendInput(FrameType.input, data.subarray(0, at));
-          sock.end();
-          return finish(ExitCode.ok, '[detached]');
-        }
+      let detachAt = -1;
+      if (opts.detach.kind === 'key') {
+        detachAt = data.indexOf(opts.detach.key);
+      } else if (escape) {
+        const fed = escape.feed(data);
+        data = fed.pass;
+        if (fed.escaped) detachAt = data.length;
       }
-      sendInput(FrameType.input, data);
+      if (detachAt < 0) return sendInput(FrameType.input, data);
+      sendInput(FrameType.input, data.subarray(0, detachAt));
+      sock.end();
+      finish(ExitCode.ok, '[detached]');
     };
 
     /** Sends the exit notice and waits briefly for the client's bye, which lets the host end at once. */

@@ -62,7 +62,7 @@ describe('rezume while it waits', () => {
     await r.waitFor('ready\r\n');
     const from = r.output().length;
     rig().proxy.setMode('reset');
-    await r.waitFor('\x1b]2;rezume: connection lost; press Enter to reconnect, Ctrl-] quits\x07', 15_000, from);
+    await r.waitFor('\x1b]2;rezume: connection lost; press Enter to reconnect, Enter ~ . quits\x07', 15_000, from);
     rig().proxy.setMode('pass');
     const before = rig().proxy.connections;
     // The absence of a reconnect can only be seen by waiting: ten probe intervals.
@@ -75,14 +75,29 @@ describe('rezume while it waits', () => {
     expect(rig().proxy.connections).toBe(before + 1);
   });
 
-  it('Ctrl-] gives up waiting and leaves the session running', async () => {
-    const r = rig().rezume(rig().remoteCommand(ECHO));
-    await r.waitFor('ready\r\n');
+  it('MultiValue marks and a ~ not followed by . typed during an outage are data; Enter ~ . gives up and leaves the session running', async () => {
+    // Ctrl-] Ctrl-^ Ctrl-\ enter value, attribute and subvalue marks in D3, jBASE and UniVerse.
+    const typed = Buffer.from('A\x1dB\x1eC\x1cD\r~x\r~~.', 'latin1');
+    const arrives = Buffer.from('A\x1dB\x1eC\x1cD\r~x\r~.', 'latin1');
+    const reader = ['sh', '-c', `stty raw -echo; echo ready; head -c ${arrives.length} | od -An -tx1 | tr -d ' \\n'; echo; echo read-all`];
+    const r = rig().rezume(rig().remoteCommand(reader));
+    await r.waitFor('ready\n'); // raw: no CR
     const from = r.output().length;
     rig().proxy.setMode('blackhole');
     try {
       await r.waitFor('\x1b]2;rezume: connection lost', 15_000, from);
-      r.write(Buffer.from([0x1d]));
+      r.write(typed);
+    } finally {
+      rig().proxy.setMode('pass');
+    }
+    const end = await r.waitFor('read-all', 20_000, from);
+    expect(r.text().slice(0, end)).toContain(arrives.toString('hex'));
+
+    const second = r.output().length;
+    rig().proxy.setMode('blackhole');
+    try {
+      await r.waitFor('\x1b]2;rezume: connection lost', 15_000, second);
+      r.write('\r~.');
       expect((await r.exit()).exitCode).toBe(255);
       expect(r.text()).toContain('rezume: gave up waiting; the session is still running on the server');
     } finally {

@@ -62,9 +62,11 @@ describe('outages', () => {
     const input = seededBytes(11, IN);
     const random = seededRandom(1234);
     let typed = 0;
+    // The last byte waits for the outages: the peer ends once it has all the input, and
+    // it must not end before the last outage (the typing outran the outages on a slow machine).
     const typing = (async () => {
-      while (typed < IN) {
-        const n = Math.min(IN - typed, 1 + Math.floor(random() * 96));
+      while (typed < IN - 1) {
+        const n = Math.min(IN - 1 - typed, 1 + Math.floor(random() * 96));
         r.write(input.subarray(typed, typed + n));
         typed += n;
         await new Promise((res) => setTimeout(res, 20));
@@ -75,6 +77,7 @@ describe('outages', () => {
       await outage(r, mode);
     }
     await typing;
+    r.write(input.subarray(IN - 1));
     const end = await r.waitFor('PEER-END', 60_000);
     expect((await r.exit()).exitCode).toBe(0);
 

@@ -1,4 +1,4 @@
-// Force (-f), read-only (-r) and the detach key (-e).
+// Force (-f), read-only (-r), the detach key (-e) and the default Enter ~ . of -a and -r.
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/atsr-sandbox.js';
@@ -58,6 +58,29 @@ describe('attach modes', () => {
     await waitUntil('attached again', async () => (await box().session('m3')).attached);
     b.write(Buffer.from('x\x1cy\r', 'latin1'));
     await b.waitFor('echo:x\x1cy');
+  });
+
+  it('-a and -r detach with Enter ~ . by default; a ~ not followed by . is input; -c keeps its stream transparent', async () => {
+    const a = box().attach(['-c', 'm5', ...ECHO_LOOP]);
+    await a.waitFor('ready');
+    a.write('~.\r'); // at a line start, but a -c front has no default detach
+    await a.waitFor('echo:~.');
+
+    const viewer = box().attach(['-a', '-r', 'm5']);
+    await waitUntil('the viewer is attached', async () => (await box().session('m5')).viewers === 1);
+    viewer.write('\r~.');
+    await viewer.waitFor('[detached]');
+    expect((await viewer.exit()).exitCode).toBe(0);
+
+    const b = box().attach(['-a', '-f', 'm5']);
+    await a.exit();
+    b.write('~y\r'); // the ~ is held until the y says it was data
+    await b.waitFor('echo:~y');
+    b.write('~.');
+    await b.waitFor('[detached]');
+    expect((await b.exit()).exitCode).toBe(0);
+    const s = await box().session('m5');
+    expect([s.attached, s.exited, s.in]).toEqual([false, false, '~.\r~y\r'.length]);
   });
 
   it('rejects a detach key that is not one character or ^X', async () => {

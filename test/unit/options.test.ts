@@ -18,7 +18,7 @@ const BASE: AtsrOptions = {
   updateUtmp: true,
   bufferSize: DEFAULT_BUFFER_SIZE,
   orphanMinutes: 0,
-  detachKey: undefined,
+  detach: { kind: 'none' },
   socketDir: undefined,
   listDir: undefined,
   json: false,
@@ -38,8 +38,9 @@ describe('parseOptions', () => {
   it.each<[string[], Partial<AtsrOptions>]>([
     // actions
     [['-t', 's1', 'sh'], {}],
-    [['-a', 's1'], { action: 'attach', command: [] }],
-    [['-a', 's1', 'sh'], { action: 'attach' }],
+    [['-a', 's1'], { action: 'attach', command: [], detach: { kind: 'escape' } }],
+    [['-a', 's1', 'sh'], { action: 'attach', detach: { kind: 'escape' } }],
+    [['-a', '-e', 'q', 's1'], { action: 'attach', command: [], detach: { kind: 'key', key: 0x71 } }],
     [['-c', 's1', 'sh'], { action: 'create' }],
     [['-n', 's1', 'sh'], { action: 'create-detached' }],
     [['-l'], { action: 'list', name: undefined, command: [] }],
@@ -48,11 +49,11 @@ describe('parseOptions', () => {
     [['-l', '/d', '--json'], { action: 'list', name: undefined, command: [], listDir: '/d', json: true }],
     // flags, alone and combined
     [['-f', '-t', 's1', 'sh'], { force: true }],
-    [['-r', '-t', 's1', 'sh'], { readOnly: true }],
+    [['-r', '-t', 's1', 'sh'], { readOnly: true, detach: { kind: 'escape' } }],
     [['-s', '-t', 's1', 'sh'], { sync: true }],
     [['-w', '-t', 's1', 'sh'], { updateUtmp: false }],
     [['-tfs', 's1', 'sh'], { force: true, sync: true }],
-    [['-rwt', 's1', 'sh'], { readOnly: true, updateUtmp: false }],
+    [['-rwt', 's1', 'sh'], { readOnly: true, updateUtmp: false, detach: { kind: 'escape' } }],
     [['-nw', 's1', 'sh'], { action: 'create-detached', updateUtmp: false }],
     // values
     [['-b', '0', '-t', 's1', 'sh'], { bufferSize: 0 }],
@@ -65,11 +66,11 @@ describe('parseOptions', () => {
     [['-d', '3', '-o', '/tmp/atsr.log', '-t', 's1', 'sh'], { diagLevel: 3, diagFile: '/tmp/atsr.log' }],
     [['-u', '/home/a/.atsr', '-t', 's1', 'sh'], { socketDir: { kind: 'user', dir: '/home/a/.atsr' } }],
     [['-g', '/tmp/atsr', '-t', 's1', 'sh'], { socketDir: { kind: 'shared', root: '/tmp/atsr' } }],
-    [['-e', '^\\', '-t', 's1', 'sh'], { detachKey: 0x1c }],
-    [['-e', '^?', '-t', 's1', 'sh'], { detachKey: 0x7f }],
+    [['-e', '^\\', '-t', 's1', 'sh'], { detach: { kind: 'key', key: 0x1c } }],
+    [['-e', '^?', '-t', 's1', 'sh'], { detach: { kind: 'key', key: 0x7f } }],
     // the name from the environment
     [['-i', 'ATSR_ID', '-t', 'bash'], { name: 'from-env', nameVar: 'ATSR_ID', command: ['bash'] }],
-    [['-i', 'ATSR_ID', '-a'], { action: 'attach', name: 'from-env', nameVar: 'ATSR_ID', command: [] }],
+    [['-i', 'ATSR_ID', '-a'], { action: 'attach', name: 'from-env', nameVar: 'ATSR_ID', command: [], detach: { kind: 'escape' } }],
     [['-i', 'UNSET', '-t', 'bash'], { name: undefined, nameVar: 'UNSET', command: ['bash'] }],
     [['-i', 'EMPTY', '-t', 'bash'], { name: '', nameVar: 'EMPTY', command: ['bash'] }],
     [['-i', 'ATSR_ID', '-t', '--', 'sh'], { name: 'from-env', nameVar: 'ATSR_ID' }],
@@ -81,7 +82,7 @@ describe('parseOptions', () => {
     [['-t', '--', 's1', 'sh'], {}],
     [['-t', 's1', '--', 'sh', '-c', 'x'], { command: ['sh', '-c', 'x'] }],
     [['-t', 's1', '--', '--', 'x'], { command: ['--', 'x'] }],
-    [['-a', 's1', '--'], { action: 'attach', command: [] }],
+    [['-a', 's1', '--'], { action: 'attach', command: [], detach: { kind: 'escape' } }],
   ])('atsr %j', (argv, differences) => {
     expect(parsed(argv)).toEqual({ ...BASE, ...differences });
   });

@@ -30,7 +30,7 @@ describe('parseRezumeOptions', () => {
       aliveCount: 3,
       ssh: 'ssh',
       sshArgs: ['alice@example.com'],
-      quitKey: 0x1d,
+      quitKey: 0x7e,
     });
     expect([DEFAULT_CLIENT_BUFFER, DEFAULT_QUIT_KEY]).toEqual([o.buffer, o.quitKey]);
   });
