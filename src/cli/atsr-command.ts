@@ -7,7 +7,15 @@ import { Diagnostics } from '../log/diagnostics.js';
 import { type AtsrOptions, parseOptions } from './options.js';
 import { AtsrError, ExitCode } from './exit-codes.js';
 import { nameProblem } from '../session/name.js';
-import { MAX_SOCKET_PATH_BYTES, type SocketDir, resolveSocketDir, socketDirCandidates } from '../session/socket-dir.js';
+import {
+  MAX_SOCKET_PATH_BYTES,
+  type SocketDir,
+  type SocketDirSpec,
+  privateFallbacks,
+  resolveSocketDir,
+  searchSocketDirs,
+  socketDirCandidates,
+} from '../session/socket-dir.js';
 import { findCommand } from '../session/find-command.js';
 import { collectSessions, formatSessions } from '../list/list-sessions.js';
 import { attachSession, connectSocket, type SyncHandshake } from '../front/attach-session.js';
@@ -40,13 +48,15 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
   const needsTty = opts.action !== 'create-detached';
   if (needsTty && !process.stdin.isTTY) return cannot(new AtsrError('standard input is not a terminal', ExitCode.noTty));
 
+  const socketDirs = socketDirChoice(opts);
   let dir: SocketDir;
   try {
-    dir = resolveSocketDir(socketDirCandidates(opts.socketDir, process.env), name, { uid: process.getuid!() });
+    dir = resolveSocketDir(socketDirs.candidates, name, { uid: process.getuid!() }, socketDirs.fallbacks);
   } catch (err) {
     if (err instanceof AtsrError) return cannot(err);
     throw err;
   }
+  if (dir.warning) process.stderr.write(`atsr: ${dir.warning}\n`);
   const socketPath = join(dir.dir, name);
   diag.log(3, `socket ${socketPath}`);
 
@@ -64,6 +74,7 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     const started = await startHost({
       name,
       socketPath,
+      socketDirs,
       command: opts.command,
       cwd: process.cwd(),
       bufferSize: opts.bufferSize,
@@ -92,6 +103,11 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
   });
 }
 
+/** Where sockets go: the explicit -u/-g or the default chain, then the user's private fallbacks. */
+function socketDirChoice(opts: AtsrOptions): { candidates: SocketDirSpec[]; fallbacks: SocketDirSpec[] } {
+  return { candidates: socketDirCandidates(opts.socketDir, process.env), fallbacks: privateFallbacks(process.env) };
+}
+
 /** Connects to a session socket; undefined if there is no live session (a stale socket is removed). */
 async function tryConnect(path: string): Promise<Socket | undefined> {
   try {
@@ -111,17 +127,11 @@ async function list(opts: AtsrOptions): Promise<number> {
     dirs = [opts.listDir];
   } else {
     // Every usable directory of the chain: a long session name may have put
-    // a session in a later one (the Unix path limit).
-    const candidates = socketDirCandidates(opts.socketDir, process.env);
-    const usable = candidates.flatMap((c) => {
-      try {
-        return [resolveSocketDir([c], undefined, { uid })];
-      } catch (err) {
-        if (err instanceof AtsrError && candidates.length > 1) return [];
-        throw err;
-      }
-    });
-    if (usable.length === 0) resolveSocketDir(candidates, undefined, { uid }); // throws, naming each problem
+    // a session in a later one (the Unix path limit), and another user's
+    // entry in the way may have put it in a private fallback.
+    const { candidates, fallbacks } = socketDirChoice(opts);
+    const usable = searchSocketDirs(candidates, { uid }, fallbacks);
+    for (const d of usable) if (d.warning) process.stderr.write(`atsr: ${d.warning}\n`);
     // Root listing a shared root sees every user's private subdirectory.
     dirs = [...new Set(usable.flatMap((d) => (d.sharedRoot && uid === 0 ? subdirectories(d.sharedRoot) : [d.dir])))];
   }

@@ -4,6 +4,7 @@
 import { readSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import { spawn as spawnPty, type IPty } from 'node-pty';
 import { statusFromExit } from '../cli/exit-codes.js';
 import { Diagnostics } from '../log/diagnostics.js';
@@ -16,6 +17,7 @@ import {
   decodeSync,
 } from '../protocol/messages.js';
 import { ByteRing } from '../session/byte-ring.js';
+import { resolveSocketDir } from '../session/socket-dir.js';
 import { ptyMasterFd, ptyReaderIdle, writePty } from '../pty/pty-internals.js';
 import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import { pointAgentLink, removeAgentLink } from './agent-link.js';
@@ -441,10 +443,20 @@ export class SessionHost {
   private async checkSocket(): Promise<void> {
     if (this.ending) return;
     try {
-      if (await this.socket.ensurePresent(this.uid)) this.diag.log(1, `session ${this.spec.name}: socket recreated`);
+      if (await this.socket.ensurePresent(() => this.locateSocket())) {
+        this.diag.log(1, `session ${this.spec.name}: socket recreated at ${this.socket.path}`);
+      }
     } catch (err) {
       this.diag.log(1, `session ${this.spec.name}: cannot recreate socket: ${(err as Error).message}`);
     }
+  }
+
+  /** Makes the socket's directory again, as the front looks for it. */
+  private locateSocket(): string {
+    const { candidates, fallbacks } = this.spec.socketDirs;
+    const dir = resolveSocketDir(candidates, this.spec.name, { uid: this.uid }, fallbacks);
+    if (dir.warning) this.diag.log(1, `session ${this.spec.name}: ${dir.warning}`);
+    return join(dir.dir, this.spec.name);
   }
 
   private status(): SessionStatus {

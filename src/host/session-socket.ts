@@ -3,8 +3,6 @@
 // recreated when a /tmp cleaner deletes it under a live session.
 import { chmodSync, closeSync, openSync, rmSync, statSync, type Stats } from 'node:fs';
 import { type Server, type Socket, connect, createServer } from 'node:net';
-import { dirname } from 'node:path';
-import { ensurePrivateDir } from '../session/socket-dir.js';
 
 export type ClaimResult = 'listening' | 'exists';
 
@@ -29,9 +27,14 @@ export class SessionSocket {
   private inode = -1;
 
   constructor(
-    readonly path: string,
+    private where: string,
     private readonly onConnection: (socket: Socket) => void,
   ) {}
+
+  /** Where the socket is now: it moves when its directory had to be made elsewhere. */
+  get path(): string {
+    return this.where;
+  }
 
   /** Binds the path, replacing a stale socket; 'exists' if a live host has it. */
   async claim(): Promise<ClaimResult> {
@@ -87,8 +90,12 @@ export class SessionSocket {
     return true;
   }
 
-  /** Recreates the socket if it was deleted (or replaced by a non-socket). */
-  async ensurePresent(uid: number): Promise<boolean> {
+  /**
+   * Recreates the socket if it was deleted (or replaced by a non-socket).
+   * `locate` makes its directory again the way a front looks for it (a /tmp
+   * cleaner may have removed the whole tree) and says where the socket goes.
+   */
+  async ensurePresent(locate: () => string): Promise<boolean> {
     let st: Stats | undefined;
     try {
       st = statSync(this.path);
@@ -99,10 +106,10 @@ export class SessionSocket {
     if (st && st.isSocket()) return false; // another host owns this name now
     this.server?.close();
     this.server = undefined;
-    ensurePrivateDir(dirname(this.path), { uid });
-    if (st) rmSync(this.path, { force: true });
-    const err = await this.tryListen();
-    if (err) throw err;
+    const path = locate();
+    if (st && path === this.path) rmSync(this.path, { force: true });
+    this.where = path;
+    if ((await this.claim()) === 'exists') throw new Error(`another session has ${path}`);
     return true;
   }
 

@@ -37,10 +37,11 @@ export class DirHandle {
 
   /**
    * Opens `path` as a directory. Its last component must not be a symlink
-   * (ELOOP/ENOTDIR otherwise); components before it resolve as usual.
+   * (ELOOP/ENOTDIR otherwise) unless `followLast`; components before it
+   * resolve as usual.
    */
-  static open(path: string): DirHandle {
-    return new DirHandle(openSync(path, OPEN_DIR), path);
+  static open(path: string, opts: { followLast?: boolean } = {}): DirHandle {
+    return new DirHandle(openSync(path, opts.followLast ? OPEN_DIR & ~constants.O_NOFOLLOW : OPEN_DIR), path);
   }
 
   /** Where `name` inside this directory resolves, relative to the descriptor. */

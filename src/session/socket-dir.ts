@@ -1,9 +1,17 @@
 // Where session sockets live, and the checks that keep other users out of
 // them (after tmux): the directory is the user's own, mode 0700, and not a
 // symlink. A shared root (-g) holds one private subdirectory per user.
-import { lstatSync, mkdirSync, chmodSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+//
+// Directories are made one level at a time through descriptors (DirHandle):
+// each level is opened with O_NOFOLLOW inside its held parent, checked with
+// fstat, created with mkdir inside the held parent only when that parent is
+// root's or ours, and chmodded only through its own descriptor, only when we
+// created it. So no symlink another user swaps in is ever followed by a
+// mkdir or a chmod (docs/security.md, "Socket directories").
+import type { Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { AtsrError, ExitCode } from '../cli/exit-codes.js';
+import { DirHandle } from './dir-handle.js';
 
 /** sun_path holds 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = 107;
@@ -15,10 +23,27 @@ export interface SocketDir {
   dir: string;
   /** The shared root it belongs to, for `-g` directories. */
   sharedRoot?: string;
+  /**
+   * Set when another user's entry was in the way and one of the user's
+   * private directories is used instead: the one warning to print.
+   */
+  warning?: string;
 }
 
 export interface Identity {
   uid: number;
+}
+
+const ROOT_UID = 0;
+
+/** Why a directory cannot be used. `blockedBy` names the other user whose entry is in the way, if that is the reason. */
+export class SocketDirProblem extends AtsrError {
+  constructor(
+    message: string,
+    readonly blockedBy?: { uid: number; path: string },
+  ) {
+    super(message, ExitCode.socketDir);
+  }
 }
 
 /** The candidates in order: the explicit -u/-g, or the defaults. */
@@ -35,107 +60,282 @@ export function socketDirCandidates(
 }
 
 /**
+ * The user's private directories, where sessions go when another user's
+ * entry blocks the candidates: `$HOME/.atsr`, then `$XDG_RUNTIME_DIR/atsr`
+ * (the per-user runtime directory only root and the user can write).
+ */
+export function privateFallbacks(env: NodeJS.ProcessEnv): SocketDirSpec[] {
+  const out: SocketDirSpec[] = [];
+  if (env.HOME) out.push({ kind: 'user', dir: join(env.HOME, '.atsr') });
+  if (env.XDG_RUNTIME_DIR?.startsWith('/')) out.push({ kind: 'user', dir: join(env.XDG_RUNTIME_DIR, 'atsr') });
+  return out;
+}
+
+/**
  * The first candidate that is usable and where a socket for `name` fits the
  * Unix path limit. Creates directories that are missing. An explicit
  * directory that cannot be used is an error, never a silent fallback:
- * sessions must not be spread over several places.
+ * sessions must not be spread over several places. The one exception is
+ * another user's entry in the way: nobody may deny a user resilience, so the
+ * first usable of `fallbacks` is used, with a warning.
  */
 export function resolveSocketDir(
   candidates: SocketDirSpec[],
   name: string | undefined,
   who: Identity,
+  fallbacks: SocketDirSpec[] = [],
 ): SocketDir {
-  const problems: string[] = [];
-  for (const spec of candidates) {
-    try {
-      const dir = prepare(spec, who);
-      if (name !== undefined) checkSocketPathLength(join(dir.dir, name));
-      return dir;
-    } catch (err) {
-      if (!(err instanceof AtsrError)) throw err;
-      problems.push(err.message);
+  const problems: SocketDirProblem[] = [];
+  const tryEach = (specs: SocketDirSpec[]): SocketDir | undefined => {
+    for (const spec of specs) {
+      try {
+        const dir = prepare(spec, who);
+        if (name !== undefined) checkSocketPathLength(join(dir.dir, name));
+        return dir;
+      } catch (err) {
+        if (!(err instanceof SocketDirProblem)) throw err;
+        problems.push(err);
+      }
     }
+    return undefined;
+  };
+  const found = tryEach(candidates);
+  if (found) return found;
+  const blocked = problems.find((p) => p.blockedBy);
+  const fallback = blocked ? tryEach(fallbacks) : undefined;
+  if (blocked && fallback) return { ...fallback, warning: blockedWarning(blocked, fallback.dir) };
+  throw noUsableDir(problems);
+}
+
+/**
+ * Every directory `atsr -l` searches: each usable candidate, and, when
+ * another user's entry blocks one, the user's private fallbacks (the first
+ * new one carries the warning). Throws when there is none.
+ */
+export function searchSocketDirs(candidates: SocketDirSpec[], who: Identity, fallbacks: SocketDirSpec[] = []): SocketDir[] {
+  const found: SocketDir[] = [];
+  const problems: SocketDirProblem[] = [];
+  const collect = (specs: SocketDirSpec[]): void => {
+    for (const spec of specs) {
+      try {
+        const dir = prepare(spec, who);
+        if (!found.some((d) => d.dir === dir.dir)) found.push(dir);
+      } catch (err) {
+        if (!(err instanceof SocketDirProblem)) throw err;
+        problems.push(err);
+      }
+    }
+  };
+  collect(candidates);
+  const blocked = problems.find((p) => p.blockedBy);
+  if (blocked) {
+    const before = found.length;
+    collect(fallbacks);
+    if (found.length > before) found[before] = { ...found[before]!, warning: blockedWarning(blocked, found[before]!.dir) };
   }
-  throw new AtsrError(problems.join('; '), ExitCode.socketDir);
+  if (found.length === 0) throw noUsableDir(problems);
+  return found;
+}
+
+function noUsableDir(problems: SocketDirProblem[]): AtsrError {
+  return new AtsrError([...new Set(problems.map((p) => p.message))].join('; '), ExitCode.socketDir);
+}
+
+function blockedWarning(problem: SocketDirProblem, used: string): string {
+  const by = problem.blockedBy!;
+  return `${problem.message}; using ${used} instead (to use ${by.path} again, have uid ${by.uid} or root remove it)`;
 }
 
 export function checkSocketPathLength(path: string): void {
   const bytes = Buffer.byteLength(path);
   if (bytes > MAX_SOCKET_PATH_BYTES) {
-    throw new AtsrError(
+    throw new SocketDirProblem(
       `socket path ${path} is ${bytes} bytes, over the ${MAX_SOCKET_PATH_BYTES}-byte limit of Unix sockets (use a shorter -u/-g directory or session name)`,
-      ExitCode.socketDir,
     );
   }
 }
 
-function prepare(spec: SocketDirSpec, who: Identity): SocketDir {
+/** Makes (or checks) the directories of `spec`, one level at a time. */
+export function prepare(spec: SocketDirSpec, who: Identity): SocketDir {
   if (spec.kind === 'user') {
-    ensurePrivateDir(spec.dir, who);
-    return { dir: spec.dir };
+    const dir = resolve(spec.dir);
+    withHandles((held) => held(openLevel(held(openAncestor(dirname(dir), who, 0o700)), dir, PRIVATE_DIR, who)));
+    return { dir };
   }
-  ensureSharedRoot(spec.root, who);
-  const dir = join(spec.root, String(who.uid));
-  ensurePrivateDir(dir, who);
-  return { dir, sharedRoot: spec.root };
+  const root = resolve(spec.root);
+  const dir = join(root, String(who.uid));
+  withHandles((held) => {
+    const rootHandle = held(openLevel(held(openAncestor(dirname(root), who, 0o755)), root, SHARED_ROOT, who));
+    held(openLevel(rootHandle, dir, PRIVATE_DIR, who));
+  });
+  return { dir, sharedRoot: root };
 }
 
-function lstatOrUndefined(path: string): Stats | undefined {
+/** Runs `work`, closing every handle it registered with `held`, also on a throw. */
+function withHandles(work: (held: (h: DirHandle) => DirHandle) => void): void {
+  const handles: DirHandle[] = [];
   try {
-    return lstatSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AtsrError(`socket directory ${path}: ${(err as Error).message}`, ExitCode.socketDir);
+    work((h) => {
+      handles.push(h);
+      return h;
+    });
+  } finally {
+    for (const h of handles) h.close();
   }
 }
 
-function makeDir(path: string, mode: number): void {
+/** What a level must be, and the mode it is created with. */
+interface LevelKind {
+  what: string;
+  mode: number;
+  /** Whether `uid` may own it. */
+  mayOwn(uid: number, who: Identity): boolean;
+  check(st: Stats, path: string, who: Identity): void;
+}
+
+/** A socket directory: only `who` can enter it. */
+const PRIVATE_DIR: LevelKind = {
+  what: 'socket directory',
+  mode: 0o700,
+  mayOwn: (uid, who) => uid === who.uid,
+  check(st, path, who) {
+    if (st.uid !== who.uid) {
+      throw new SocketDirProblem(`socket directory ${path} is owned by uid ${st.uid}, not by you (uid ${who.uid})`, {
+        uid: st.uid,
+        path,
+      });
+    }
+    if ((st.mode & 0o077) !== 0) {
+      throw new SocketDirProblem(`socket directory ${path} has mode ${(st.mode & 0o777).toString(8)}; it must be 700 (chmod 700 ${path})`);
+    }
+  },
+};
+
+/**
+ * A shared root: root's or the user's own, world-writable only with the
+ * sticky bit. One owned by another user is not trusted: its owner could
+ * rename the user's directory away and put a symlink or their own in its
+ * place (tmux and OpenSSH likewise trust only root's directories or yours).
+ */
+const SHARED_ROOT: LevelKind = {
+  what: 'shared socket root',
+  mode: 0o1777,
+  mayOwn: (uid, who) => uid === who.uid || uid === ROOT_UID,
+  check(st, path, who) {
+    if (!this.mayOwn(st.uid, who)) {
+      throw new SocketDirProblem(`shared socket root ${path} is owned by uid ${st.uid}, neither root nor you`, { uid: st.uid, path });
+    }
+    if (worldWritableWithoutSticky(st)) {
+      throw new SocketDirProblem(`shared socket root ${path} is world-writable without the sticky bit (chmod 1777 ${path})`);
+    }
+  },
+};
+
+/** A missing directory above the ones atsr manages, made on the way down. */
+const ANCESTOR = (mode: number): LevelKind => ({
+  what: 'directory',
+  mode,
+  mayOwn: (uid, who) => uid === who.uid,
+  check: () => undefined,
+});
+
+const worldWritableWithoutSticky = (st: Stats): boolean => (st.mode & 0o002) !== 0 && (st.mode & 0o1000) === 0;
+
+/**
+ * Opens an existing directory above the managed levels as the path names it
+ * (symlinks in it are the configuration's), creating missing ones one level
+ * at a time with `mode`.
+ */
+function openAncestor(path: string, who: Identity, mode: number): DirHandle {
   try {
-    mkdirSync(path, { recursive: true, mode });
-    chmodSync(path, mode); // mkdir's mode is filtered by the umask
+    return DirHandle.open(path, { followLast: true });
   } catch (err) {
-    throw new AtsrError(`cannot create socket directory ${path}: ${(err as Error).message}`, ExitCode.socketDir);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || path === dirname(path)) {
+      throw new SocketDirProblem(`socket directory ${path}: ${(err as Error).message}`);
+    }
+  }
+  const parent = openAncestor(dirname(path), who, mode);
+  try {
+    return openLevel(parent, path, ANCESTOR(mode), who);
+  } finally {
+    parent.close();
   }
 }
 
-/** A directory only `who` can enter: create it 0700, or check an existing one. */
-export function ensurePrivateDir(path: string, who: Identity): void {
-  let st = lstatOrUndefined(path);
-  if (!st) {
-    makeDir(path, 0o700);
-    st = lstatOrUndefined(path);
+/** Tries to open or make one level before giving up on an entry that keeps appearing and vanishing. */
+const LEVEL_ATTEMPTS = 10;
+
+/** Opens (creating if missing) the level `path` inside `parent`, and checks it through its descriptor. */
+function openLevel(parent: DirHandle, path: string, kind: LevelKind, who: Identity): DirHandle {
+  for (let attempt = 0; attempt < LEVEL_ATTEMPTS; attempt++) {
+    const existing = openChild(parent, path, kind, who);
+    if (existing) return checked(existing, path, kind, who, false);
+    if (makeChild(parent, path, kind, who)) {
+      const made = openChild(parent, path, kind, who);
+      if (made) return checked(made, path, kind, who, true);
+    }
+    // Something appeared there first, or what we made is gone: look again.
   }
-  if (!st) throw new AtsrError(`socket directory ${path} vanished`, ExitCode.socketDir);
-  if (st.isSymbolicLink()) throw new AtsrError(`socket directory ${path} is a symlink (refused)`, ExitCode.socketDir);
-  if (!st.isDirectory()) throw new AtsrError(`socket directory ${path} is not a directory`, ExitCode.socketDir);
-  if (st.uid !== who.uid) {
-    throw new AtsrError(`socket directory ${path} is owned by uid ${st.uid}, not by you (uid ${who.uid})`, ExitCode.socketDir);
-  }
-  if ((st.mode & 0o077) !== 0) {
-    throw new AtsrError(
-      `socket directory ${path} has mode ${(st.mode & 0o777).toString(8)}; it must be 700 (chmod 700 ${path})`,
-      ExitCode.socketDir,
-    );
+  throw new SocketDirProblem(`${kind.what} ${path} keeps appearing and vanishing`);
+}
+
+/** Checks an opened level through its descriptor; fchmods it only if we made it. */
+function checked(dir: DirHandle, path: string, kind: LevelKind, who: Identity, made: boolean): DirHandle {
+  try {
+    if (made) {
+      const st = dir.stat();
+      // Only what the kernel says is ours, and only what we made, is ever chmodded.
+      if (st.uid !== who.uid) {
+        throw new SocketDirProblem(`${kind.what} ${path} was replaced by uid ${st.uid}'s`, { uid: st.uid, path });
+      }
+      dir.chmod(kind.mode); // mkdir's mode is filtered by the umask
+    }
+    kind.check(dir.stat(), path, who);
+    return dir;
+  } catch (err) {
+    dir.close();
+    throw err instanceof AtsrError ? err : new SocketDirProblem(`${kind.what} ${path}: ${(err as Error).message}`);
   }
 }
 
-/** A shared root: root's or the user's own, world-writable only with the sticky bit. */
-function ensureSharedRoot(path: string, who: Identity): void {
-  let st = lstatOrUndefined(path);
-  if (!st) {
-    makeDir(path, 0o1777);
-    st = lstatOrUndefined(path);
+/** The child opened with O_NOFOLLOW, or undefined when there is none. */
+function openChild(parent: DirHandle, path: string, kind: LevelKind, who: Identity): DirHandle | undefined {
+  const name = basename(path);
+  try {
+    return parent.openChild(name);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code !== 'ELOOP' && code !== 'ENOTDIR') throw new SocketDirProblem(`${kind.what} ${path}: ${(err as Error).message}`);
   }
-  if (!st) throw new AtsrError(`shared socket root ${path} vanished`, ExitCode.socketDir);
-  if (st.isSymbolicLink()) throw new AtsrError(`shared socket root ${path} is a symlink (refused)`, ExitCode.socketDir);
-  if (!st.isDirectory()) throw new AtsrError(`shared socket root ${path} is not a directory`, ExitCode.socketDir);
-  if (st.uid !== 0 && st.uid !== who.uid) {
-    throw new AtsrError(`shared socket root ${path} is owned by uid ${st.uid}, neither root nor you`, ExitCode.socketDir);
+  const st = parent.lstatChild(name);
+  if (!st) return undefined; // removed meanwhile: make it
+  const blockedBy = kind.mayOwn(st.uid, who) ? undefined : { uid: st.uid, path };
+  const what = st.isSymbolicLink() ? 'is a symlink (refused)' : 'is not a directory';
+  throw new SocketDirProblem(`${kind.what} ${path} ${what}`, blockedBy);
+}
+
+/**
+ * mkdir inside the held parent, which must be root's or ours and not open to
+ * everyone without the sticky bit: in anyone else's directory its owner could
+ * swap what we make. False when something appeared there first.
+ */
+function makeChild(parent: DirHandle, path: string, kind: LevelKind, who: Identity): boolean {
+  const st = parent.stat();
+  if (st.uid !== who.uid && st.uid !== ROOT_UID) {
+    throw new SocketDirProblem(`cannot create ${kind.what} ${path}: ${parent.path} is owned by uid ${st.uid}, neither root nor you`, {
+      uid: st.uid,
+      path: parent.path,
+    });
   }
-  if ((st.mode & 0o002) !== 0 && (st.mode & 0o1000) === 0) {
-    throw new AtsrError(
-      `shared socket root ${path} is world-writable without the sticky bit (chmod 1777 ${path})`,
-      ExitCode.socketDir,
-    );
+  if (worldWritableWithoutSticky(st)) {
+    throw new SocketDirProblem(`cannot create ${kind.what} ${path}: ${parent.path} is world-writable without the sticky bit`);
+  }
+  try {
+    parent.makeChild(basename(path), kind.mode);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new SocketDirProblem(`cannot create ${kind.what} ${path}: ${(err as Error).message}`);
   }
 }
