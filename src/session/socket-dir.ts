@@ -301,18 +301,21 @@ function checked(dir: DirHandle, path: string, kind: LevelKind, who: Identity, m
 /** The child opened with O_NOFOLLOW, or undefined when there is none. */
 function openChild(parent: DirHandle, path: string, kind: LevelKind, who: Identity): DirHandle | undefined {
   const name = basename(path);
+  let openError: Error;
   try {
     return parent.openChild(name);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code !== 'ELOOP' && code !== 'ENOTDIR') throw new SocketDirProblem(`${kind.what} ${path}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    openError = err as Error;
   }
+  // Say what is in the way, and whose it is.
   const st = parent.lstatChild(name);
   if (!st) return undefined; // removed meanwhile: make it
   const blockedBy = kind.mayOwn(st.uid, who) ? undefined : { uid: st.uid, path };
-  const what = st.isSymbolicLink() ? 'is a symlink (refused)' : 'is not a directory';
-  throw new SocketDirProblem(`${kind.what} ${path} ${what}`, blockedBy);
+  if (st.isSymbolicLink()) throw new SocketDirProblem(`${kind.what} ${path} is a symlink (refused)`, blockedBy);
+  if (!st.isDirectory()) throw new SocketDirProblem(`${kind.what} ${path} is not a directory`, blockedBy);
+  kind.check(st, path, who); // someone else's directory we cannot enter
+  throw new SocketDirProblem(`${kind.what} ${path}: ${openError.message}`);
 }
 
 /**

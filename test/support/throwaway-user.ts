@@ -5,6 +5,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { atsrCommand } from './atsr-bin.js';
 import type { RunResult } from './atsr-sandbox.js';
+import { PtyRun } from './pty-harness.js';
 
 const randomName = (): string => `atsrt${Array.from({ length: 6 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('')}`;
 
@@ -64,6 +65,11 @@ export class ThrowawayUser {
     child.stdout!.setEncoding('latin1').on('data', (d: string) => (stdout += d));
     child.stderr!.setEncoding('latin1').on('data', (d: string) => (stderr += d));
     return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  }
+
+  /** Runs the real atsr as this user on a fresh pty of its own (the user's terminal). */
+  attach(args: string[], env: NodeJS.ProcessEnv = this.env()): PtyRun {
+    return new PtyRun(this.asMe([...atsrCommand(), ...args]), { env, cwd: '/' });
   }
 
   /** Ends what the tests left running as this user (session hosts), by pid, then deletes the user. */
