@@ -156,7 +156,7 @@ export function checkSocketPathLength(path: string): void {
 }
 
 /** Makes (or checks) the directories of `spec`, one level at a time. */
-export function prepare(spec: SocketDirSpec, who: Identity): SocketDir {
+function prepare(spec: SocketDirSpec, who: Identity): SocketDir {
   if (spec.kind === 'user') {
     const dir = resolve(spec.dir);
     withHandles((held) => held(openLevel(held(openAncestor(dirname(dir), who, 0o700)), dir, PRIVATE_DIR, who)));
