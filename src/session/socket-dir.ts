@@ -36,11 +36,20 @@ export interface Identity {
 
 const ROOT_UID = 0;
 
-/** Why a directory cannot be used. `blockedBy` names the other user whose entry is in the way, if that is the reason. */
+/** Another user's entry in the way, and what would clear it. */
+export interface Blocker {
+  uid: number;
+  fix: string;
+}
+
+/** An entry at `path` owned by `uid`, which only they or root can remove. */
+const entryOf = (uid: number, path: string): Blocker => ({ uid, fix: `to use ${path} again, have uid ${uid} or root remove it` });
+
+/** Why a directory cannot be used; `blockedBy` is set when another user's entry is the reason. */
 export class SocketDirProblem extends AtsrError {
   constructor(
     message: string,
-    readonly blockedBy?: { uid: number; path: string },
+    readonly blockedBy?: Blocker,
   ) {
     super(message, ExitCode.socketDir);
   }
@@ -142,8 +151,7 @@ function noUsableDir(problems: SocketDirProblem[]): AtsrError {
 }
 
 function blockedWarning(problem: SocketDirProblem, used: string): string {
-  const by = problem.blockedBy!;
-  return `${problem.message}; using ${used} instead (to use ${by.path} again, have uid ${by.uid} or root remove it)`;
+  return `${problem.message}; using ${used} instead (${problem.blockedBy!.fix})`;
 }
 
 export function checkSocketPathLength(path: string): void {
@@ -200,10 +208,7 @@ const PRIVATE_DIR: LevelKind = {
   mayOwn: (uid, who) => uid === who.uid,
   check(st, path, who) {
     if (st.uid !== who.uid) {
-      throw new SocketDirProblem(`socket directory ${path} is owned by uid ${st.uid}, not by you (uid ${who.uid})`, {
-        uid: st.uid,
-        path,
-      });
+      throw new SocketDirProblem(`socket directory ${path} is owned by uid ${st.uid}, not by you (uid ${who.uid})`, entryOf(st.uid, path));
     }
     if ((st.mode & 0o077) !== 0) {
       throw new SocketDirProblem(`socket directory ${path} has mode ${(st.mode & 0o777).toString(8)}; it must be 700 (chmod 700 ${path})`);
@@ -223,7 +228,7 @@ const SHARED_ROOT: LevelKind = {
   mayOwn: (uid, who) => uid === who.uid || uid === ROOT_UID,
   check(st, path, who) {
     if (!this.mayOwn(st.uid, who)) {
-      throw new SocketDirProblem(`shared socket root ${path} is owned by uid ${st.uid}, neither root nor you`, { uid: st.uid, path });
+      throw new SocketDirProblem(`shared socket root ${path} is owned by uid ${st.uid}, neither root nor you`, entryOf(st.uid, path));
     }
     if (worldWritableWithoutSticky(st)) {
       throw new SocketDirProblem(`shared socket root ${path} is world-writable without the sticky bit (chmod 1777 ${path})`);
@@ -286,7 +291,7 @@ function checked(dir: DirHandle, path: string, kind: LevelKind, who: Identity, m
       const st = dir.stat();
       // Only what the kernel says is ours, and only what we made, is ever chmodded.
       if (st.uid !== who.uid) {
-        throw new SocketDirProblem(`${kind.what} ${path} was replaced by uid ${st.uid}'s`, { uid: st.uid, path });
+        throw new SocketDirProblem(`${kind.what} ${path} was replaced by uid ${st.uid}'s`, entryOf(st.uid, path));
       }
       dir.chmod(kind.mode); // mkdir's mode is filtered by the umask
     }
@@ -311,7 +316,7 @@ function openChild(parent: DirHandle, path: string, kind: LevelKind, who: Identi
   // Say what is in the way, and whose it is.
   const st = parent.lstatChild(name);
   if (!st) return undefined; // removed meanwhile: make it
-  const blockedBy = kind.mayOwn(st.uid, who) ? undefined : { uid: st.uid, path };
+  const blockedBy = kind.mayOwn(st.uid, who) ? undefined : entryOf(st.uid, path);
   if (st.isSymbolicLink()) throw new SocketDirProblem(`${kind.what} ${path} is a symlink (refused)`, blockedBy);
   if (!st.isDirectory()) throw new SocketDirProblem(`${kind.what} ${path} is not a directory`, blockedBy);
   kind.check(st, path, who); // someone else's directory we cannot enter
@@ -328,7 +333,7 @@ function makeChild(parent: DirHandle, path: string, kind: LevelKind, who: Identi
   if (st.uid !== who.uid && st.uid !== ROOT_UID) {
     throw new SocketDirProblem(`cannot create ${kind.what} ${path}: ${parent.path} is owned by uid ${st.uid}, neither root nor you`, {
       uid: st.uid,
-      path: parent.path,
+      fix: `give -u or -g a directory in one of your own or root's`,
     });
   }
   if (worldWritableWithoutSticky(st)) {
