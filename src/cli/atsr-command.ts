@@ -15,6 +15,7 @@ import {
   resolveSocketDir,
   searchSocketDirs,
   socketDirCandidates,
+  usableSharedRoots,
 } from '../session/socket-dir.js';
 import { findCommand } from '../session/find-command.js';
 import { collectSessions, formatSessions } from '../list/list-sessions.js';
@@ -132,8 +133,10 @@ async function list(opts: AtsrOptions): Promise<number> {
     const { candidates, fallbacks } = socketDirChoice(opts);
     const usable = searchSocketDirs(candidates, { uid }, fallbacks);
     for (const d of usable) if (d.warning) process.stderr.write(`atsr: ${d.warning}\n`);
-    // Root listing a shared root sees every user's private subdirectory.
-    dirs = [...new Set(usable.flatMap((d) => (d.sharedRoot && uid === 0 ? subdirectories(d.sharedRoot) : [d.dir])))];
+    // Root listing a shared root sees every user's private subdirectory,
+    // also when another user's entry has blocked root's own.
+    const roots = uid === 0 ? usableSharedRoots(candidates, { uid }) : [];
+    dirs = [...new Set([...usable.map((d) => d.dir), ...roots.flatMap(subdirectories)])];
   }
   const { sessions, problems } = await collectSessions(dirs);
   for (const p of problems) process.stderr.write(`atsr: ${p}\n`);

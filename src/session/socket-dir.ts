@@ -146,6 +146,25 @@ export function searchSocketDirs(candidates: SocketDirSpec[], who: Identity, fal
   return found;
 }
 
+/**
+ * The usable shared roots among the candidates, whatever the state of the
+ * caller's own subdirectory in them: root lists every user's sessions there
+ * even when another user has blocked root's own.
+ */
+export function usableSharedRoots(candidates: SocketDirSpec[], who: Identity): string[] {
+  return candidates.flatMap((spec) => {
+    if (spec.kind !== 'shared') return [];
+    const root = resolve(spec.root);
+    try {
+      openSharedRoot(root, who).close();
+      return [root];
+    } catch (err) {
+      if (err instanceof SocketDirProblem) return [];
+      throw err;
+    }
+  });
+}
+
 function noUsableDir(problems: SocketDirProblem[]): AtsrError {
   return new AtsrError([...new Set(problems.map((p) => p.message))].join('; '), ExitCode.socketDir);
 }
@@ -172,11 +191,17 @@ function prepare(spec: SocketDirSpec, who: Identity): SocketDir {
   }
   const root = resolve(spec.root);
   const dir = join(root, String(who.uid));
-  withHandles((held) => {
-    const rootHandle = held(openLevel(held(openAncestor(dirname(root), who, 0o755)), root, SHARED_ROOT, who));
-    held(openLevel(rootHandle, dir, PRIVATE_DIR, who));
-  });
+  withHandles((held) => held(openLevel(held(openSharedRoot(root, who)), dir, PRIVATE_DIR, who)));
   return { dir, sharedRoot: root };
+}
+
+function openSharedRoot(root: string, who: Identity): DirHandle {
+  const parent = openAncestor(dirname(root), who, 0o755);
+  try {
+    return openLevel(parent, root, SHARED_ROOT, who);
+  } finally {
+    parent.close();
+  }
 }
 
 /** Runs `work`, closing every handle it registered with `held`, also on a throw. */

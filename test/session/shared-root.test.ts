@@ -7,7 +7,9 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rm
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ListedSession, waitUntil } from '../support/atsr-sandbox.js';
 import { ThrowawayUser } from '../support/throwaway-user.js';
+import { useSandbox } from '../support/use-sandbox.js';
 
+const box = useSandbox('shared-root');
 let a: ThrowawayUser;
 let b: ThrowawayUser;
 const scratch: string[] = [];
@@ -114,6 +116,24 @@ describe('another user cannot deny you resilience (item 8)', () => {
     const { sessions } = await listAs(a, ['-g', root], env);
     expect(sessions.map((s) => [s.name, s.socket])).toEqual([['s3', `${xdg}/atsr/s3`]]);
     await attachAndEcho(a, ['-g', root, '-a', 's3'], env);
+  });
+
+  it("B's symlink at ROOT/0 neither chmods its target nor hides the other users' sessions from root's -l", async () => {
+    const root = sharedRoot();
+    expect((await a.atsr(['-g', root, '-n', 'sa', ...ECHO])).code).toBe(0);
+    const target = `${prefix()}/etc`;
+    mkdirSync(target, { mode: 0o755 });
+    chmodSync(target, 0o755);
+    const planted = `${root}/0`;
+    expect((await b.run(['ln', '-s', target, planted])).code).toBe(0);
+    const home = `${box().dir}/root-home`;
+    const r = await box().run(['-g', root, '-l', '--json'], { env: box().env({ HOME: home }) });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      `atsr: socket directory ${planted} is a symlink (refused); using ${home}/.atsr instead (to use ${planted} again, have uid ${b.uid} or root remove it)\n`,
+    );
+    expect((JSON.parse(r.stdout) as ListedSession[]).map((s) => [s.name, s.socket])).toEqual([['sa', `${root}/${a.uid}/sa`]]);
+    expect(modeOf(target)).toBe('755');
   });
 });
 

@@ -57,14 +57,19 @@ export class ThrowawayUser {
     return spawn(file!, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
   }
 
-  /** Runs the real atsr as this user, stdin /dev/null. */
-  atsr(args: string[], env: NodeJS.ProcessEnv = this.env()): Promise<RunResult> {
-    const child = this.spawn([...atsrCommand(), ...args], env);
+  /** Runs `argv` as this user, stdin /dev/null, and collects its output. */
+  run(argv: string[], env: NodeJS.ProcessEnv = this.env()): Promise<RunResult> {
+    const child = this.spawn(argv, env);
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('latin1').on('data', (d: string) => (stdout += d));
     child.stderr!.setEncoding('latin1').on('data', (d: string) => (stderr += d));
     return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  }
+
+  /** Runs the real atsr as this user, stdin /dev/null. */
+  atsr(args: string[], env: NodeJS.ProcessEnv = this.env()): Promise<RunResult> {
+    return this.run([...atsrCommand(), ...args], env);
   }
 
   /** Runs the real atsr as this user on a fresh pty of its own (the user's terminal). */
