@@ -17,6 +17,8 @@ import {
 } from 'node:fs';
 
 const OPEN_DIR = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/** Linux's O_PATH, which Node's fs.constants does not list. */
+const O_PATH = 0o10000000;
 
 /** A single path component: no '/', not '.' or '..', not empty. */
 function checkedName(name: string): string {
@@ -37,11 +39,20 @@ export class DirHandle {
 
   /**
    * Opens `path` as a directory. Its last component must not be a symlink
-   * (ELOOP/ENOTDIR otherwise) unless `followLast`; components before it
-   * resolve as usual.
+   * (ELOOP/ENOTDIR otherwise); components before it resolve as usual.
    */
-  static open(path: string, opts: { followLast?: boolean } = {}): DirHandle {
-    return new DirHandle(openSync(path, opts.followLast ? OPEN_DIR & ~constants.O_NOFOLLOW : OPEN_DIR), path);
+  static open(path: string): DirHandle {
+    return new DirHandle(openSync(path, OPEN_DIR), path);
+  }
+
+  /**
+   * Opens a directory as a configured path names it (symlinks in it are
+   * followed), only to act inside it: O_PATH needs search permission on it,
+   * not read permission. stat() and the *Child methods work on it; chmod()
+   * and names() do not.
+   */
+  static openToActIn(path: string): DirHandle {
+    return new DirHandle(openSync(path, O_PATH | constants.O_DIRECTORY), path);
   }
 
   /** Where `name` inside this directory resolves, relative to the descriptor. */

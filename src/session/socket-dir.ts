@@ -278,7 +278,7 @@ const worldWritableWithoutSticky = (st: Stats): boolean => (st.mode & 0o002) !==
  */
 function openAncestor(path: string, who: Identity, mode: number): DirHandle {
   try {
-    return DirHandle.open(path, { followLast: true });
+    return DirHandle.openToActIn(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || path === dirname(path)) {
       throw new SocketDirProblem(`socket directory ${path}: ${(err as Error).message}`);

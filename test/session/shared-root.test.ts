@@ -166,3 +166,17 @@ describe('a /tmp cleaner deleting the whole shared root (item 7)', () => {
     await attachAndEcho(a, ['-g', root, '-a', 'wa']);
   });
 });
+
+describe('made one level at a time, as before for the user', () => {
+  it("a socket directory under root's search-only (0711) directory still works", async () => {
+    const p = prefix();
+    chmodSync(p, 0o711);
+    const dir = `${p}/a-sockets`;
+    mkdirSync(dir, { mode: 0o700 });
+    chownSync(dir, a.uid, a.gid);
+    const made = await a.atsr(['-u', dir, '-n', 'x1', ...ECHO]);
+    expect([made.code, made.stderr]).toEqual([0, '']);
+    const { sessions } = await listAs(a, ['-u', dir]);
+    expect(sessions.map((s) => s.socket)).toEqual([`${dir}/x1`]);
+  });
+});
