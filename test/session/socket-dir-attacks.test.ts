@@ -1,15 +1,14 @@
 // Issue 10 item 2, replayed for real with throwaway users: another user who
-// flips a path component between a directory and a symlink while atsr makes
-// its socket directories must never get a chmod applied to the symlink's
-// target (before the fix: A's home became 1777 within a few dozen runs, and
-// root's first use chmodded a root-owned directory to 0700).
+// flips a path component between missing and a symlink while atsr makes its
+// socket directories must never get a chmod applied to the symlink's target
+// (before the fix: A's home became 1777 within a few runs, and root's first
+// use chmodded a root-owned directory to 0700 within a few dozen).
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { atsrCommand } from '../support/atsr-bin.js';
 import { ThrowawayUser } from '../support/throwaway-user.js';
 
-// Before the fix A lost within about ten runs and root within a few dozen.
 const RUNS_A = 60;
 const RUNS_ROOT = 100;
 // Each run is a real atsr start: 0.15 s on an idle machine, over 1 s on a
