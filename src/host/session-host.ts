@@ -442,20 +442,21 @@ export class SessionHost {
 
   private async checkSocket(): Promise<void> {
     if (this.ending) return;
+    let why: string | undefined;
     try {
-      if (await this.socket.ensurePresent(() => this.locateSocket())) {
-        this.diag.log(1, `session ${this.spec.name}: socket recreated at ${this.socket.path}`);
+      if (await this.socket.ensurePresent(() => this.locateSocket((w) => (why = w)))) {
+        this.diag.log(1, `session ${this.spec.name}: socket bound at ${this.socket.path}${why ? ` (${why})` : ''}`);
       }
     } catch (err) {
       this.diag.log(1, `session ${this.spec.name}: cannot recreate socket: ${(err as Error).message}`);
     }
   }
 
-  /** Makes the socket's directory again, as the front looks for it. */
-  private locateSocket(): string {
+  /** Where the socket belongs now, its directories made as a front makes them; `warn` gets the fallback's warning. */
+  private locateSocket(warn: (warning: string) => void): string {
     const { candidates, fallbacks } = this.spec.socketDirs;
     const dir = resolveSocketDir(candidates, this.spec.name, { uid: this.uid }, fallbacks);
-    if (dir.warning) this.diag.log(1, `session ${this.spec.name}: ${dir.warning}`);
+    if (dir.warning) warn(dir.warning);
     return join(dir.dir, this.spec.name);
   }
 

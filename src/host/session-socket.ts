@@ -91,9 +91,12 @@ export class SessionSocket {
   }
 
   /**
-   * Recreates the socket if it was deleted (or replaced by a non-socket).
-   * `locate` makes its directory again the way a front looks for it (a /tmp
-   * cleaner may have removed the whole tree) and says where the socket goes.
+   * Keeps the socket where a front looks for it. `locate` makes the
+   * directories again the way a front does (a /tmp cleaner may have removed
+   * the whole tree) and says where the socket belongs now: the socket is
+   * recreated if it was deleted (or replaced by a non-socket), and moved if
+   * it belongs elsewhere (back from a private fallback once another user's
+   * entry is gone). True when it was bound anew.
    */
   async ensurePresent(locate: () => string): Promise<boolean> {
     let st: Stats | undefined;
@@ -102,14 +105,25 @@ export class SessionSocket {
     } catch {
       st = undefined;
     }
-    if (st && st.ino === this.inode) return false;
-    if (st && st.isSocket()) return false; // another host owns this name now
-    this.server?.close();
-    this.server = undefined;
+    const ours = st !== undefined && st.ino === this.inode;
+    if (st && !ours && st.isSocket()) return false; // another host owns this name now
     const path = locate();
-    if (st && path === this.path) rmSync(this.path, { force: true });
+    if (ours && path === this.path) return false;
+    const old = { path: this.path, server: this.server, inode: this.inode };
+    if (!ours) {
+      old.server?.close();
+      this.server = undefined;
+      if (st && path === old.path) rmSync(old.path, { force: true });
+    }
     this.where = path;
-    if ((await this.claim()) === 'exists') throw new Error(`another session has ${path}`);
+    if ((await this.claim()) === 'exists') {
+      this.where = old.path; // still listening there if it was ours; retried at the next check
+      throw new Error(`another session has ${path}`);
+    }
+    if (ours) {
+      old.server?.close();
+      removeIfSame(old.path, old.inode);
+    }
     return true;
   }
 
@@ -117,10 +131,15 @@ export class SessionSocket {
   close(): void {
     this.server?.close();
     this.server = undefined;
-    try {
-      if (statSync(this.path).ino === this.inode) rmSync(this.path, { force: true });
-    } catch {
-      // Already gone.
-    }
+    removeIfSame(this.path, this.inode);
+  }
+}
+
+/** Removes `path` if it is still the socket we bound (inode `inode`). */
+function removeIfSame(path: string, inode: number): void {
+  try {
+    if (statSync(path).ino === inode) rmSync(path, { force: true });
+  } catch {
+    // Already gone.
   }
 }

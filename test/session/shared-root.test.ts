@@ -118,6 +118,25 @@ describe('another user cannot deny you resilience (item 8)', () => {
     await attachAndEcho(a, ['-g', root, '-a', 's3'], env);
   });
 
+  it("once B's entry is gone, A's live session moves back to ROOT/<uid>, where A's next atsr looks", async () => {
+    const root = sharedRoot();
+    const taken = `${root}/${a.uid}`;
+    mkdirSync(taken, { mode: 0o700 });
+    chownSync(taken, b.uid, b.gid);
+    expect((await a.atsr(['-g', root, '-n', 'back1', ...ECHO])).code).toBe(0);
+    const host = (await listAs(a, ['-g', root])).sessions.find((s) => s.name === 'back1');
+    expect(host!.socket).toBe(`${a.home}/.atsr/back1`);
+
+    rmSync(taken, { recursive: true }); // root clears it, as the warning says
+    process.kill(host!.pid, 'SIGUSR1');
+    await waitUntil('the socket is back in the shared root', () => existsSync(`${taken}/back1`));
+    expect(existsSync(`${a.home}/.atsr/back1`)).toBe(false);
+    const { sessions, stderr } = await listAs(a, ['-g', root]);
+    expect([stderr, sessions.map((s) => [s.name, s.pid, s.socket])]).toEqual(['', [['back1', host!.pid, `${taken}/back1`]]]);
+    expect(modeOf(taken)).toBe('700');
+    await attachAndEcho(a, ['-g', root, '-a', 'back1']);
+  });
+
   it("B's symlink at ROOT/0 neither chmods its target nor hides the other users' sessions from root's -l", async () => {
     const root = sharedRoot();
     expect((await a.atsr(['-g', root, '-n', 'sa', ...ECHO])).code).toBe(0);
