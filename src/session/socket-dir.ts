@@ -292,11 +292,16 @@ function openAncestor(path: string, who: Identity, mode: number): DirHandle {
   }
 }
 
-/** Tries to open or make one level before giving up on an entry that keeps appearing and vanishing. */
-const LEVEL_ATTEMPTS = 10;
+/**
+ * Tries to open or make one level before giving up on an entry that keeps
+ * appearing and vanishing (another user flipping a symlink there: each try
+ * is a race they must win).
+ */
+const LEVEL_ATTEMPTS = 100;
 
 /** Opens (creating if missing) the level `path` inside `parent`, and checks it through its descriptor. */
 function openLevel(parent: DirHandle, path: string, kind: LevelKind, who: Identity): DirHandle {
+  let flipper: Blocker | undefined;
   for (let attempt = 0; attempt < LEVEL_ATTEMPTS; attempt++) {
     const existing = openChild(parent, path, kind, who);
     if (existing) return checked(existing, path, kind, who, false);
@@ -304,9 +309,12 @@ function openLevel(parent: DirHandle, path: string, kind: LevelKind, who: Identi
       const made = openChild(parent, path, kind, who);
       if (made) return checked(made, path, kind, who, true);
     }
-    // Something appeared there first, or what we made is gone: look again.
+    // Something appeared there first, or what we made is gone: look again,
+    // noting whose entry it was in case it vanishes every time.
+    const st = parent.lstatChild(basename(path));
+    if (st && !kind.mayOwn(st.uid, who)) flipper = entryOf(st.uid, path);
   }
-  throw new SocketDirProblem(`${kind.what} ${path} keeps appearing and vanishing`);
+  throw new SocketDirProblem(`${kind.what} ${path} keeps appearing and vanishing`, flipper);
 }
 
 /** Checks an opened level through its descriptor; fchmods it only if we made it. */
