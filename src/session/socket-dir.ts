@@ -37,7 +37,7 @@ export interface Identity {
 const ROOT_UID = 0;
 
 /** Another user's entry in the way, and what would clear it. */
-export interface Blocker {
+interface Blocker {
   uid: number;
   fix: string;
 }
@@ -46,7 +46,7 @@ export interface Blocker {
 const entryOf = (uid: number, path: string): Blocker => ({ uid, fix: `to use ${path} again, have uid ${uid} or root remove it` });
 
 /** Why a directory cannot be used; `blockedBy` is set when another user's entry is the reason. */
-export class SocketDirProblem extends AtsrError {
+class SocketDirProblem extends AtsrError {
   constructor(
     message: string,
     readonly blockedBy?: Blocker,
@@ -186,34 +186,25 @@ export function checkSocketPathLength(path: string): void {
 function prepare(spec: SocketDirSpec, who: Identity): SocketDir {
   if (spec.kind === 'user') {
     const dir = resolve(spec.dir);
-    withHandles((held) => held(openLevel(held(openAncestor(dirname(dir), who, 0o700)), dir, PRIVATE_DIR, who)));
+    within(openAncestor(dirname(dir), who, 0o700), (parent) => openLevel(parent, dir, PRIVATE_DIR, who).close());
     return { dir };
   }
   const root = resolve(spec.root);
   const dir = join(root, String(who.uid));
-  withHandles((held) => held(openLevel(held(openSharedRoot(root, who)), dir, PRIVATE_DIR, who)));
+  within(openSharedRoot(root, who), (rootDir) => openLevel(rootDir, dir, PRIVATE_DIR, who).close());
   return { dir, sharedRoot: root };
 }
 
 function openSharedRoot(root: string, who: Identity): DirHandle {
-  const parent = openAncestor(dirname(root), who, 0o755);
-  try {
-    return openLevel(parent, root, SHARED_ROOT, who);
-  } finally {
-    parent.close();
-  }
+  return within(openAncestor(dirname(root), who, 0o755), (parent) => openLevel(parent, root, SHARED_ROOT, who));
 }
 
-/** Runs `work`, closing every handle it registered with `held`, also on a throw. */
-function withHandles(work: (held: (h: DirHandle) => DirHandle) => void): void {
-  const handles: DirHandle[] = [];
+/** Runs `work` with `handle`, and closes it, also on a throw. */
+function within<T>(handle: DirHandle, work: (handle: DirHandle) => T): T {
   try {
-    work((h) => {
-      handles.push(h);
-      return h;
-    });
+    return work(handle);
   } finally {
-    for (const h of handles) h.close();
+    handle.close();
   }
 }
 
@@ -284,12 +275,7 @@ function openAncestor(path: string, who: Identity, mode: number): DirHandle {
       throw new SocketDirProblem(`socket directory ${path}: ${(err as Error).message}`);
     }
   }
-  const parent = openAncestor(dirname(path), who, mode);
-  try {
-    return openLevel(parent, path, ANCESTOR(mode), who);
-  } finally {
-    parent.close();
-  }
+  return within(openAncestor(dirname(path), who, mode), (parent) => openLevel(parent, path, ANCESTOR(mode), who));
 }
 
 /**
