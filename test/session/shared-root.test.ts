@@ -6,7 +6,7 @@
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ListedSession, waitUntil } from '../support/atsr-sandbox.js';
-import { ThrowawayUser } from '../support/throwaway-user.js';
+import { ThrowawayUser, removeUsers } from '../support/throwaway-user.js';
 import { useSandbox } from '../support/use-sandbox.js';
 
 const box = useSandbox('shared-root');
@@ -19,9 +19,8 @@ beforeAll(() => {
   b = ThrowawayUser.create();
 });
 afterAll(() => {
-  a?.remove();
-  b?.remove();
   for (const d of scratch) rmSync(d, { recursive: true, force: true });
+  removeUsers(a, b);
 });
 
 /** A root-owned directory that holds the test's shared roots, like an install prefix. */

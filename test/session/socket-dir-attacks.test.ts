@@ -7,7 +7,7 @@ import { type ChildProcess, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { atsrCommand } from '../support/atsr-bin.js';
-import { ThrowawayUser } from '../support/throwaway-user.js';
+import { ThrowawayUser, removeUsers } from '../support/throwaway-user.js';
 
 // Before the fix about one run in fifteen lost the race (measured with this
 // flipper), so a hundred runs fail the old code but for a chance under 0.1%.
@@ -66,9 +66,8 @@ describe('making socket directories while another user flips a symlink', () => {
     b = ThrowawayUser.create();
   });
   afterAll(() => {
-    a?.remove();
-    b?.remove();
     for (const d of scratch) rmSync(d, { recursive: true, force: true });
+    removeUsers(a, b);
   });
 
   it(`A's home keeps mode 700 over ${RUNS_A} runs of A's atsr -g B-dir/atsr (-l and -n)`, async () => {

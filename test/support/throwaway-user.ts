@@ -86,7 +86,26 @@ export class ThrowawayUser {
         // Gone already.
       }
     }
+    // userdel refuses while a process of the user still exists.
+    const deadline = Date.now() + 10_000;
+    while (this.pids().length > 0) {
+      if (Date.now() > deadline) throw new Error(`${this.name}: processes ${this.pids().join(' ')} did not end`);
+      execFileSync('sleep', ['0.05']);
+    }
     execFileSync('userdel', [this.name]);
     rmSync(this.home, { recursive: true, force: true });
   }
+}
+
+/** Removes every user, even when removing one fails; then reports the first failure. */
+export function removeUsers(...users: Array<ThrowawayUser | undefined>): void {
+  const failures: unknown[] = [];
+  for (const u of users) {
+    try {
+      u?.remove();
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  if (failures.length > 0) throw failures[0];
 }
