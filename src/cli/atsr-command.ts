@@ -7,7 +7,16 @@ import { Diagnostics } from '../log/diagnostics.js';
 import { type AtsrOptions, parseOptions } from './options.js';
 import { AtsrError, ExitCode } from './exit-codes.js';
 import { nameProblem } from '../session/name.js';
-import { MAX_SOCKET_PATH_BYTES, type SocketDir, resolveSocketDir, socketDirCandidates } from '../session/socket-dir.js';
+import {
+  MAX_SOCKET_PATH_BYTES,
+  type SocketDir,
+  type SocketDirSpec,
+  privateFallbacks,
+  resolveSocketDir,
+  searchSocketDirs,
+  socketDirCandidates,
+  usableSharedRoots,
+} from '../session/socket-dir.js';
 import { findCommand } from '../session/find-command.js';
 import { agentLinkPath } from '../session/internal-names.js';
 import { SESSION_ENV, isOwnSession } from '../session/own-session.js';
@@ -47,13 +56,15 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
   // isatty, not process.stdin: a stdin stream would leave fd 0 non-blocking for the command runDirect execs.
   if (needsTty && !isatty(0)) return cannot(new AtsrError('standard input is not a terminal', ExitCode.noTty));
 
+  const socketDirs = socketDirChoice(opts);
   let dir: SocketDir;
   try {
-    dir = resolveSocketDir(socketDirCandidates(opts.socketDir, process.env), name, { uid: process.getuid!() });
+    dir = resolveSocketDir(socketDirs.candidates, name, { uid: process.getuid!() }, socketDirs.fallbacks);
   } catch (err) {
     if (err instanceof AtsrError) return cannot(err);
     throw err;
   }
+  if (dir.warning) process.stderr.write(`atsr: ${dir.warning}\n`);
   const socketPath = join(dir.dir, name);
   diag.log(3, `socket ${socketPath}`);
   if (opts.action !== 'create-detached' && isOwnSession(socketPath, process.env)) {
@@ -74,6 +85,7 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     const started = await startHost({
       name,
       socketPath,
+      socketDirs,
       command: opts.command,
       cwd: process.cwd(),
       bufferSize: opts.bufferSize,
@@ -101,6 +113,11 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     handshake: opts.sync ? makeHandshake(opts) : undefined,
     diag,
   });
+}
+
+/** Where sockets go: the explicit -u/-g or the default chain, then the user's private fallbacks. */
+function socketDirChoice(opts: AtsrOptions): { candidates: SocketDirSpec[]; fallbacks: SocketDirSpec[] } {
+  return { candidates: socketDirCandidates(opts.socketDir, process.env), fallbacks: privateFallbacks(process.env) };
 }
 
 /** Connects to a session socket; undefined if there is no live session (a stale socket is removed). */
@@ -139,20 +156,18 @@ async function list(opts: AtsrOptions): Promise<number> {
     sources = [{ kind: 'dir', path: opts.listDir }];
   } else {
     // Every usable directory of the chain: a long session name may have put
-    // a session in a later one (the Unix path limit).
-    const candidates = socketDirCandidates(opts.socketDir, process.env);
-    const usable = candidates.flatMap((c) => {
-      try {
-        return [resolveSocketDir([c], undefined, { uid })];
-      } catch (err) {
-        if (err instanceof AtsrError && candidates.length > 1) return [];
-        throw err;
-      }
-    });
-    if (usable.length === 0) resolveSocketDir(candidates, undefined, { uid }); // throws, naming each problem
-    // Root listing a shared root sees every user's private subdirectory.
-    const all = usable.map((d): ListSource => (d.sharedRoot && uid === 0 ? { kind: 'shared', root: d.sharedRoot } : { kind: 'dir', path: d.dir }));
-    sources = [...new Map(all.map((s) => [JSON.stringify(s), s])).values()];
+    // a session in a later one (the Unix path limit), and another user's
+    // entry in the way may have put it in a private fallback.
+    const { candidates, fallbacks } = socketDirChoice(opts);
+    const usable = searchSocketDirs(candidates, { uid }, fallbacks);
+    for (const d of usable) if (d.warning) process.stderr.write(`atsr: ${d.warning}\n`);
+    // Root listing a shared root sees every user's private subdirectory,
+    // also when another user's entry has blocked root's own.
+    const roots = uid === 0 ? usableSharedRoots(candidates, { uid }) : [];
+    sources = [
+      ...usable.filter((d) => !(d.sharedRoot !== undefined && roots.includes(d.sharedRoot))).map((d): ListSource => ({ kind: 'dir', path: d.dir })),
+      ...roots.map((root): ListSource => ({ kind: 'shared', root })),
+    ];
   }
   const { sessions, problems } = await collectSessions(sources, uid);
   for (const p of problems) process.stderr.write(`atsr: ${terminalSafe(p)}\n`);

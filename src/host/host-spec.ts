@@ -2,6 +2,7 @@
 // so that `ps` shows a short command line, and removed before the command
 // is started.
 import type { DiagLevel } from '../log/diagnostics.js';
+import type { SocketDirSpec } from '../session/socket-dir.js';
 
 export const HOST_SPEC_ENV = 'ATSR_HOST_SPEC';
 export const HOST_ROLE_ARG = '--atsr-session-host';
@@ -20,6 +21,12 @@ const ATTACH_TIMEOUT_ENV = 'ATSR_ATTACH_TIMEOUT_MS';
 export interface HostSpec {
   name: string;
   socketPath: string;
+  /**
+   * Where the front looked for the socket's directory (its candidates, then
+   * the private fallbacks): the host looks there the same way when it has to
+   * recreate a deleted socket, so that its front finds it again.
+   */
+  socketDirs: { candidates: SocketDirSpec[]; fallbacks: SocketDirSpec[] };
   command: string[];
   cwd: string;
   bufferSize: number;

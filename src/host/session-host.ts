@@ -4,6 +4,7 @@
 import { readSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import { spawn as spawnPty, type IPty } from 'node-pty';
 import { statusFromExit } from '../cli/exit-codes.js';
 import { Diagnostics } from '../log/diagnostics.js';
@@ -17,6 +18,7 @@ import {
 } from '../protocol/messages.js';
 import { ByteRing } from '../session/byte-ring.js';
 import { SESSION_ENV } from '../session/own-session.js';
+import { resolveSocketDir } from '../session/socket-dir.js';
 import { ptyMasterFd, ptyMasterOpen, ptyReaderIdle } from '../pty/pty-internals.js';
 import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import { pointAgentLink, removeAgentLink } from './agent-link.js';
@@ -504,11 +506,22 @@ export class SessionHost {
 
   private async checkSocket(): Promise<void> {
     if (this.ending) return;
+    let why: string | undefined;
     try {
-      if (await this.socket.ensurePresent(this.uid)) this.diag.log(1, `session ${this.spec.name}: socket recreated`);
+      if (await this.socket.ensurePresent(() => this.locateSocket((w) => (why = w)))) {
+        this.diag.log(1, `session ${this.spec.name}: socket bound at ${this.socket.path}${why ? ` (${why})` : ''}`);
+      }
     } catch (err) {
       this.diag.log(1, `session ${this.spec.name}: cannot recreate socket: ${(err as Error).message}`);
     }
+  }
+
+  /** Where the socket belongs now, its directories made as a front makes them; `warn` gets the fallback's warning. */
+  private locateSocket(warn: (warning: string) => void): string {
+    const { candidates, fallbacks } = this.spec.socketDirs;
+    const dir = resolveSocketDir(candidates, this.spec.name, { uid: this.uid }, fallbacks);
+    if (dir.warning) warn(dir.warning);
+    return join(dir.dir, this.spec.name);
   }
 
   private status(): SessionStatus {

@@ -3,9 +3,7 @@
 // recreated when a /tmp cleaner deletes it under a live session.
 import { chmodSync, closeSync, openSync, rmSync, statSync, type Stats } from 'node:fs';
 import { type Server, type Socket, connect, createServer } from 'node:net';
-import { dirname } from 'node:path';
 import { staleLockPath } from '../session/internal-names.js';
-import { ensurePrivateDir } from '../session/socket-dir.js';
 
 export type ClaimResult = 'listening' | 'exists';
 
@@ -30,9 +28,14 @@ export class SessionSocket {
   private inode = -1;
 
   constructor(
-    readonly path: string,
+    private where: string,
     private readonly onConnection: (socket: Socket) => void,
   ) {}
+
+  /** Where the socket is now: it moves when its directory had to be made elsewhere. */
+  get path(): string {
+    return this.where;
+  }
 
   /** Binds the path, replacing a stale socket; 'exists' if a live host has it. */
   async claim(): Promise<ClaimResult> {
@@ -88,22 +91,40 @@ export class SessionSocket {
     return true;
   }
 
-  /** Recreates the socket if it was deleted (or replaced by a non-socket). */
-  async ensurePresent(uid: number): Promise<boolean> {
+  /**
+   * Keeps the socket where a front looks for it. `locate` makes the
+   * directories again the way a front does (a /tmp cleaner may have removed
+   * the whole tree) and says where the socket belongs now: the socket is
+   * recreated if it was deleted (or replaced by a non-socket), and moved if
+   * it belongs elsewhere (back from a private fallback once another user's
+   * entry is gone). True when it was bound anew.
+   */
+  async ensurePresent(locate: () => string): Promise<boolean> {
     let st: Stats | undefined;
     try {
       st = statSync(this.path);
     } catch {
       st = undefined;
     }
-    if (st && st.ino === this.inode) return false;
-    if (st && st.isSocket()) return false; // another host owns this name now
-    this.server?.close();
-    this.server = undefined;
-    ensurePrivateDir(dirname(this.path), { uid });
-    if (st) rmSync(this.path, { force: true });
-    const err = await this.tryListen();
-    if (err) throw err;
+    const ours = st !== undefined && st.ino === this.inode;
+    if (st && !ours && st.isSocket()) return false; // another host owns this name now
+    const path = locate();
+    if (ours && path === this.path) return false;
+    const old = { path: this.path, server: this.server, inode: this.inode };
+    if (!ours) {
+      old.server?.close();
+      this.server = undefined;
+      if (st && path === old.path) rmSync(old.path, { force: true });
+    }
+    this.where = path;
+    if ((await this.claim()) === 'exists') {
+      this.where = old.path; // still listening there if it was ours; retried at the next check
+      throw new Error(`another session has ${path}`);
+    }
+    if (ours) {
+      old.server?.close();
+      removeIfSame(old.path, old.inode);
+    }
     return true;
   }
 
@@ -111,10 +132,15 @@ export class SessionSocket {
   close(): void {
     this.server?.close();
     this.server = undefined;
-    try {
-      if (statSync(this.path).ino === this.inode) rmSync(this.path, { force: true });
-    } catch {
-      // Already gone.
-    }
+    removeIfSame(this.path, this.inode);
+  }
+}
+
+/** Removes `path` if it is still the socket we bound (inode `inode`). */
+function removeIfSame(path: string, inode: number): void {
+  try {
+    if (statSync(path).ino === inode) rmSync(path, { force: true });
+  } catch {
+    // Already gone.
   }
 }

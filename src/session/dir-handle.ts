@@ -47,6 +47,16 @@ export class DirHandle {
     return new DirHandle(openSync(path, OPEN_DIR), path);
   }
 
+  /**
+   * Opens a directory as a configured path names it (symlinks in it are
+   * followed), only to act inside it: O_PATH needs search permission on it,
+   * not read permission. stat() and the *Child methods work on it; chmod()
+   * and names() do not.
+   */
+  static openToActIn(path: string): DirHandle {
+    return new DirHandle(openSync(path, O_PATH | constants.O_DIRECTORY), path);
+  }
+
   /** Where `name` inside this directory resolves, relative to the descriptor. */
   private at(name: string): string {
     if (this.closed) throw new Error(`${this.path}: directory handle already closed`);

@@ -1,9 +1,17 @@
 // Where session sockets live, and the checks that keep other users out of
 // them (after tmux): the directory is the user's own, mode 0700, and not a
 // symlink. A shared root (-g) holds one private subdirectory per user.
-import { lstatSync, mkdirSync, chmodSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+//
+// Directories are made one level at a time through descriptors (DirHandle):
+// each level is opened with O_NOFOLLOW inside its held parent, checked with
+// fstat, created with mkdir inside the held parent only when that parent is
+// root's or ours, and chmodded only through its own descriptor, only when we
+// created it. So no symlink another user swaps in is ever followed by a
+// mkdir or a chmod (docs/security.md, "Socket directories").
+import type { Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { AtsrError, ExitCode } from '../cli/exit-codes.js';
+import { DirHandle } from './dir-handle.js';
 
 /** sun_path holds 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = 107;
@@ -15,10 +23,36 @@ export interface SocketDir {
   dir: string;
   /** The shared root it belongs to, for `-g` directories. */
   sharedRoot?: string;
+  /**
+   * Set when another user's entry was in the way and one of the user's
+   * private directories is used instead: the one warning to print.
+   */
+  warning?: string;
 }
 
 export interface Identity {
   uid: number;
+}
+
+const ROOT_UID = 0;
+
+/** Another user's entry in the way, and what would clear it. */
+interface Blocker {
+  uid: number;
+  fix: string;
+}
+
+/** An entry at `path` owned by `uid`, which only they or root can remove. */
+const entryOf = (uid: number, path: string): Blocker => ({ uid, fix: `to use ${path} again, have uid ${uid} or root remove it` });
+
+/** Why a directory cannot be used; `blockedBy` is set when another user's entry is the reason. */
+class SocketDirProblem extends AtsrError {
+  constructor(
+    message: string,
+    readonly blockedBy?: Blocker,
+  ) {
+    super(message, ExitCode.socketDir);
+  }
 }
 
 /** The candidates in order: the explicit -u/-g, or the defaults. */
@@ -35,107 +69,300 @@ export function socketDirCandidates(
 }
 
 /**
+ * The user's private directories, where sessions go when another user's
+ * entry blocks the candidates: `$HOME/.atsr`, then `$XDG_RUNTIME_DIR/atsr`
+ * (the per-user runtime directory only root and the user can write).
+ */
+export function privateFallbacks(env: NodeJS.ProcessEnv): SocketDirSpec[] {
+  const out: SocketDirSpec[] = [];
+  if (env.HOME) out.push({ kind: 'user', dir: join(env.HOME, '.atsr') });
+  if (env.XDG_RUNTIME_DIR?.startsWith('/')) out.push({ kind: 'user', dir: join(env.XDG_RUNTIME_DIR, 'atsr') });
+  return out;
+}
+
+/**
  * The first candidate that is usable and where a socket for `name` fits the
  * Unix path limit. Creates directories that are missing. An explicit
  * directory that cannot be used is an error, never a silent fallback:
- * sessions must not be spread over several places.
+ * sessions must not be spread over several places. The one exception is
+ * another user's entry in the way: nobody may deny a user resilience, so the
+ * first usable of `fallbacks` is used, with a warning.
  */
 export function resolveSocketDir(
   candidates: SocketDirSpec[],
   name: string | undefined,
   who: Identity,
+  fallbacks: SocketDirSpec[] = [],
 ): SocketDir {
-  const problems: string[] = [];
-  for (const spec of candidates) {
-    try {
-      const dir = prepare(spec, who);
-      if (name !== undefined) checkSocketPathLength(join(dir.dir, name));
-      return dir;
-    } catch (err) {
-      if (!(err instanceof AtsrError)) throw err;
-      problems.push(err.message);
+  const problems: SocketDirProblem[] = [];
+  const tryEach = (specs: SocketDirSpec[]): SocketDir | undefined => {
+    for (const spec of specs) {
+      try {
+        const dir = prepare(spec, who);
+        if (name !== undefined) checkSocketPathLength(join(dir.dir, name));
+        return dir;
+      } catch (err) {
+        if (!(err instanceof SocketDirProblem)) throw err;
+        problems.push(err);
+      }
     }
+    return undefined;
+  };
+  const found = tryEach(candidates);
+  if (found) return found;
+  const blocked = problems.find((p) => p.blockedBy);
+  const fallback = blocked ? tryEach(fallbacks) : undefined;
+  if (blocked && fallback) return { ...fallback, warning: blockedWarning(blocked, fallback.dir) };
+  throw noUsableDir(problems);
+}
+
+/**
+ * Every directory `atsr -l` searches: each usable candidate, and, when
+ * another user's entry blocks one, the user's private fallbacks (the first
+ * new one carries the warning). Throws when there is none.
+ */
+export function searchSocketDirs(candidates: SocketDirSpec[], who: Identity, fallbacks: SocketDirSpec[] = []): SocketDir[] {
+  const found: SocketDir[] = [];
+  const problems: SocketDirProblem[] = [];
+  const collect = (specs: SocketDirSpec[]): void => {
+    for (const spec of specs) {
+      try {
+        const dir = prepare(spec, who);
+        if (!found.some((d) => d.dir === dir.dir)) found.push(dir);
+      } catch (err) {
+        if (!(err instanceof SocketDirProblem)) throw err;
+        problems.push(err);
+      }
+    }
+  };
+  collect(candidates);
+  const blocked = problems.find((p) => p.blockedBy);
+  if (blocked) {
+    const before = found.length;
+    collect(fallbacks);
+    if (found.length > before) found[before] = { ...found[before]!, warning: blockedWarning(blocked, found[before]!.dir) };
   }
-  throw new AtsrError(problems.join('; '), ExitCode.socketDir);
+  if (found.length === 0) throw noUsableDir(problems);
+  return found;
+}
+
+/**
+ * The usable shared roots among the candidates, whatever the state of the
+ * caller's own subdirectory in them: root lists every user's sessions there
+ * even when another user has blocked root's own.
+ */
+export function usableSharedRoots(candidates: SocketDirSpec[], who: Identity): string[] {
+  return candidates.flatMap((spec) => {
+    if (spec.kind !== 'shared') return [];
+    const root = resolve(spec.root);
+    try {
+      openSharedRoot(root, who).close();
+      return [root];
+    } catch (err) {
+      if (err instanceof SocketDirProblem) return [];
+      throw err;
+    }
+  });
+}
+
+function noUsableDir(problems: SocketDirProblem[]): AtsrError {
+  return new AtsrError([...new Set(problems.map((p) => p.message))].join('; '), ExitCode.socketDir);
+}
+
+function blockedWarning(problem: SocketDirProblem, used: string): string {
+  return `${problem.message}; using ${used} instead (${problem.blockedBy!.fix})`;
 }
 
 export function checkSocketPathLength(path: string): void {
   const bytes = Buffer.byteLength(path);
   if (bytes > MAX_SOCKET_PATH_BYTES) {
-    throw new AtsrError(
+    throw new SocketDirProblem(
       `socket path ${path} is ${bytes} bytes, over the ${MAX_SOCKET_PATH_BYTES}-byte limit of Unix sockets (use a shorter -u/-g directory or session name)`,
-      ExitCode.socketDir,
     );
   }
 }
 
+/** Makes (or checks) the directories of `spec`, one level at a time. */
 function prepare(spec: SocketDirSpec, who: Identity): SocketDir {
   if (spec.kind === 'user') {
-    ensurePrivateDir(spec.dir, who);
-    return { dir: spec.dir };
+    const dir = resolve(spec.dir);
+    within(openAncestor(dirname(dir), who, 0o700), (parent) => openLevel(parent, dir, PRIVATE_DIR, who).close());
+    return { dir };
   }
-  ensureSharedRoot(spec.root, who);
-  const dir = join(spec.root, String(who.uid));
-  ensurePrivateDir(dir, who);
-  return { dir, sharedRoot: spec.root };
+  const root = resolve(spec.root);
+  const dir = join(root, String(who.uid));
+  within(openSharedRoot(root, who), (rootDir) => openLevel(rootDir, dir, PRIVATE_DIR, who).close());
+  return { dir, sharedRoot: root };
 }
 
-function lstatOrUndefined(path: string): Stats | undefined {
+function openSharedRoot(root: string, who: Identity): DirHandle {
+  return within(openAncestor(dirname(root), who, 0o755), (parent) => openLevel(parent, root, SHARED_ROOT, who));
+}
+
+/** Runs `work` with `handle`, and closes it, also on a throw. */
+function within<T>(handle: DirHandle, work: (handle: DirHandle) => T): T {
   try {
-    return lstatSync(path);
+    return work(handle);
+  } finally {
+    handle.close();
+  }
+}
+
+/** What a level must be, and the mode it is created with. */
+interface LevelKind {
+  what: string;
+  mode: number;
+  /** Whether `uid` may own it. */
+  mayOwn(uid: number, who: Identity): boolean;
+  check(st: Stats, path: string, who: Identity): void;
+}
+
+/** A socket directory: only `who` can enter it. */
+const PRIVATE_DIR: LevelKind = {
+  what: 'socket directory',
+  mode: 0o700,
+  mayOwn: (uid, who) => uid === who.uid,
+  check(st, path, who) {
+    if (st.uid !== who.uid) {
+      throw new SocketDirProblem(`socket directory ${path} is owned by uid ${st.uid}, not by you (uid ${who.uid})`, entryOf(st.uid, path));
+    }
+    if ((st.mode & 0o077) !== 0) {
+      throw new SocketDirProblem(`socket directory ${path} has mode ${(st.mode & 0o777).toString(8)}; it must be 700 (chmod 700 ${path})`);
+    }
+  },
+};
+
+/**
+ * A shared root: root's or the user's own, world-writable only with the
+ * sticky bit. One owned by another user is not trusted: its owner could
+ * rename the user's directory away and put a symlink or their own in its
+ * place (tmux and OpenSSH likewise trust only root's directories or yours).
+ */
+const SHARED_ROOT: LevelKind = {
+  what: 'shared socket root',
+  mode: 0o1777,
+  mayOwn: (uid, who) => uid === who.uid || uid === ROOT_UID,
+  check(st, path, who) {
+    if (!this.mayOwn(st.uid, who)) {
+      throw new SocketDirProblem(`shared socket root ${path} is owned by uid ${st.uid}, neither root nor you`, entryOf(st.uid, path));
+    }
+    if (worldWritableWithoutSticky(st)) {
+      throw new SocketDirProblem(`shared socket root ${path} is world-writable without the sticky bit (chmod 1777 ${path})`);
+    }
+  },
+};
+
+/** A missing directory above the ones atsr manages, made on the way down. */
+const ANCESTOR = (mode: number): LevelKind => ({
+  what: 'directory',
+  mode,
+  mayOwn: (uid, who) => uid === who.uid,
+  check: () => undefined,
+});
+
+const worldWritableWithoutSticky = (st: Stats): boolean => (st.mode & 0o002) !== 0 && (st.mode & 0o1000) === 0;
+
+/**
+ * Opens an existing directory above the managed levels as the path names it
+ * (symlinks in it are the configuration's), creating missing ones one level
+ * at a time with `mode`.
+ */
+function openAncestor(path: string, who: Identity, mode: number): DirHandle {
+  try {
+    return DirHandle.openToActIn(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || path === dirname(path)) {
+      throw new SocketDirProblem(`socket directory ${path}: ${(err as Error).message}`);
+    }
+  }
+  return within(openAncestor(dirname(path), who, mode), (parent) => openLevel(parent, path, ANCESTOR(mode), who));
+}
+
+/**
+ * Tries to open or make one level before giving up on an entry that keeps
+ * appearing and vanishing (another user flipping a symlink there: each try
+ * is a race they must win).
+ */
+const LEVEL_ATTEMPTS = 100;
+
+/** Opens (creating if missing) the level `path` inside `parent`, and checks it through its descriptor. */
+function openLevel(parent: DirHandle, path: string, kind: LevelKind, who: Identity): DirHandle {
+  let flipper: Blocker | undefined;
+  for (let attempt = 0; attempt < LEVEL_ATTEMPTS; attempt++) {
+    const existing = openChild(parent, path, kind, who);
+    if (existing) return checked(existing, path, kind, who, false);
+    if (makeChild(parent, path, kind, who)) {
+      const made = openChild(parent, path, kind, who);
+      if (made) return checked(made, path, kind, who, true);
+    }
+    // Something appeared there first, or what we made is gone: look again,
+    // noting whose entry it was in case it vanishes every time.
+    const st = parent.lstatChild(basename(path));
+    if (st && !kind.mayOwn(st.uid, who)) flipper = entryOf(st.uid, path);
+  }
+  throw new SocketDirProblem(`${kind.what} ${path} keeps appearing and vanishing`, flipper);
+}
+
+/** Checks an opened level through its descriptor; fchmods it only if we made it. */
+function checked(dir: DirHandle, path: string, kind: LevelKind, who: Identity, made: boolean): DirHandle {
+  try {
+    if (made) {
+      const st = dir.stat();
+      // Only what the kernel says is ours, and only what we made, is ever chmodded.
+      if (st.uid !== who.uid) {
+        throw new SocketDirProblem(`${kind.what} ${path} was replaced by uid ${st.uid}'s`, entryOf(st.uid, path));
+      }
+      dir.chmod(kind.mode); // mkdir's mode is filtered by the umask
+    }
+    kind.check(dir.stat(), path, who);
+    return dir;
+  } catch (err) {
+    dir.close();
+    throw err instanceof AtsrError ? err : new SocketDirProblem(`${kind.what} ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** The child opened with O_NOFOLLOW, or undefined when there is none. */
+function openChild(parent: DirHandle, path: string, kind: LevelKind, who: Identity): DirHandle | undefined {
+  const name = basename(path);
+  let openError: Error;
+  try {
+    return parent.openChild(name);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AtsrError(`socket directory ${path}: ${(err as Error).message}`, ExitCode.socketDir);
+    openError = err as Error;
   }
+  // Say what is in the way, and whose it is.
+  const st = parent.lstatChild(name);
+  if (!st) return undefined; // removed meanwhile: make it
+  const blockedBy = kind.mayOwn(st.uid, who) ? undefined : entryOf(st.uid, path);
+  if (st.isSymbolicLink()) throw new SocketDirProblem(`${kind.what} ${path} is a symlink (refused)`, blockedBy);
+  if (!st.isDirectory()) throw new SocketDirProblem(`${kind.what} ${path} is not a directory`, blockedBy);
+  kind.check(st, path, who); // someone else's directory we cannot enter
+  throw new SocketDirProblem(`${kind.what} ${path}: ${openError.message}`);
 }
 
-function makeDir(path: string, mode: number): void {
+/**
+ * mkdir inside the held parent, which must be root's or ours and not open to
+ * everyone without the sticky bit: in anyone else's directory its owner could
+ * swap what we make. False when something appeared there first.
+ */
+function makeChild(parent: DirHandle, path: string, kind: LevelKind, who: Identity): boolean {
+  const st = parent.stat();
+  if (st.uid !== who.uid && st.uid !== ROOT_UID) {
+    throw new SocketDirProblem(`cannot create ${kind.what} ${path}: ${parent.path} is owned by uid ${st.uid}, neither root nor you`, {
+      uid: st.uid,
+      fix: `give -u or -g a directory in one of your own or root's`,
+    });
+  }
+  if (worldWritableWithoutSticky(st)) {
+    throw new SocketDirProblem(`cannot create ${kind.what} ${path}: ${parent.path} is world-writable without the sticky bit`);
+  }
   try {
-    mkdirSync(path, { recursive: true, mode });
-    chmodSync(path, mode); // mkdir's mode is filtered by the umask
+    parent.makeChild(basename(path), kind.mode);
+    return true;
   } catch (err) {
-    throw new AtsrError(`cannot create socket directory ${path}: ${(err as Error).message}`, ExitCode.socketDir);
-  }
-}
-
-/** A directory only `who` can enter: create it 0700, or check an existing one. */
-export function ensurePrivateDir(path: string, who: Identity): void {
-  let st = lstatOrUndefined(path);
-  if (!st) {
-    makeDir(path, 0o700);
-    st = lstatOrUndefined(path);
-  }
-  if (!st) throw new AtsrError(`socket directory ${path} vanished`, ExitCode.socketDir);
-  if (st.isSymbolicLink()) throw new AtsrError(`socket directory ${path} is a symlink (refused)`, ExitCode.socketDir);
-  if (!st.isDirectory()) throw new AtsrError(`socket directory ${path} is not a directory`, ExitCode.socketDir);
-  if (st.uid !== who.uid) {
-    throw new AtsrError(`socket directory ${path} is owned by uid ${st.uid}, not by you (uid ${who.uid})`, ExitCode.socketDir);
-  }
-  if ((st.mode & 0o077) !== 0) {
-    throw new AtsrError(
-      `socket directory ${path} has mode ${(st.mode & 0o777).toString(8)}; it must be 700 (chmod 700 ${path})`,
-      ExitCode.socketDir,
-    );
-  }
-}
-
-/** A shared root: root's or the user's own, world-writable only with the sticky bit. */
-function ensureSharedRoot(path: string, who: Identity): void {
-  let st = lstatOrUndefined(path);
-  if (!st) {
-    makeDir(path, 0o1777);
-    st = lstatOrUndefined(path);
-  }
-  if (!st) throw new AtsrError(`shared socket root ${path} vanished`, ExitCode.socketDir);
-  if (st.isSymbolicLink()) throw new AtsrError(`shared socket root ${path} is a symlink (refused)`, ExitCode.socketDir);
-  if (!st.isDirectory()) throw new AtsrError(`shared socket root ${path} is not a directory`, ExitCode.socketDir);
-  if (st.uid !== 0 && st.uid !== who.uid) {
-    throw new AtsrError(`shared socket root ${path} is owned by uid ${st.uid}, neither root nor you`, ExitCode.socketDir);
-  }
-  if ((st.mode & 0o002) !== 0 && (st.mode & 0o1000) === 0) {
-    throw new AtsrError(
-      `shared socket root ${path} is world-writable without the sticky bit (chmod 1777 ${path})`,
-      ExitCode.socketDir,
-    );
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new SocketDirProblem(`cannot create ${kind.what} ${path}: ${(err as Error).message}`);
   }
 }

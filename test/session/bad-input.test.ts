@@ -92,15 +92,25 @@ describe('socket directories', () => {
     });
   });
 
-  it("refuses a directory owned by someone else; -t still runs the command", async () => {
-    mkdirSync(`${box().dir}/theirs`, { mode: 0o700 });
-    chownSync(`${box().dir}/theirs`, 65534, 65534);
-    const n = await box().run(['-u', `${box().dir}/theirs`, '-n', 'd3', 'sleep', '5']);
-    expect(n.code).toBe(6);
-    expect(n.stderr).toContain('is owned by uid 65534, not by you');
-    const t = new PtyRun([...atsrCommand(), '-u', `${box().dir}/theirs`, '-t', 'd3', 'sh', '-c', 'echo still-works'], { env: box().env() });
+  it("a directory owned by someone else sends you to your own ~/.atsr with one warning, for -n and -t", async () => {
+    // Deliberately changed (issue 10 item 8): another user's entry never costs you resilience.
+    const theirs = `${box().dir}/theirs`;
+    const home = `${box().dir}/home`;
+    mkdirSync(theirs, { mode: 0o700 });
+    chownSync(theirs, 65534, 65534);
+    const env = box().env({ HOME: home });
+    const warning =
+      `atsr: socket directory ${theirs} is owned by uid 65534, not by you (uid ${process.getuid!()}); ` +
+      `using ${home}/.atsr instead (to use ${theirs} again, have uid 65534 or root remove it)`;
+    const n = await box().run(['-u', theirs, '-n', 'd3', 'sleep', '30'], { env });
+    expect(n).toEqual({ code: 0, stdout: '', stderr: `${warning}\n` });
+    const listed = await box().run(['-u', theirs, '-l', '--json'], { env });
+    const [s] = JSON.parse(listed.stdout) as Array<{ name: string; socket: string; pid: number }>;
+    expect(s).toMatchObject({ name: 'd3', socket: `${home}/.atsr/d3` });
+    process.kill(s!.pid, 'SIGKILL');
+    const t = new PtyRun([...atsrCommand(), '-u', theirs, '-t', 'd4', 'sh', '-c', 'echo still-works'], { env });
     expect((await t.exit()).exitCode).toBe(0);
-    expect(t.text()).toContain('running sh directly\r\nstill-works\r\n');
+    expect(t.text()).toBe(`${warning}\r\nstill-works\r\n`);
   });
 
   it('refuses a socket path over the Unix limit', async () => {

@@ -1,5 +1,5 @@
 // Session names and the socket directory they live in.
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,9 @@ import {
   MAX_SOCKET_PATH_BYTES,
   type SocketDirSpec,
   checkSocketPathLength,
+  privateFallbacks,
   resolveSocketDir,
+  searchSocketDirs,
   socketDirCandidates,
 } from '../../src/session/socket-dir.js';
 
@@ -67,6 +69,23 @@ describe('socketDirCandidates', () => {
   it('gives only the explicit directory when there is one', () => {
     const explicit: SocketDirSpec = { kind: 'user', dir: '/srv/sockets' };
     expect(socketDirCandidates(explicit, { HOME: '/home/alice', TMPDIR: '/var/tmp' })).toEqual([explicit]);
+  });
+});
+
+describe('privateFallbacks', () => {
+  it.each<[string, NodeJS.ProcessEnv, SocketDirSpec[]]>([
+    [
+      'HOME and XDG_RUNTIME_DIR',
+      { HOME: '/home/alice', XDG_RUNTIME_DIR: '/run/user/1000', TMPDIR: '/var/tmp' },
+      [
+        { kind: 'user', dir: '/home/alice/.atsr' },
+        { kind: 'user', dir: '/run/user/1000/atsr' },
+      ],
+    ],
+    ['a relative XDG_RUNTIME_DIR (ignored)', { HOME: '/home/alice', XDG_RUNTIME_DIR: 'run' }, [{ kind: 'user', dir: '/home/alice/.atsr' }]],
+    ['neither', { TMPDIR: '/var/tmp' }, []],
+  ])('with %s', (_label, env, expected) => {
+    expect(privateFallbacks(env)).toEqual(expected);
   });
 });
 
@@ -199,5 +218,85 @@ describe('resolveSocketDir', () => {
           `shared socket root ${link} is a symlink (refused)`,
       ),
     );
+  });
+});
+
+// Issue 10 items 2 and 8: nothing is made or chmodded through another user's
+// entry, and such an entry sends the user to a private directory.
+describe.runIf(process.getuid!() === 0)('another user in the way', () => {
+  let base: string;
+  const me = { uid: 0 };
+  const other = 4242;
+  const mode = (path: string): string => (lstatSync(path).mode & 0o7777).toString(8);
+
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), 'atsr-unit-'));
+  });
+  afterEach(() => {
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  /** A root-owned shared root whose ROOT/0 is another user's symlink to a root-owned 755 directory. */
+  function symlinkedUidDir(owner: number): { root: string; target: string } {
+    const root = join(base, 'run');
+    mkdirSync(root);
+    chmodSync(root, 0o1777);
+    const target = join(base, 'etc');
+    mkdirSync(target);
+    chmodSync(target, 0o755);
+    symlinkSync(target, join(root, '0'));
+    lchownSync(join(root, '0'), owner, owner);
+    return { root, target };
+  }
+
+  it("never chmods the target of another user's symlink at ROOT/<uid>, and falls back with a warning", () => {
+    const { root, target } = symlinkedUidDir(other);
+    const home = join(base, 'home', '.atsr');
+    expect(resolveSocketDir([{ kind: 'shared', root }], 's1', me, [{ kind: 'user', dir: home }])).toEqual({
+      dir: home,
+      warning: `socket directory ${root}/0 is a symlink (refused); using ${home} instead (to use ${root}/0 again, have uid ${other} or root remove it)`,
+    });
+    expect(mode(target)).toBe('755');
+    expect(mode(home)).toBe('700');
+  });
+
+  it('refuses its own symlink without a fallback (the user can fix it), leaving the target alone', () => {
+    const { root, target } = symlinkedUidDir(0);
+    expect(() => resolveSocketDir([{ kind: 'shared', root }], 's1', me, [{ kind: 'user', dir: join(base, 'h') }])).toThrow(
+      new AtsrError(`socket directory ${root}/0 is a symlink (refused)`, ExitCode.socketDir),
+    );
+    expect(mode(target)).toBe('755');
+  });
+
+  it("makes nothing inside another user's directory", () => {
+    const theirs = join(base, 'theirs');
+    mkdirSync(theirs);
+    chmodSync(theirs, 0o777);
+    chownSync(theirs, other, other);
+    const home = join(base, 'home');
+    const dir = resolveSocketDir([{ kind: 'user', dir: join(theirs, 'sock') }], 's1', me, [{ kind: 'user', dir: home }]);
+    expect(dir.warning).toBe(
+      `cannot create socket directory ${theirs}/sock: ${theirs} is owned by uid ${other}, neither root nor you; ` +
+        `using ${home} instead (give -u or -g a directory in one of your own or root's)`,
+    );
+    expect(existsSync(join(theirs, 'sock'))).toBe(false);
+  });
+
+  it('makes nothing in a world-writable directory without the sticky bit, and that is no reason to fall back', () => {
+    const open = join(base, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    expect(() => resolveSocketDir([{ kind: 'user', dir: join(open, 'sock') }], 's1', me, [{ kind: 'user', dir: join(base, 'h') }])).toThrow(
+      new AtsrError(`cannot create socket directory ${open}/sock: ${open} is world-writable without the sticky bit`, ExitCode.socketDir),
+    );
+  });
+
+  it('-l searches the fallback only when another user is in the way', () => {
+    const { root } = symlinkedUidDir(other);
+    const home = join(base, 'home');
+    const found = searchSocketDirs([{ kind: 'shared', root }], me, [{ kind: 'user', dir: home }]);
+    expect(found.map((d) => [d.dir, d.warning !== undefined])).toEqual([[home, true]]);
+    const mine = join(base, 'mine');
+    expect(searchSocketDirs([{ kind: 'user', dir: mine }], me, [{ kind: 'user', dir: home }])).toEqual([{ dir: mine }]);
   });
 });
