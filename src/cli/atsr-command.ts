@@ -52,10 +52,6 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     return cannot(new AtsrError(what, ExitCode.badName));
   }
   const name = opts.name!;
-  const needsTty = opts.action !== 'create-detached';
-  // isatty, not process.stdin: a stdin stream would leave fd 0 non-blocking for the command runDirect execs.
-  if (needsTty && !isatty(0)) return cannot(new AtsrError('standard input is not a terminal', ExitCode.noTty));
-
   const socketDirs = socketDirChoice(opts);
   let dir: SocketDir;
   try {
@@ -76,8 +72,14 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     sock.destroy();
     throw new AtsrError(`session ${name} exists already`, ExitCode.sessionExists);
   }
+  if (!sock && opts.action === 'attach') throw new AtsrError(`no session named ${name} (in ${dir.dir})`, ExitCode.noSession);
+  // Only now is a terminal needed: the exit codes above hold with or without one.
+  // isatty, not process.stdin: a stdin stream would leave fd 0 non-blocking for the command runDirect execs.
+  if (opts.action !== 'create-detached' && !isatty(0)) {
+    sock?.destroy();
+    return cannot(new AtsrError('standard input is not a terminal', ExitCode.noTty));
+  }
   if (!sock) {
-    if (opts.action === 'attach') throw new AtsrError(`no session named ${name} (in ${dir.dir})`, ExitCode.noSession);
     if (!findCommand(opts.command[0]!, process.env)) {
       throw new AtsrError(`${opts.command[0]}: command not found`, ExitCode.commandNotFound);
     }

@@ -133,7 +133,7 @@ describe('sshd_config', () => {
     // The first installer's sshd -t waits here, holding its locks, until the test lets it go.
     sandbox.standIn('sshd', `touch '${reached}'\nwhile [ ! -e '${go}' ]; do sleep 0.05; done\nexec /usr/sbin/sshd "$@"`);
     const first = sandbox.run(sandbox.installArgs('--accept-env'));
-    await waitUntil('the first installer runs sshd', () => existsSync(reached));
+    await waitUntil('the first installer runs sshd', () => existsSync(reached), 60_000); // after unpacking 39 MB
     const second = await sandbox.run(sandbox.installArgs('--accept-env'));
     expect(second.status).toBe(1);
     expect(second.stderr).toMatch(new RegExp(`install-atsr: another installer \\(PID \\d+\\) is working on ${sandbox.prefix}; wait for it to finish \\(if none is running, remove /`));
