@@ -75,7 +75,7 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
   const changes = [
     ...(sshd.edit ? [sshd.edit] : []),
     ...prefixChanges(prefix, payload, renderRezumable(template, prefix, VERSION, tunables), tunables),
-    ...(sshd.reload ? [sshd.reload] : []),
+    ...(sshd.reload ?? []),
   ];
   const log = new InstallLog(join(prefix, LOG_NAME));
   log.add('install', prefix, { version: VERSION, mode: upgrade ? 'upgrade' : 'install' });
