@@ -3,12 +3,13 @@
 // the uninstall that restores the file byte for byte, and which sshd is
 // reloaded: the system's (its config bound over /etc/ssh in a private mount
 // namespace, a stand-in systemctl), a private `sshd -f FILE`, or none.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAlive, waitUntil } from '../support/atsr-sandbox.js';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADDED_LINES, InstallSandbox, installerBin } from './installer-harness.js';
+import { ThrowawayUser } from '../support/fake-hosts.js';
 
 const PLAIN = 'UsePAM yes\nX11Forwarding no\nSubsystem sftp /usr/lib/openssh/sftp-server\n';
 const WITH_MATCH = 'UsePAM yes\nMatch User bob\n    X11Forwarding no\nMatch Address 10.0.0.0/8\n    PermitTTY no\n';
@@ -19,10 +20,12 @@ const WITH_LANG = 'UsePAM yes\nAcceptEnv LANG LC_*\n';
 const INVALID = 'UsePAM yes\nNoSuchOption yes\n';
 
 let sandbox: InstallSandbox;
+let user: ThrowawayUser | undefined;
 beforeAll(async () => {
   await installerBin();
 }, 180_000);
 afterEach(() => sandbox?.remove());
+afterAll(() => user?.remove());
 
 function sshdAccepts(config: string): string[] {
   const r = spawnSync('sshd', ['-T', '-f', config], { encoding: 'utf8' });
@@ -124,6 +127,31 @@ describe('sshd_config', () => {
     expect(sshdAccepts(liveConfig)).toEqual([]);
     expect(live.hangups()).toBe(0);
     expect(sandbox.systemctlCalls()).toBe('');
+  });
+
+  it("a user's process named sshd, with -f naming the edited file, is not taken for an sshd: not named, not signalled", async () => {
+    sandbox = new InstallSandbox(WITH_INCLUDE);
+    mkdirSync(sandbox.dropInDir);
+    chmodSync(sandbox.dir, 0o755);
+    user = ThrowawayUser.create();
+    // `tail -f FILE` under the name sshd: /proc shows comm "sshd" and "-f FILE", as a listener of FILE would. SIGHUP ends it.
+    const fake = join(sandbox.dir, 'sshd');
+    copyFileSync('/usr/bin/tail', fake);
+    chmodSync(fake, 0o755);
+    const impostor = spawn(fake, ['-f', sandbox.sshdConfig], { uid: user.uid, gid: user.gid, stdio: 'ignore' });
+    try {
+      await waitUntil('the impostor runs', () => readFileSync(`/proc/${impostor.pid}/comm`, 'utf8') === 'sshd\n');
+      const text = readFileSync(sandbox.sshdConfig, 'utf8');
+      const r = await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'));
+      expect(r.status).toBe(0);
+      expect(r.stdout).not.toContain(`PID ${impostor.pid}`);
+      expect(r.stdout).toContain(`  Note: no running sshd reads ${sandbox.sshdConfig}, so none is reloaded`);
+      expect(readdirSync(sandbox.dropInDir)).toEqual([]); // its "reading" did not make the file live
+      expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(text + ADDED_LINES);
+      expect(impostor.exitCode ?? impostor.signalCode).toBe(null); // never signalled
+    } finally {
+      impostor.kill('SIGKILL');
+    }
   });
 
   it("the system's sshd_config: appends the line, reloads sshd the systemd way, and a second run changes nothing", async () => {
