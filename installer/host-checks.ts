@@ -1,8 +1,9 @@
 // Things about this host that undermine resumable sessions, each reported
 // with its fix: in the wizard, in the dry run, and in install.log.
-import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findUtempter } from '../src/host/utmp-recorder.js';
+import { reads, runningSshdListeners } from './sshd-listeners.js';
 
 export interface Finding {
   problem: string;
@@ -37,33 +38,19 @@ function killUserProcesses(): boolean {
   return value;
 }
 
-/** The config files the running sshd listeners read (-f, else the default). */
-function runningSshdConfigs(): string[] {
-  const configs = new Set<string>();
-  let pids: string[] = [];
-  try {
-    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
-  } catch {
-    return [];
+/**
+ * One finding per file that running sshds read instead of the one edited,
+ * naming each sshd by PID: logins through them will not resume.
+ */
+function otherSshdFindings(sshdConfig: string): Finding[] {
+  const byFile = new Map<string, number[]>();
+  for (const l of runningSshdListeners()) {
+    if (!reads(l, sshdConfig)) byFile.set(l.config, [...(byFile.get(l.config) ?? []), l.pid]);
   }
-  for (const pid of pids) {
-    if (readOr(`/proc/${pid}/comm`, '').trim() !== 'sshd') continue;
-    // A listener may have rewritten its title into one string ("sshd: /usr/sbin/sshd -f X -D [listener] ...").
-    const cmdline = readOr(`/proc/${pid}/cmdline`, '').replaceAll('\0', ' ').trim();
-    if (cmdline.startsWith('sshd:') && !cmdline.includes('[listener]')) continue; // a per-connection child
-    const argv = cmdline.split(/\s+/);
-    const f = argv.indexOf('-f');
-    configs.add(f >= 0 && argv[f + 1] ? argv[f + 1]! : '/etc/ssh/sshd_config');
-  }
-  return [...configs];
-}
-
-function samePath(a: string, b: string): boolean {
-  try {
-    return realpathSync(a) === realpathSync(b);
-  } catch {
-    return a === b;
-  }
+  return [...byFile].map(([file, pids]) => ({
+    problem: `${pids.length === 1 ? `sshd PID ${pids[0]} reads` : `sshd PIDs ${pids.join(', ')} read`} ${file}, not ${sshdConfig}: logins through ${pids.length === 1 ? 'it' : 'them'} will not resume sessions`,
+    fix: `run the installer with --sshd-config ${file} to add the line there`,
+  }));
 }
 
 export function hostFindings(sshdConfig: string, editsSshd: boolean): Finding[] {
@@ -74,15 +61,7 @@ export function hostFindings(sshdConfig: string, editsSshd: boolean): Finding[] 
       fix: `set KillExcludeUsers= to the users of atsr in ${LOGIND_CONF}, or run 'loginctl enable-linger USER' for each of them`,
     });
   }
-  if (editsSshd) {
-    const running = runningSshdConfigs();
-    if (running.length > 0 && !running.some((c) => samePath(c, sshdConfig))) {
-      findings.push({
-        problem: `the running sshd reads ${running.join(', ')}, not ${sshdConfig}: the AcceptEnv line will not take effect`,
-        fix: `run the installer with --sshd-config ${running[0]}`,
-      });
-    }
-  }
+  if (editsSshd) findings.push(...otherSshdFindings(sshdConfig));
   if (findUtempter() === undefined) {
     findings.push({
       problem: 'the utempter helper is missing: sessions will not appear in utmp (who, w, last)',

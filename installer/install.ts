@@ -76,7 +76,7 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
   const changes = [
     ...(sshd.edit ? [sshd.edit] : []),
     ...prefixChanges(prefix, payload, renderRezumable(template, prefix, VERSION, tunables), tunables),
-    ...(sshd.reload ? [sshd.reload] : []),
+    ...(sshd.reload ?? []),
   ];
   const log = new InstallLog(logFile);
   log.add('install', prefix, { version: VERSION, mode: upgrade ? 'upgrade' : 'install' });

@@ -1,7 +1,7 @@
 // Where `AcceptEnv ATSR_ID` goes in an sshd_config so that it applies to
 // every connection: a drop-in file when the global part of the config
-// includes a directory of them, else the main file before the first `Match`
-// (or at its end). The exact name, never a wildcard (CVE-2014-2532).
+// includes a directory of them and a running (or the system's) sshd reads the
+// config, else the config itself, before the first `Match` (or at its end). The exact name, never a wildcard (CVE-2014-2532).
 import { basename, dirname, isAbsolute, join } from 'node:path';
 
 export const ACCEPT_ENV_LINE = 'AcceptEnv ATSR_ID';
@@ -41,44 +41,62 @@ export function effectiveAcceptEnv(sshdT: string): string[] {
 const keyword = (line: string): string => /^\s*([A-Za-z]+)/.exec(line)?.[1]?.toLowerCase() ?? '';
 const argsOf = (line: string): string[] => line.trim().replace(/^[A-Za-z]+\s*=?\s*/, '').split(/\s+/).filter(Boolean);
 
+/** The drop-in the global part of the config (before any `Match`) includes: DIR/atsr.conf, for an `Include DIR/*.conf`. */
+export function dropInFor(text: string): { path: string; includedBy: string } | undefined {
+  const lines = text.split('\n');
+  const firstMatch = lines.findIndex((l) => keyword(l) === 'match');
+  for (const line of firstMatch < 0 ? lines : lines.slice(0, firstMatch)) {
+    if (keyword(line) !== 'include') continue;
+    for (const arg of argsOf(line)) {
+      const pattern = isAbsolute(arg) ? arg : join(SSHD_CONFIG_DIR, arg);
+      if (/[*?]/.test(dirname(pattern)) || !sshdPatternMatches(basename(pattern), DROP_IN_NAME)) continue;
+      return { path: join(dirname(pattern), DROP_IN_NAME), includedBy: line.trim() };
+    }
+  }
+  return undefined;
+}
+
 /**
- * @param path   the sshd_config
- * @param text   its contents
+ * The plan when sshd accepts ATSR_ID already, else undefined.
  * @param accepted  the patterns sshd already accepts globally (from `sshd -T`)
  */
-export function planAcceptEnv(path: string, text: string, accepted: readonly string[]): AcceptEnvPlan {
+export function acceptEnvCoverage(path: string, accepted: readonly string[]): Extract<AcceptEnvPlan, { kind: 'covered' }> | undefined {
   const covering = accepted.find((p) => sshdPatternMatches(p, 'ATSR_ID'));
+  if (covering === undefined) return undefined;
   if (covering === 'ATSR_ID') return { kind: 'covered', why: `${path} already accepts ATSR_ID` };
-  if (covering !== undefined) {
+  return {
+    kind: 'covered',
+    why: `${path} already accepts ATSR_ID through the pattern '${covering}'`,
+    wildcard:
+      `AcceptEnv '${covering}' in ${path} is a wildcard: clients may set every variable it matches, and one that changes ` +
+      `what a login runs is the attack of CVE-2014-2532. Consider exact names instead, e.g. 'AcceptEnv LANG LC_* ATSR_ID'`,
+  };
+}
+
+/**
+ * Where the line goes in a config that does not accept ATSR_ID yet.
+ * @param path  the sshd_config
+ * @param text  its contents
+ * @param useDropIn  whether an included drop-in directory may be used: only
+ *   when a running (or the system's) sshd reads this file. A drop-in
+ *   directory is shared: a copy of the system's config includes the system's
+ *   own, and writing there would change the live server.
+ */
+export function placeAcceptEnv(path: string, text: string, useDropIn: boolean): Exclude<AcceptEnvPlan, { kind: 'covered' }> {
+  const dropIn = useDropIn ? dropInFor(text) : undefined;
+  if (dropIn !== undefined) {
     return {
-      kind: 'covered',
-      why: `${path} already accepts ATSR_ID through the pattern '${covering}'`,
-      wildcard:
-        `AcceptEnv '${covering}' in ${path} is a wildcard: clients may set every variable it matches, and one that changes ` +
-        `what a login runs is the attack of CVE-2014-2532. Consider exact names instead, e.g. 'AcceptEnv LANG LC_* ATSR_ID'`,
+      kind: 'drop-in',
+      path: dropIn.path,
+      content: ADDED_BLOCK, // a new file of atsr's own: LF
+      includedBy: dropIn.includedBy,
+      preview: `${dropIn.path} (new file, read by '${dropIn.includedBy}' in ${path}):\n+ ${MARKER_LINE}\n+ ${ACCEPT_ENV_LINE}\n`,
     };
   }
   const eol = lineEndingOf(text);
   const [marker, acceptEnv] = [MARKER_LINE, ACCEPT_ENV_LINE].map((l) => (eol === '\r\n' ? `${l}\r` : l));
   const lines = text.split('\n');
   const firstMatch = lines.findIndex((l) => keyword(l) === 'match');
-  const globalLines = firstMatch < 0 ? lines : lines.slice(0, firstMatch);
-
-  for (const line of globalLines) {
-    if (keyword(line) !== 'include') continue;
-    for (const arg of argsOf(line)) {
-      const pattern = isAbsolute(arg) ? arg : join(SSHD_CONFIG_DIR, arg);
-      if (/[*?]/.test(dirname(pattern)) || !sshdPatternMatches(basename(pattern), DROP_IN_NAME)) continue;
-      const dropIn = join(dirname(pattern), DROP_IN_NAME);
-      return {
-        kind: 'drop-in',
-        path: dropIn,
-        content: ADDED_BLOCK, // a new file of atsr's own: LF
-        includedBy: line.trim(),
-        preview: `${dropIn} (new file, read by '${line.trim()}' in ${path}):\n+ ${MARKER_LINE}\n+ ${ACCEPT_ENV_LINE}\n`,
-      };
-    }
-  }
 
   let after: string;
   let at: number; // index of the first added line in the new file

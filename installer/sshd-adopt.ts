@@ -6,17 +6,16 @@
 import type { Change } from './change.js';
 import { readIfExists, sha256Of } from './files.js';
 import type { LogEntry } from './install-log.js';
-import { ADDED_BLOCK, addedBlock, lineEndingOf, planAcceptEnv } from './sshd-accept-env.js';
+import { ADDED_BLOCK, addedBlock, dropInFor, lineEndingOf } from './sshd-accept-env.js';
 
 /** The change that records atsr's lines found in the config but not in `recorded`, if there are any. */
 export function adoptUnrecordedEdit(configPath: string, text: string, recorded: readonly LogEntry[]): Change | undefined {
-  const where = planAcceptEnv(configPath, text, []); // where this installer puts the lines
   const isRecorded = (kind: LogEntry['kind'], path: string): boolean => recorded.some((e) => e.kind === kind && e.path === path);
-  if (where.kind === 'drop-in') {
-    if (readIfExists(where.path) !== ADDED_BLOCK || isRecorded('sshd-dropin-written', where.path)) return undefined;
+  const dropIn = dropInFor(text);
+  if (dropIn !== undefined && readIfExists(dropIn.path) === ADDED_BLOCK && !isRecorded('sshd-dropin-written', dropIn.path)) {
     return {
-      summary: `record ${where.path}, written by an interrupted run, in the install log (so --uninstall removes it)`,
-      apply: (log) => log.add('sshd-dropin-written', where.path),
+      summary: `record ${dropIn.path}, written by an interrupted run, in the install log (so --uninstall removes it)`,
+      apply: (log) => log.add('sshd-dropin-written', dropIn.path),
     };
   }
   const block = addedBlock(lineEndingOf(text));

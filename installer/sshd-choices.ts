@@ -7,12 +7,12 @@ import { InstallError, InstallExit } from './errors.js';
 import type { InstallerOptions } from './options.js';
 import type { Prompter } from './prompter.js';
 import { findExecutable, runCommand } from './run-command.js';
-import { ACCEPT_ENV_LINE, effectiveAcceptEnv, planAcceptEnv } from './sshd-accept-env.js';
+import { ACCEPT_ENV_LINE, acceptEnvCoverage, dropInFor, effectiveAcceptEnv, placeAcceptEnv } from './sshd-accept-env.js';
 import type { LogEntry } from './install-log.js';
 import { adoptUnrecordedEdit } from './sshd-adopt.js';
 import { checkBeforeEdit } from './sshd-check.js';
 import { acceptEnvChange } from './sshd-config-change.js';
-import { sshdReloadCommand } from './sshd-service.js';
+import { reloadChange, reloadsFor, reloadText } from './sshd-service.js';
 
 export const WHY_SAFE =
   'Why this is safe: it lets exactly one variable through from the client, ATSR_ID, the session name the\n' +
@@ -23,8 +23,8 @@ export const WHY_SAFE =
 export interface SshdChoices {
   /** Adds the line: the first change of an install (if sshd rejects it, nothing else happens). */
   edit?: Change;
-  /** Reloads sshd: the last change. */
-  reload?: Change;
+  /** Reloads each sshd that reads the edited file: the last changes. */
+  reload?: Change[];
   /** What the admin should know (shown in the plan). */
   notes: string[];
   /** Things left undone, each with what to do instead: shown in the plan and again at the end. */
@@ -77,12 +77,17 @@ async function chooseForConfig(
     );
   }
   const accepted = effectiveAcceptEnv(runCommand([sshd, '-T', '-f', cfg]).stdout);
+  const covered = acceptEnvCoverage(cfg, accepted);
   const text = readFileSync(cfg, 'utf8');
-  const plan = planAcceptEnv(cfg, text, accepted);
-  if (plan.kind === 'covered') {
+  if (covered !== undefined) {
     const adopt = adoptUnrecordedEdit(cfg, text, recorded);
-    return { ...(adopt && { edit: adopt }), notes: [`${plan.why}: no change needed`], todo: plan.wildcard === undefined ? [] : [plan.wildcard] };
+    return { ...(adopt && { edit: adopt }), notes: [`${covered.why}: no change needed`], todo: covered.wildcard === undefined ? [] : [covered.wildcard] };
   }
+
+  const reloads = reloadsFor(cfg);
+  const live = reloads.length > 0;
+  const plan = placeAcceptEnv(cfg, text, live);
+  const notes = live ? [] : notReadNotes(cfg, text);
 
   let add = opts.acceptEnv;
   if (add === undefined) {
@@ -93,25 +98,23 @@ async function chooseForConfig(
   if (add !== true) return none(`'${ACCEPT_ENV_LINE}' is absent from ${cfg}, so sessions will not resume until it is added (run the installer again with --accept-env)`);
 
   const edit = acceptEnvChange(plan, cfg, sshd);
-  const reload = sshdReloadCommand();
-  if (!reload) return { edit, notes: [], todo: ['no way to reload sshd was found here (systemd, SysV service, AIX SRC): restart sshd yourself'] };
+  if (!live) return { edit, notes, todo: [] };
+  const commands = reloads.map(reloadText).join(' and ');
   let restart = opts.restartSshd;
   if (restart === undefined && p.interactive) {
-    restart = await p.confirm({ message: `Reload sshd now (runs: ${reload.join(' ')}; open connections stay)?`, flag: '--restart-sshd', initial: true });
+    restart = await p.confirm({ message: `Reload sshd now (runs: ${commands}; open connections stay)?`, flag: '--restart-sshd', initial: true });
   }
-  if (restart !== true) return { edit, notes: [], todo: [`sshd has not been reloaded: the line takes effect after '${reload.join(' ')}'`] };
-  return { edit, reload: reloadChange(reload), notes: [], todo: [] };
+  if (restart !== true) return { edit, notes, todo: [`sshd has not been reloaded: the line takes effect after ${commands}`] };
+  return { edit, reload: reloads.map(reloadChange), notes, todo: [] };
 }
 
-export function reloadChange(command: string[]): Change {
-  return {
-    summary: `reload sshd: ${command.join(' ')}`,
-    apply(log) {
-      const r = runCommand(command);
-      if (r.status !== 0) {
-        throw new InstallError(`'${command.join(' ')}' failed (status ${r.status}): ${r.stderr.trim()}`, InstallExit.failed);
-      }
-      log.add('ran', command.join(' '));
-    },
-  };
+/** What the admin is told when no sshd reads the file: nothing else is written, nothing reloaded. */
+function notReadNotes(cfg: string, text: string): string[] {
+  const dropIn = dropInFor(text);
+  return [
+    ...(dropIn === undefined
+      ? []
+      : [`${cfg} includes '${dropIn.includedBy}', but no sshd reads ${cfg}: the line goes into ${cfg} itself, and nothing in that directory is written`]),
+    `no running sshd reads ${cfg}, so none is reloaded (an sshd started with 'sshd -f ${cfg}' will accept ATSR_ID)`,
+  ];
 }

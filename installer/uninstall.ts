@@ -21,8 +21,7 @@ import { DEFAULT_PREFIX, type InstallerOptions, prefixProblem } from './options.
 import type { Prompter } from './prompter.js';
 import { runPlan } from './run-plan.js';
 import { revertSshdChange } from './sshd-config-change.js';
-import { reloadChange } from './sshd-choices.js';
-import { sshdReloadCommand } from './sshd-service.js';
+import { distinctReloads, reloadChange, reloadsFor, reloadsForDropIn, reloadText, type SshdReload } from './sshd-service.js';
 
 const KILL_WAIT_MS = 10_000;
 
@@ -69,12 +68,15 @@ function killSessions(runRoot: string, sessions: ListedSession[]): Change {
       listenersNow(runRoot, sessions).forEach((pid, i) => {
         const s = sessions[i]!;
         if (pid === undefined) return notEnded(s, `no process of ${s.owner} certainly listens on its socket`);
-        try {
-          process.kill(pid, 'SIGTERM'); // the host hangs its command up, as a line drop would
-        } catch (err) {
-          return notEnded(s, `pid ${pid}: ${(err as NodeJS.ErrnoException).code}`);
+        // One process may listen on several sockets: it is signalled once, and may be gone by its next socket.
+        if (!ended.includes(pid)) {
+          try {
+            process.kill(pid, 'SIGTERM'); // the host hangs its command up, as a line drop would
+          } catch (err) {
+            return notEnded(s, `pid ${pid}: ${(err as NodeJS.ErrnoException).code}`);
+          }
+          ended.push(pid);
         }
-        ended.push(pid);
         process.stdout.write(`  ended ${terminalSafe(`${s.name} (pid ${pid}, ${s.owner})`)}\n`);
       });
       waitUntilGone(ended);
@@ -118,6 +120,24 @@ function removeSocketRoot(runRoot: string): Change {
       if (problem) process.stdout.write(`  kept part of ${runRoot}: ${terminalSafe(problem)}\n`);
     },
   };
+}
+
+/** The sshd that read each logged sshd change, and the files no running sshd reads. */
+function reloadsAfterUninstall(entries: LogEntry[]): { reloads: SshdReload[]; unread: string[] } {
+  const reloads: SshdReload[] = [];
+  const unread: string[] = [];
+  for (const e of entries) {
+    if (e.kind === 'sshd-config-edited') {
+      const found = reloadsFor(e.path);
+      if (found.length === 0) unread.push(e.path);
+      reloads.push(...found);
+    } else if (e.kind === 'sshd-dropin-written') {
+      const found = reloadsForDropIn(e.path);
+      if (found.length === 0) unread.push(e.path);
+      reloads.push(...found);
+    }
+  }
+  return { reloads: distinctReloads(reloads), unread };
 }
 
 export async function uninstall(opts: InstallerOptions, p: Prompter, lock: InstallLock): Promise<void> {
@@ -171,13 +191,15 @@ export async function uninstall(opts: InstallerOptions, p: Prompter, lock: Insta
   if (keepRunRoot) notes.push(`${logFile} is kept, listing what is left: run --uninstall --kill-sessions later to finish`);
 
   if (sshdChanged) {
-    const reload = sshdReloadCommand();
+    const { reloads, unread } = reloadsAfterUninstall(entries);
+    if (unread.length > 0) notes.push(`no running sshd reads ${unread.join(', ')}, so none is reloaded for it`);
     let restart = opts.restartSshd;
-    if (reload && restart === undefined && p.interactive) {
-      restart = await p.confirm({ message: `Reload sshd afterwards (runs: ${reload.join(' ')})?`, flag: '--restart-sshd', initial: true });
+    const commands = reloads.map(reloadText).join(' and ');
+    if (reloads.length > 0 && restart === undefined && p.interactive) {
+      restart = await p.confirm({ message: `Reload sshd afterwards (runs: ${commands})?`, flag: '--restart-sshd', initial: true });
     }
-    if (reload && restart === true) changes.push(reloadChange(reload));
-    else notes.push('sshd is not reloaded: it still accepts ATSR_ID until it is');
+    if (reloads.length > 0 && restart === true) changes.push(...reloads.map(reloadChange));
+    else if (reloads.length > 0) notes.push(`sshd is not reloaded: it still accepts ATSR_ID until ${commands}`);
   }
   await runPlan({ title: `Uninstall atsr from ${prefix}:`, changes, notes }, new InstallLog(undefined), p, opts);
 }

@@ -2,15 +2,20 @@
 // ci/build-installer.sh when missing or older than its inputs (once, under a
 // lock, however many test files ask at the same time), and a sandbox per
 // test with its own prefix, sshd_config and a stand-in `systemctl` that
-// records how it was called instead of touching the machine's sshd.
-import { spawn, spawnSync } from 'node:child_process';
+// records how it was called instead of touching the machine's sshd. The
+// sandbox's sshd_config is read by no sshd unless a test makes it: by
+// starting a private sshd on it (startSshd), or by running the installer
+// where the sandbox's ssh directory is /etc/ssh (asSystemSshd).
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync, lstatSync, readlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../support/atsr-bin.js';
 import { PtyRun } from '../support/pty-harness.js';
-import { ensurePrivilegeSeparationDir } from '../support/sshd-fixture.js';
+import { ensurePrivilegeSeparationDir, findFreePort } from '../support/sshd-fixture.js';
+import { waitUntil } from '../support/atsr-sandbox.js';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 export const INSTALLER = join(ROOT, `dist/install-atsr-${VERSION}.bin`);
@@ -64,10 +69,15 @@ export class InstallSandbox {
   readonly fakeBin = join(this.dir, 'fakebin');
   private readonly calls = join(this.dir, 'systemctl.calls');
 
-  /** A host where sshd has run: its privilege separation directory is there (runWithEmptyRun is one where it is not). */
-  constructor(sshdConfigText: string) {
+  /**
+   * A host where sshd has run: its privilege separation directory is there (runWithEmptyRun is one where it is not).
+   * @param hostKey  puts a host key in the ssh directory where the system's config looks for one
+   *   (/etc/ssh/ssh_host_ed25519_key): runAsSystemSshd needs it, for sshd -t.
+   */
+  constructor(sshdConfigText: string, { hostKey = false } = {}) {
     ensurePrivilegeSeparationDir();
     mkdirSync(join(this.dir, 'ssh'));
+    if (hostKey) spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(this.dir, 'ssh/ssh_host_ed25519_key')]);
     mkdirSync(join(this.dir, 'opt'));
     writeFileSync(this.sshdConfig, sshdConfigText.replaceAll('@DIR@', this.dir));
     // Stands in for systemd: `ssh.service` is loaded, and every call is recorded.
@@ -113,6 +123,42 @@ export class InstallSandbox {
     return capture(['unshare', '-m', '--propagation', 'private', 'sh', '-c', script, INSTALLER, ...args], this.env);
   }
 
+  /**
+   * The installer on a host whose system sshd_config is this sandbox's: in a
+   * private mount namespace with the sandbox's ssh directory bound over
+   * /etc/ssh, so that the default --sshd-config is the sandbox's file and a
+   * reload goes to the stand-in systemctl. The machine's /etc/ssh is never
+   * touched.
+   */
+  runAsSystemSshd(args: string[]): Promise<Result> {
+    return capture(this.asSystemSshd(args), this.env);
+  }
+
+  /** The wizard on a real pty, as runAsSystemSshd. */
+  wizardAsSystemSshd(args: string[]): PtyRun {
+    return new PtyRun(this.asSystemSshd(args), { env: this.env, cols: 120, rows: 40 });
+  }
+
+  private asSystemSshd(args: string[]): string[] {
+    if (!existsSync(join(this.dir, 'ssh/ssh_host_ed25519_key'))) throw new Error('runAsSystemSshd needs new InstallSandbox(text, { hostKey: true })');
+    const script = 'ssh=$0; bin=$1; shift; mount --bind "$ssh" /etc/ssh || exit 99; exec sh "$bin" -- "$@"';
+    return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', script, join(this.dir, 'ssh'), INSTALLER, ...args];
+  }
+
+  /** The flags of a full unattended install into this sandbox, editing the system's sshd_config (runAsSystemSshd). */
+  systemInstallArgs(...more: string[]): string[] {
+    return ['--accept-license', '--prefix', this.prefix, '--yes', ...more];
+  }
+
+  /** A real sshd reading `config` (the sandbox's by default), on a free 127.0.0.1 port; killed by remove(). */
+  async startSshd(config = this.sshdConfig): Promise<PrivateSshd> {
+    const sshd = await PrivateSshd.start(this.dir, config);
+    this.sshds.push(sshd);
+    return sshd;
+  }
+
+  private readonly sshds: PrivateSshd[] = [];
+
   /** The flags of a full unattended install into this sandbox. */
   installArgs(...more: string[]): string[] {
     return ['--accept-license', '--prefix', this.prefix, '--sshd-config', this.sshdConfig, '--yes', ...more];
@@ -124,7 +170,61 @@ export class InstallSandbox {
   }
 
   remove(): void {
+    for (const sshd of this.sshds.splice(0)) sshd.kill();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const SSHD_ATTEMPTS = 5;
+
+/**
+ * `sshd -D -f CONFIG` as a private listener: its port, address, host key and
+ * log come from -o options, so the config file holds only what the test
+ * wrote. It logs 'Received SIGHUP; restarting.' when it is told to re-read it.
+ */
+export class PrivateSshd {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly config: string,
+    readonly logFile: string,
+  ) {}
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  static async start(dir: string, config: string): Promise<PrivateSshd> {
+    const id = `sshd-${Math.random().toString(36).slice(2, 8)}`;
+    const hostKey = join(dir, `${id}_host_key`);
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+    const logFile = join(dir, `${id}.log`);
+    for (let attempt = 1; ; attempt++) {
+      const port = await findFreePort();
+      const options = [`Port=${port}`, 'ListenAddress=127.0.0.1', `HostKey=${hostKey}`, 'PidFile=none'].flatMap((o) => ['-o', o]);
+      const child = spawn('/usr/sbin/sshd', ['-D', '-f', config, '-E', logFile, ...options], { stdio: 'ignore' });
+      const sshd = new PrivateSshd(child, config, logFile);
+      const listening = `Server listening on 127.0.0.1 port ${port}.`;
+      const exited = once(child, 'exit');
+      let gone = false;
+      void exited.then(() => (gone = true));
+      await waitUntil(`sshd -f ${config} listens`, () => gone || sshd.log().includes(listening));
+      if (!gone) return sshd;
+      // Another process may take the port between the probe and sshd's bind.
+      if (attempt === SSHD_ATTEMPTS) throw new Error(`sshd did not start:\n${sshd.log()}`);
+    }
+  }
+
+  log(): string {
+    return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
+  }
+
+  /** How many times it was told to re-read its config. */
+  hangups(): number {
+    return this.log().split('\r\n').filter((l) => l === 'Received SIGHUP; restarting.').length; // sshd ends its lines with CR LF
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
   }
 }
 

@@ -60,17 +60,17 @@ describe('unattended install', () => {
       `linked ${p}/bin/rezume`,
       `wrote-file ${p}/bin/rezumable`,
       `wrote-file ${p}/LICENSE`,
-      `ran ${sandbox.fakeBin}/systemctl reload ssh.service`,
+      // no `ran`: no sshd reads the sandbox's sshd_config, so --restart-sshd reloads none
     ]);
     expect(logged.some((l) => l.includes(`\twrote-file\t${p}/docs/install.md`))).toBe(true);
   });
 
   it('--dry-run prints every change and makes none', async () => {
-    sandbox = new InstallSandbox(CONFIG);
+    sandbox = new InstallSandbox(CONFIG, { hostKey: true });
     const before = sandbox.systemState();
-    const r = await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd', '--dry-run'));
+    const r = await sandbox.runAsSystemSshd(sandbox.systemInstallArgs('--accept-env', '--restart-sshd', '--dry-run'));
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain(`  Dry run: would add 'AcceptEnv ATSR_ID' to ${sandbox.sshdConfig} (backup beside it, checked with sshd -t)\n`);
+    expect(r.stdout).toContain(`  Dry run: would add 'AcceptEnv ATSR_ID' to /etc/ssh/sshd_config (backup beside it, checked with sshd -t)\n`);
     expect(r.stdout).toContain(`  Dry run: would create ${sandbox.prefix} (the install directory, mode 755)\n`);
     expect(r.stdout).toContain(`  Dry run: would install ${sandbox.prefix}/bin/atsr\n`);
     expect(r.stdout).toContain(`  Dry run: would reload sshd: ${sandbox.fakeBin}/systemctl reload ssh.service\n`);

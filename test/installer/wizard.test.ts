@@ -26,8 +26,8 @@ async function answer(run: PtyRun, steps: [question: string, keys: string][]): P
 
 describe('wizard', () => {
   it('installs with every answer given at the prompts', async () => {
-    sandbox = new InstallSandbox(CONFIG);
-    const run = sandbox.wizard(['--sshd-config', sandbox.sshdConfig]);
+    sandbox = new InstallSandbox(CONFIG, { hostKey: true });
+    const run = sandbox.wizardAsSystemSshd([]); // the system's sshd_config, reloaded by its service
     await answer(run, [
       ['Do you accept the license?', 'y\r'],
       ['Install directory', `${sandbox.prefix}\r`],
@@ -39,7 +39,7 @@ describe('wizard', () => {
     expect((await run.exit(30_000)).exitCode).toBe(0);
     const text = run.text();
     expect(text).toContain('Permission is hereby granted, free of charge');
-    expect(text).toContain(`${sandbox.sshdConfig}, line 2, before the first Match block, so it applies to every connection:\r\n  UsePAM yes\r\n+ # Added by atsr`);
+    expect(text).toContain(`/etc/ssh/sshd_config, line 2, before the first Match block, so it applies to every connection:\r\n  UsePAM yes\r\n+ # Added by atsr`);
     expect(text).toContain('Why this is safe: it lets exactly one variable through from the client, ATSR_ID');
     expect(text).toContain(`done: reload sshd: ${sandbox.fakeBin}/systemctl reload ssh.service`);
     expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(`UsePAM yes\n${ADDED_LINES}Match User bob\n    X11Forwarding no\n`);
@@ -67,9 +67,9 @@ describe('wizard', () => {
   });
 
   it('changes nothing when the answer at Proceed is no', async () => {
-    sandbox = new InstallSandbox(CONFIG);
+    sandbox = new InstallSandbox(CONFIG, { hostKey: true });
     const before = sandbox.systemState();
-    const run = sandbox.wizard(['--sshd-config', sandbox.sshdConfig, '--accept-license', '--prefix', sandbox.prefix]);
+    const run = sandbox.wizardAsSystemSshd(['--accept-license', '--prefix', sandbox.prefix]);
     await answer(run, [
       ["Add 'AcceptEnv ATSR_ID'", 'y\r'],
       ['Reload sshd now', 'y\r'],
