@@ -66,11 +66,17 @@ describe('session names from the network (-i ATSR_ID)', () => {
 });
 
 describe('no terminal', () => {
-  it('-t without a tty runs the command directly; -a fails with exit 8', async () => {
+  it('-t and -c without a tty run the command directly; the documented exit codes hold without one', async () => {
     const t = await box().atsr(['-t', 'n1', 'sh', '-c', 'echo direct; exit 4']);
     expect(t).toEqual({ code: 4, stdout: 'direct\n', stderr: 'atsr: standard input is not a terminal; running sh directly\n' });
-    const a = await box().atsr(['-a', 'n1']);
-    expect(a).toMatchObject({ code: 8, stderr: 'atsr: standard input is not a terminal\n' });
+    const c = await box().atsr(['-c', 'n1', 'sh', '-c', 'echo direct; exit 0']);
+    expect(c).toEqual({ code: 0, stdout: 'direct\n', stderr: 'atsr: standard input is not a terminal; running sh directly\n' });
+    // No session: 3, not "not a terminal".
+    expect(await box().atsr(['-a', 'n1'])).toMatchObject({ code: 3, stderr: `atsr: no session named n1 (in ${box().sockets})\n` });
+    expect((await box().atsr(['-n', 'n2', 'sleep', '100'])).code).toBe(0);
+    // It exists: -c is 4, never a silent direct run; -a needs the terminal it lacks: 8.
+    expect(await box().atsr(['-c', 'n2', 'sh', '-c', 'echo ran'])).toEqual({ code: 4, stdout: '', stderr: 'atsr: session n2 exists already\n' });
+    expect(await box().atsr(['-a', 'n2'])).toMatchObject({ code: 8, stderr: 'atsr: standard input is not a terminal\n' });
   });
 });
 
