@@ -46,13 +46,15 @@ export async function chooseSshdChanges(
   const sshd = findExecutable('sshd');
   if (!sshd) return none(`sshd was not found: ${cfg} is left alone`);
 
-  const before = checkBeforeEdit(sshd, cfg);
-  if (before.createdPrivsepDir === undefined) return chooseForConfig(before.rejected, sshd, opts, p, say, recorded);
-  say(
-    `Created ${before.createdPrivsepDir} (root, mode 755), sshd's privilege separation directory: sshd -t cannot check a config without it.\n` +
-      "sshd's service unit creates it at every start; it is sshd's, and --uninstall leaves it.\n",
-  );
-  return { ...(await chooseForConfig(before.rejected, sshd, opts, p, say, recorded)), createdPrivsepDir: before.createdPrivsepDir };
+  const { rejected, createdPrivsepDir } = checkBeforeEdit(sshd, cfg);
+  if (createdPrivsepDir !== undefined) {
+    say(
+      `Created ${createdPrivsepDir} (root, mode 755), sshd's privilege separation directory: sshd -t cannot check a config without it.\n` +
+        "sshd's service unit creates it at every start; it is sshd's, and --uninstall leaves it.\n",
+    );
+  }
+  const choices = await chooseForConfig(rejected, sshd, opts, p, say, recorded);
+  return createdPrivsepDir === undefined ? choices : { ...choices, createdPrivsepDir };
 }
 
 const none = (todo: string): SshdChoices => ({ notes: [], todo: [todo] });
