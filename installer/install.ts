@@ -69,7 +69,7 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
     ...(orphanMinutes === undefined ? {} : { ORPHAN_TIMEOUT: String(orphanMinutes) }),
   };
 
-  const upgrade = oldRezumable !== undefined || exists(join(prefix, LOG_NAME));
+  const upgrade = oldRezumable !== undefined || exists(logFile);
   const findings = hostFindings(opts.sshdConfig, sshd.edit !== undefined);
   const todo = [...sshd.todo, ...findings.map((f) => `${f.problem}. Fix: ${f.fix}.`)];
   const template = readFileSync(join(payload, 'rezumable.sh'), 'utf8');
@@ -93,7 +93,7 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
     opts,
   );
   if (!opts.dryRun) {
-    say(`\natsr ${VERSION} is installed in ${prefix}; every change is listed in ${join(prefix, LOG_NAME)}.\n`);
+    say(`\natsr ${VERSION} is installed in ${prefix}; every change is listed in ${logFile}.\n`);
     say(`To make a login resumable, put the command behind rezumable in the user's .profile, e.g.\n    exec ${prefix}/bin/rezumable d3\n`);
     if (todo.length > 0) say(`\nStill to do:\n${todo.map((t) => `  - ${t}\n`).join('')}`);
   }
