@@ -5,7 +5,7 @@
 // a PID a session claims (docs/security.md); then install.log is kept,
 // listing what is left, so a later run can finish. bin/rezumable becomes a
 // stub that runs its command: a user's .profile that execs it still logs in.
-import { realpathSync, rmdirSync, rmSync } from 'node:fs';
+import { realpathSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectSessions, type ListedSession } from '../src/list/list-sessions.js';
 import { ListenerTable } from '../src/list/listeners.js';
@@ -104,10 +104,13 @@ function keepLogFor(logFile: string, left: LogEntry[]): Change {
   return {
     summary: `rewrite ${logFile} to list only what is left`,
     apply() {
-      rmSync(logFile, { force: true });
-      const log = new InstallLog(logFile);
+      // Written beside it and renamed over: a run killed here still leaves a log.
+      const temp = `${logFile}.atsr-new`;
+      rmSync(temp, { force: true });
+      const log = new InstallLog(temp);
       for (const e of [...left].reverse()) log.add(e.kind, e.path, e.details);
       log.flush();
+      renameSync(temp, logFile);
     },
   };
 }
