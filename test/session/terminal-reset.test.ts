@@ -57,6 +57,15 @@ describe('terminal reset when leaving a running command', () => {
     taker.kill('SIGKILL');
   });
 
+  it('a host that is gone leaves the program no way to restore: the modes are reset before the error (TERM=xterm)', async () => {
+    const a = box().attach(['-c', 'r6', ...FULL_SCREEN]);
+    const mark = (await a.waitFor(MARK)) + MARK.length;
+    process.kill((await box().session('r6')).pid, 'SIGKILL');
+    const lost = await a.waitFor('atsr: lost the connection to the session host', 15_000, mark);
+    expect(a.text().slice(mark, lost)).toBe(RESET);
+    expect((await a.exit()).exitCode).toBe(9);
+  });
+
   it('writes nothing extra for a type whose sequences are not known (TERM=wyse60)', async () => {
     const env = box().env({ TERM: 'wyse60' });
     // Sets the modes again for each line, so that each front sees them.
