@@ -21,6 +21,7 @@ import {
 } from '../protocol/messages.js';
 import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import { RawTty } from './raw-tty.js';
+import { terminalResetFor } from './terminal-reset.js';
 
 /**
  * The in-band resume handshake with a client over the terminal stream
@@ -55,6 +56,13 @@ export interface AttachOptions {
   handshake: SyncHandshake | undefined;
   diag: Diagnostics;
 }
+
+/**
+ * How the front ends: the command exited (it put the terminal back itself),
+ * or the front left a command that runs on or was cut off (a detach, a
+ * takeover, the host gone), whose terminal modes the front resets.
+ */
+type Ending = 'exited' | 'left';
 
 export function connectSocket(path: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -109,7 +117,10 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
     /** The host is not taking input as fast as it comes: the terminal is not read until the socket drains. */
     let inputHeld = false;
 
-    const finish = (code: number, message?: string): void => {
+    /** Set at the welcome: from then on the command's output reaches the terminal. */
+    let relaying = false;
+
+    const finish = (code: number, ending: Ending, message?: string): void => {
       if (finished) return;
       finished = true;
       clearTimeout(syncTimer);
@@ -117,8 +128,11 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
       stdin.pause();
       process.stdout.off('resize', onResize);
       sock.destroy();
-      // Output still queued must reach the terminal while it is raw, unchanged.
-      process.stdout.write('', () => {
+      const reset = relaying && ending === 'left' ? terminalResetFor(process.env.TERM) : '';
+      // A terminal that is gone needs no reset; its write error must not end the front otherwise.
+      if (reset) process.stdout.once('error', () => {});
+      // Output still queued must reach the terminal while it is raw, unchanged, and the reset after it.
+      process.stdout.write(reset, () => {
         tty.restore();
         if (message) process.stderr.write(`${message}\n`);
         resolve(code);
@@ -182,7 +196,7 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
       if (detachAt < 0) return sendInput(FrameType.input, data);
       sendInput(FrameType.input, data.subarray(0, detachAt));
       sock.end();
-      finish(ExitCode.ok, '[detached]');
+      finish(ExitCode.ok, 'left', '[detached]');
     };
 
     /** Sends the exit notice and waits briefly for the client's bye, which lets the host end at once. */
@@ -190,11 +204,11 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
       exitStatus = status;
       hs.onExit(status, out);
       stdin.off('data', onInput);
-      const timer = setTimeout(() => finish(status), BYE_TIMEOUT_MS);
+      const timer = setTimeout(() => finish(status, 'exited'), BYE_TIMEOUT_MS);
       stdin.on('data', (d: Buffer) => {
         if (!hs.seesBye(d)) return;
         clearTimeout(timer);
-        sock.end(encodeFrame(FrameType.exitAck), () => finish(status));
+        sock.end(encodeFrame(FrameType.exitAck), () => finish(status, 'exited'));
       });
     };
 
@@ -222,6 +236,7 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
           const welcome = decodeWelcome(f);
           opts.diag.log(2, `attached to ${welcome.name} (out ${welcome.out}, in ${welcome.in}, ${welcome.resumed ? 'resumed' : 'new'})`);
           if (stdin.isTTY) tty.enter();
+          relaying = true;
           // Keys typed before now waited in the terminal; they are read from here on.
           stdin.on('data', onInput);
           stdin.resume();
@@ -252,15 +267,15 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
         }
         case FrameType.exit: {
           const { status, out } = decodeExit(f);
-          if (!opts.handshake) return finish(status);
+          if (!opts.handshake) return finish(status, 'exited');
           return awaitBye(opts.handshake, status, out);
         }
         case FrameType.refused: {
           const r = decodeRefused(f);
-          return finish(r.reason === 'busy' ? ExitCode.sessionBusy : ExitCode.sessionLost, `atsr: ${r.message}`);
+          return finish(r.reason === 'busy' ? ExitCode.sessionBusy : ExitCode.sessionLost, 'left', `atsr: ${r.message}`);
         }
         case FrameType.detached:
-          return finish(ExitCode.ok, `[detached: ${decodeDetached(f).message}]`);
+          return finish(ExitCode.ok, 'left', `[detached: ${decodeDetached(f).message}]`);
         default:
           throw new ProtocolError(`unexpected frame 0x${f.type.toString(16)} from the host`);
       }
@@ -273,15 +288,17 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
           if (finished) return;
         }
       } catch (err) {
-        finish(ExitCode.sessionLost, `atsr: protocol error from the session host: ${(err as Error).message}`);
+        finish(ExitCode.sessionLost, 'left', `atsr: protocol error from the session host: ${(err as Error).message}`);
       }
     });
     sock.on('error', () => {});
     sock.on('close', () =>
-      exitStatus === undefined ? finish(ExitCode.sessionLost, 'atsr: lost the connection to the session host') : finish(exitStatus),
+      exitStatus === undefined
+        ? finish(ExitCode.sessionLost, 'left', 'atsr: lost the connection to the session host')
+        : finish(exitStatus, 'exited'),
     );
-    stdin.on('end', () => finish(ExitCode.ok)); // our terminal is gone: leave the session running
-    stdin.on('error', () => finish(ExitCode.ok));
+    stdin.on('end', () => finish(ExitCode.ok, 'left')); // our terminal is gone: leave the session running
+    stdin.on('error', () => finish(ExitCode.ok, 'left'));
     process.stdout.on('resize', onResize);
   });
 }

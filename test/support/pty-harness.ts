@@ -17,7 +17,8 @@ export class PtyRun {
   constructor(argv: string[], opts: { env?: NodeJS.ProcessEnv; cols?: number; rows?: number; cwd?: string } = {}) {
     const [file, ...args] = argv;
     this.pty = spawn(file!, args, {
-      name: 'xterm',
+      // node-pty sets TERM to this name: an explicit env's TERM is the one meant.
+      name: opts.env?.TERM ?? 'xterm',
       cols: opts.cols ?? 80,
       rows: opts.rows ?? 24,
       cwd: opts.cwd ?? process.cwd(),
