@@ -79,7 +79,7 @@ describe('rezume while it waits', () => {
     // Ctrl-] Ctrl-^ Ctrl-\ enter value, attribute and subvalue marks in D3, jBASE and UniVerse.
     const typed = Buffer.from('A\x1dB\x1eC\x1cD\r~x\r~~.', 'latin1');
     const arrives = Buffer.from('A\x1dB\x1eC\x1cD\r~x\r~.', 'latin1');
-    const reader = ['sh', '-c', `stty raw -echo; echo ready; head -c ${arrives.length} | od -An -tx1 | tr -d ' \\n'; echo; echo read-all`];
+    const reader = ['sh', '-c', `stty raw -echo; echo ready; head -c ${arrives.length} | od -An -tx1 | tr -d ' \\n'; echo; echo read-all; exec sleep 1000`]; // stays: the second outage needs a live session
     const r = rig().rezume(rig().remoteCommand(reader));
     await r.waitFor('ready\n'); // raw: no CR
     const from = r.output().length;
