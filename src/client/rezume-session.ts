@@ -12,6 +12,7 @@ import { failureReason, looksLikePrompt } from './failure-reason.js';
 import { probeIntervalMs, probeSshBanner } from './reachability-probe.js';
 import type { RezumeOptions } from './rezume-options.js';
 import { type SshEndpoint, startSsh } from './ssh-link.js';
+import { userFacingSshStderr } from './ssh-stderr.js';
 
 /** Exit status when the user gives up waiting (as ssh's for a failed connection). */
 export const ABANDONED_STATUS = 255;
@@ -298,7 +299,7 @@ export class RezumeSession {
 
   private readSshStderr(): string {
     try {
-      return readFileSync(this.sshStderrFile, 'latin1');
+      return userFacingSshStderr(readFileSync(this.sshStderrFile, 'latin1'));
     } catch {
       return '';
     }
