@@ -1,7 +1,8 @@
 // Telling the user about connection trouble without touching the session's
 // screen: the terminal's window title (pushed and popped, so the title the
 // program set comes back), plus a status line drawn between save-cursor and
-// restore-cursor only when asked for (--status-line).
+// restore-cursor only when asked for (--status-line). What the user must not
+// miss once it has happened (keys were dropped) is also said on a line.
 export class ConnectionNotice {
   private shown = false;
 
@@ -18,6 +19,11 @@ export class ConnectionNotice {
     if (this.statusLine) s += `\x1b7\x1b[${this.rows()};1H\x1b[2K\x1b[7m rezume: ${clean} \x1b[0m\x1b8`;
     this.shown = true;
     this.write(s);
+  }
+
+  /** A line of its own in the terminal, at the start of the next line. */
+  say(text: string): void {
+    this.write(`\r\nrezume: ${text.replace(/[\x00-\x1f\x7f]/g, ' ')}\r\n`);
   }
 
   clear(): void {

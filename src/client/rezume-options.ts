@@ -1,6 +1,7 @@
 // `rezume [options] [ssh options] [user@]host [command]`: our own options
 // come first (long options only, so they never clash with ssh's); everything
-// from the first argument we do not know goes to ssh unchanged.
+// from the first argument we do not know goes to ssh unchanged, except a
+// long option (--xyz), which ssh has none of: that is a mistyped one of ours.
 import { Command, CommanderError } from 'commander';
 import { AtsrError, ExitCode } from '../cli/exit-codes.js';
 import { parseDetachKey } from '../front/detach-key.js';
@@ -50,6 +51,45 @@ function positive(flag: string, value: string, min: number, max: number): number
   return Number(value);
 }
 
+/** ssh's options that take an argument (OpenSSH's getopt string; -P takes a tag since 9.2). */
+const SSH_OPTIONS_WITH_ARGUMENT = new Set('bceilmopBDEFIJLOPQRSWw');
+
+/**
+ * The first long option where ssh would read options, if any: before the
+ * host and right after it (ssh parses options once more there), up to `--`.
+ */
+function longOptionForSsh(args: string[]): string | undefined {
+  let hostSeen = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') return undefined;
+    if (a.startsWith('--')) return a;
+    if (a.length < 2 || !a.startsWith('-')) {
+      if (hostSeen) return undefined; // the command: its words are its own
+      hostSeen = true;
+      continue;
+    }
+    // A cluster such as -vp22: a letter that takes an argument ends it, taking the next word when it is last.
+    for (let j = 1; j < a.length; j++) {
+      if (!SSH_OPTIONS_WITH_ARGUMENT.has(a[j])) continue;
+      if (j === a.length - 1) i++;
+      break;
+    }
+  }
+  return undefined;
+}
+
+/** A long option in ssh's place: ours misplaced, or one nobody has; ssh would print its usage. */
+function refuseLongOption(cmd: Command): void {
+  const arg = longOptionForSsh(cmd.args);
+  if (arg === undefined) return;
+  const name = arg.split('=')[0];
+  if (cmd.options.some((o) => o.long === name)) {
+    throw new AtsrError(`${name} must come before ssh's options and the host (see rezume --help)`, ExitCode.usage);
+  }
+  throw new AtsrError(`unknown option '${name}' (see rezume --help)`, ExitCode.usage);
+}
+
 export function parseRezumeOptions(argv: string[]): RezumeParse {
   const cmd = new Command('rezume')
     .option('--buffer <BYTES>')
@@ -84,6 +124,7 @@ export function parseRezumeOptions(argv: string[]): RezumeParse {
     return { kind: 'printed' };
   }
   if (cmd.args.length === 0) throw new AtsrError('missing the host to connect to (see rezume --help)', ExitCode.usage);
+  refuseLongOption(cmd);
   return {
     kind: 'run',
     options: {

@@ -12,6 +12,14 @@ import { failureReason, looksLikePrompt } from './failure-reason.js';
 import { probeIntervalMs, probeSshBanner } from './reachability-probe.js';
 import type { RezumeOptions } from './rezume-options.js';
 import { type SshEndpoint, startSsh } from './ssh-link.js';
+import { userFacingSshStderr } from './ssh-stderr.js';
+
+/** The line that says a reconnect found the session gone, and what that cost. */
+function sessionReplaced(dropped: number): string {
+  const started = 'the session had ended while disconnected; a new one was started';
+  if (dropped === 0) return started;
+  return `${started}, and the ${dropped === 1 ? 'byte' : `${dropped} bytes`} typed meanwhile ${dropped === 1 ? 'was' : 'were'} dropped`;
+}
 
 /** Exit status when the user gives up waiting (as ssh's for a failed connection). */
 export const ABANDONED_STATUS = 255;
@@ -46,6 +54,8 @@ export class RezumeSession {
   private sent: ByteRing | undefined;
   private helloSeen = false;
   private inputLost = 0;
+  /** Keys typed during this outage, held for the resend (dropped if the session turns out to be new). */
+  private held = 0;
   /** No stream byte has come since the hello. */
   private justGreeted = false;
   private exitStatus: number | undefined;
@@ -101,17 +111,22 @@ export class RezumeSession {
         }
         const enter = data.indexOf(0x0d);
         if (this.phase === 'down' && !this.opts.autoReconnect && enter >= 0) {
-          this.sent!.append(data.subarray(0, enter)); // --no-auto: Enter reconnects and is not sent
+          this.hold(data.subarray(0, enter)); // --no-auto: Enter reconnects and is not sent
           this.connect();
           return;
         }
-        // Held: counted now, sent with the resend after the next hello.
-        this.sent!.append(data);
+        this.hold(data);
         return;
       }
       default:
         return;
     }
+  }
+
+  /** Counted now, sent with the resend after the next hello. */
+  private hold(keys: Buffer): void {
+    this.sent!.append(keys);
+    this.held += keys.length;
   }
 
   onResize(): void {
@@ -229,20 +244,23 @@ export class RezumeSession {
 
   private onHello(resumed: boolean, out: number, inCount: number): void {
     const reconnect = this.helloSeen;
+    // A held-back escape key was data after all (dropped with the other held keys when the session is new).
+    const pending = this.giveUp?.takePending() ?? Buffer.alloc(0);
     let message: string | undefined;
     if (!reconnect || !resumed) {
       // A new session (or ours is gone): start counting from its offsets.
-      if (reconnect) message = 'the session was gone; a new one was started';
+      if (reconnect) {
+        message = 'the session was gone; a new one was started';
+        this.notice.say(sessionReplaced(this.held + pending.length));
+      }
       this.rx = 0;
       this.sent = new ByteRing(this.opts.buffer, inCount);
-    }
+    } else this.sent!.append(pending);
+    this.held = 0;
     // More than the server ever sent cannot be: take all it still has rather than risk a gap.
     if (this.rx > out) this.rx = 0;
     this.helloSeen = true;
     this.justGreeted = true;
-    // A held-back escape key was data after all (dropped with the other held keys when the session is new).
-    const pending = this.giveUp?.takePending();
-    if (pending && pending.length > 0 && reconnect && resumed) this.sent!.append(pending);
     this.phase = 'live';
     this.backoff = FIRST_BACKOFF_MS;
     this.probingSince = undefined;
@@ -298,7 +316,7 @@ export class RezumeSession {
 
   private readSshStderr(): string {
     try {
-      return readFileSync(this.sshStderrFile, 'latin1');
+      return userFacingSshStderr(readFileSync(this.sshStderrFile, 'latin1'));
     } catch {
       return '';
     }

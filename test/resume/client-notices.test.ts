@@ -40,10 +40,18 @@ describe('rezume while it waits', () => {
     const from = r.output().length;
     rig().proxy.setMode('blackhole');
     await r.waitFor('\x1b]2;rezume: connection lost', 15_000, from);
+    r.write('lost keys\r'); // held for the resend; the session they were for is about to end
     process.kill(pid, 'SIGKILL');
     rig().proxy.setMode('pass');
     await r.waitFor('\x1b]2;rezume: the session was gone; a new one was started\x07', 15_000, from);
-    await r.waitFor('ready\r\n', 15_000, from);
+    // On a line of its own in the terminal, before the new session's first output.
+    const line = '\r\nrezume: the session had ended while disconnected; a new one was started, and the 10 bytes typed meanwhile were dropped\r\n';
+    const said = await r.waitFor(line, 15_000, from);
+    const ready = await r.waitFor('ready\r\n', 15_000, from);
+    expect(said).toBeLessThan(ready);
+    r.write('after\r');
+    const after = await r.waitFor('got:after\r\n', 15_000, ready);
+    expect(r.text().slice(ready, after)).not.toContain('got:');
   });
 
   it('gives the resumed session the window size the terminal has now', async () => {

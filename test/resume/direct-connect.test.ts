@@ -6,7 +6,8 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, privateTempDir } from '../support/atsr-bin.js';
+import { ROOT, privateTempDir, rezumeCommand } from '../support/atsr-bin.js';
+import { PtyRun } from '../support/pty-harness.js';
 import { useResumeRig } from '../support/use-sandbox.js';
 
 const HELPER = join(ROOT, 'dist/rezume-connect');
@@ -90,6 +91,26 @@ describe('rezume with rezume-connect', () => {
       const proxyCommand = `ProxyCommand='${HELPER}' '127.0.0.1' '${rig().proxy.port}' '2' 'any'`;
       expect(args.filter((a) => a === proxyCommand)).toHaveLength(2); // the first connection and the resume
       expect(args.filter((a) => a === 'ProxyUseFdpass=yes')).toHaveLength(2);
+    } finally {
+      ssh.remove();
+    }
+  });
+
+  it('says why a connection is refused in its own words, without ssh\'s lines about the socket it did not get', async () => {
+    const port = await closedPort();
+    const r = new PtyRun([...rezumeCommand(), ...rig().sshd.sshArgs(['-p', String(port)]), rig().sshd.destination, 'true'], { env: rig().box.env() });
+    expect((await r.exit()).exitCode).toBe(255);
+    // Before: rezume-connect's reason, then `mm_receive_fd: recvmsg: expected received 1 got 0` and `proxy dialer did not pass back a connection`.
+    expect(r.text()).toBe(`rezume: connect to host 127.0.0.1 port ${port}: Connection refused\r\n`);
+  });
+
+  it('refuses an option it does not know instead of passing it to ssh', async () => {
+    const ssh = recordingSsh();
+    try {
+      const r = new PtyRun([...rezumeCommand(), '--ssh', ssh.path, '--frobnicate', rig().sshd.destination], { env: rig().box.env() });
+      expect((await r.exit()).exitCode).toBe(2);
+      expect(r.text()).toBe("rezume: unknown option '--frobnicate' (see rezume --help)\r\n");
+      expect(() => ssh.args()).toThrow(/ENOENT/); // ssh never ran, not even `ssh -G`
     } finally {
       ssh.remove();
     }

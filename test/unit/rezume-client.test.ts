@@ -12,6 +12,7 @@ import {
   type RezumeOptions,
   parseRezumeOptions,
 } from '../../src/client/rezume-options.js';
+import { userFacingSshStderr } from '../../src/client/ssh-stderr.js';
 
 function parsed(argv: string[]): RezumeOptions {
   const r = parseRezumeOptions(argv);
@@ -59,9 +60,11 @@ describe('parseRezumeOptions', () => {
       ['--status-line', '-i', '~/.ssh/id', '-o', 'ProxyJump=bastion', 'alice@h', 'tmux', 'attach'],
       { statusLine: true, sshArgs: ['-i', '~/.ssh/id', '-o', 'ProxyJump=bastion', 'alice@h', 'tmux', 'attach'] },
     ],
-    [['-v', '--buffer', '10', 'h'], { sshArgs: ['-v', '--buffer', '10', 'h'] }],
-    [['--bogus', 'h'], { sshArgs: ['--bogus', 'h'] }],
-    [['h', '--status-line', 'ls', '-l'], { sshArgs: ['h', '--status-line', 'ls', '-l'] }],
+    // The command's words are its own, long options too; so is all after ssh's `--`.
+    [['h', 'ls', '--all', '-l'], { sshArgs: ['h', 'ls', '--all', '-l'] }],
+    [['-vp', '22', 'h', '-l', 'al', 'ls', '--all'], { sshArgs: ['-vp', '22', 'h', '-l', 'al', 'ls', '--all'] }],
+    [['-o', '--x', '-i--k', 'h'], { sshArgs: ['-o', '--x', '-i--k', 'h'] }], // arguments of ssh's options
+    [['-v', '--', '--h'], { sshArgs: ['-v', '--', '--h'] }],
     [['--', 'h'], {}],
   ])('rezume %j', (argv, differences) => {
     const defaults = parsed(['h']);
@@ -80,6 +83,14 @@ describe('parseRezumeOptions', () => {
     [['--alive-count', '0', 'h'], "--alive-count takes a whole number from 1 to 100, not '0'"],
     [['--alive-count', '101', 'h'], "--alive-count takes a whole number from 1 to 100, not '101'"],
     [['--buffer'], "option '--buffer <BYTES>' argument missing"],
+    // ssh has no long options: one where ssh reads options is a mistyped or misplaced one of ours.
+    [['--frobnicate', 'h'], "unknown option '--frobnicate' (see rezume --help)"],
+    [['--frobnicate'], "unknown option '--frobnicate' (see rezume --help)"],
+    [['--status-line', '--frob=1', 'h'], "unknown option '--frob' (see rezume --help)"],
+    [['-p', '22', '--frobnicate', 'h'], "unknown option '--frobnicate' (see rezume --help)"],
+    [['h', '--frobnicate', 'ls'], "unknown option '--frobnicate' (see rezume --help)"], // ssh reads options after the host too
+    [['-v', '--buffer', '10', 'h'], "--buffer must come before ssh's options and the host (see rezume --help)"],
+    [['h', '--status-line', 'ls'], "--status-line must come before ssh's options and the host (see rezume --help)"],
   ])('rezume %j fails: %s', (argv, message) => {
     expect(() => parseRezumeOptions(argv)).toThrow(new AtsrError(message, ExitCode.usage));
   });
@@ -117,6 +128,24 @@ describe('failureReason', () => {
     ['', unreachable],
   ])('reads %j', (output, reason) => {
     expect(failureReason(output)).toEqual(reason);
+  });
+});
+
+describe('userFacingSshStderr', () => {
+  it.each<[string, string]>([
+    // What ssh 9.2 writes when rezume-connect cannot connect: its reason stays, under rezume's name.
+    [
+      'rezume-connect: connect to host 127.0.0.1 port 2222: Connection refused\nmm_receive_fd: recvmsg: expected received 1 got 0\r\nproxy dialer did not pass back a connection\n',
+      'rezume: connect to host 127.0.0.1 port 2222: Connection refused\n',
+    ],
+    ['mm_receive_fd: no message header\r\nproxy dialer did not pass back a connection\r\n', ''],
+    // ssh's own messages are the user's business.
+    ['alice@h: Permission denied (publickey).\r\n', 'alice@h: Permission denied (publickey).\r\n'],
+    ['ssh: connect to host h port 22: Connection refused\r\n', 'ssh: connect to host h port 22: Connection refused\r\n'],
+    ['no newline at the end', 'no newline at the end'],
+    ['', ''],
+  ])('shows %j as %j', (stderr, shown) => {
+    expect(userFacingSshStderr(stderr)).toBe(shown);
   });
 });
 
