@@ -1,6 +1,5 @@
-// NOT COMMITTED: fails against src/client/rezume-options.ts (reported bug).
-// `rezume --quit-key` reuses parseDetachKey, whose error names atsr's `-e`,
-// an option rezume does not have.
+// `rezume --quit-key` reuses parseDetachKey: its error must name
+// --quit-key, not atsr's `-e`, an option rezume does not have.
 import { describe, expect, it } from 'vitest';
 import { AtsrError, ExitCode } from '../../src/cli/exit-codes.js';
 import { parseRezumeOptions } from '../../src/client/rezume-options.js';
