@@ -1,5 +1,6 @@
 // `atsr [options] <session_name> <command...>`: the front's decisions, from
 // the options to a running, attached session (docs/atsr.md).
+import { statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { isatty } from 'node:tty';
@@ -11,6 +12,7 @@ import {
   MAX_SOCKET_PATH_BYTES,
   type SocketDir,
   type SocketDirSpec,
+  installedSocketRoots,
   privateFallbacks,
   resolveSocketDir,
   searchSocketDirs,
@@ -119,7 +121,8 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
 
 /** Where sockets go: the explicit -u/-g or the default chain, then the user's private fallbacks. */
 function socketDirChoice(opts: AtsrOptions): { candidates: SocketDirSpec[]; fallbacks: SocketDirSpec[] } {
-  return { candidates: socketDirCandidates(opts.socketDir, process.env), fallbacks: privateFallbacks(process.env) };
+  const installed = installedSocketRoots(process.execPath, { uid: process.getuid!() }).current;
+  return { candidates: socketDirCandidates(opts.socketDir, process.env, installed), fallbacks: privateFallbacks(process.env) };
 }
 
 /** Connects to a session socket; undefined if there is no live session (a stale socket is removed). */
@@ -153,26 +156,55 @@ function removeStale(dir: string, name: string): void {
 
 async function list(opts: AtsrOptions): Promise<number> {
   const uid = process.getuid!();
-  let sources: ListSource[];
-  if (opts.listDir !== undefined) {
-    sources = [{ kind: 'dir', path: opts.listDir }];
-  } else {
-    // Every usable directory of the chain: a long session name may have put
-    // a session in a later one (the Unix path limit), and another user's
-    // entry in the way may have put it in a private fallback.
-    const { candidates, fallbacks } = socketDirChoice(opts);
-    const usable = searchSocketDirs(candidates, { uid }, fallbacks);
-    for (const d of usable) if (d.warning) process.stderr.write(`atsr: ${d.warning}\n`);
-    // Root listing a shared root sees every user's private subdirectory,
-    // also when another user's entry has blocked root's own.
-    const roots = uid === 0 ? usableSharedRoots(candidates, { uid }) : [];
-    sources = [
-      ...usable.filter((d) => !(d.sharedRoot !== undefined && roots.includes(d.sharedRoot))).map((d): ListSource => ({ kind: 'dir', path: d.dir })),
-      ...roots.map((root): ListSource => ({ kind: 'shared', root })),
-    ];
-  }
+  const sources =
+    opts.listDir !== undefined && !isSharedRoot(opts.listDir) ? [{ kind: 'dir', path: opts.listDir } as const] : chainSources(listCandidates(opts), uid);
   const { sessions, problems } = await collectSessions(sources, uid);
   for (const p of problems) process.stderr.write(`atsr: ${terminalSafe(p)}\n`);
   process.stdout.write(opts.json ? formatSessionsJson(sessions) : formatSessions(sessions));
   return ExitCode.ok;
+}
+
+/**
+ * A directory that is world-writable with the sticky bit can only be a
+ * shared root (a socket directory is 0700): `-l DIR` lists it as `-g DIR -l`
+ * does, so `cd PREFIX; bin/atsr -l session` finds rezumable's sessions.
+ */
+function isSharedRoot(dir: string): boolean {
+  try {
+    const st = statSync(dir);
+    return st.isDirectory() && (st.mode & 0o1002) === 0o1002;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What `-l` searches when it is not given a socket directory: the shared root
+ * it was given, the explicit -u/-g, or the default chain, which for an
+ * installed executable also holds PREFIX/run of an older install while that
+ * still exists (its sessions keep their sockets there after an upgrade).
+ */
+function listCandidates(opts: AtsrOptions): { candidates: SocketDirSpec[]; fallbacks: SocketDirSpec[] } {
+  const { candidates, fallbacks } = socketDirChoice(opts);
+  if (opts.listDir !== undefined) return { candidates: [{ kind: 'shared', root: opts.listDir }], fallbacks };
+  if (opts.socketDir !== undefined) return { candidates, fallbacks };
+  const old = installedSocketRoots(process.execPath, { uid: process.getuid!() }).old;
+  return { candidates: old === undefined ? candidates : [...candidates, { kind: 'shared', root: old }], fallbacks };
+}
+
+/**
+ * Every usable directory of the chain: a long session name may have put a
+ * session in a later one (the Unix path limit), and another user's entry in
+ * the way may have put it in a private fallback.
+ */
+function chainSources({ candidates, fallbacks }: { candidates: SocketDirSpec[]; fallbacks: SocketDirSpec[] }, uid: number): ListSource[] {
+  const usable = searchSocketDirs(candidates, { uid }, fallbacks);
+  for (const d of usable) if (d.warning) process.stderr.write(`atsr: ${d.warning}\n`);
+  // Root listing a shared root sees every user's private subdirectory,
+  // also when another user's entry has blocked root's own.
+  const roots = uid === 0 ? usableSharedRoots(candidates, { uid }) : [];
+  return [
+    ...usable.filter((d) => !(d.sharedRoot !== undefined && roots.includes(d.sharedRoot))).map((d): ListSource => ({ kind: 'dir', path: d.dir })),
+    ...roots.map((root): ListSource => ({ kind: 'shared', root })),
+  ];
 }
