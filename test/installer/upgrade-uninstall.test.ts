@@ -132,6 +132,28 @@ describe('upgrade from an install whose socket root was PREFIX/run', () => {
     expect(plainListing()).toEqual([`session/${uid}/new1`]);
   });
 
+  it('--uninstall --kill-sessions ends the sessions left in PREFIX/run too, and removes it', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    expect((await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'))).status).toBe(0);
+    const old = makeOldLayout();
+    expect(spawnSync(atsr(), ['-n', '-g', old, 'old1', ...TICKER], { timeout: 10_000 }).status).toBe(0);
+    expect((await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'))).status).toBe(0);
+    hostPid = (JSON.parse(spawnSync(atsr(), ['-l', old, '--json'], { encoding: 'utf8' }).stdout) as { pid: number }[])[0]!.pid;
+
+    const kept = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--no-restart-sshd', '--yes']);
+    expect(kept.status).toBe(0);
+    expect(kept.stdout).toContain(`Note: 1 running session(s) are left alone, and ${old} with them (--kill-sessions ends them)\n`);
+    expect(readdirSync(sandbox.prefix)).toEqual(['bin', 'install.log', 'run']);
+    expect(isAlive(hostPid)).toBe(true);
+
+    const u = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--kill-sessions', '--yes']);
+    expect(u.stderr).not.toContain('install-atsr:');
+    expect(u.status).toBe(0);
+    expect(u.stdout).toContain(`  ended old1 (pid ${hostPid}, `);
+    await waitUntil('the old session host has ended', () => !isAlive(hostPid));
+    expect(readdirSync(sandbox.prefix)).toEqual(['bin']);
+  });
+
   it('keeps a socket root the admin set in rezumable', async () => {
     sandbox = new InstallSandbox(CONFIG);
     expect((await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'))).status).toBe(0);
