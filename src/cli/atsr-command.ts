@@ -156,8 +156,7 @@ function removeStale(dir: string, name: string): void {
 
 async function list(opts: AtsrOptions): Promise<number> {
   const uid = process.getuid!();
-  const sources =
-    opts.listDir !== undefined && !isSharedRoot(opts.listDir) ? [{ kind: 'dir', path: opts.listDir } as const] : chainSources(listCandidates(opts), uid);
+  const sources = opts.listDir !== undefined ? listDirSources(opts.listDir, uid) : chainSources(listCandidates(opts), uid);
   const { sessions, problems } = await collectSessions(sources, uid);
   for (const p of problems) process.stderr.write(`atsr: ${terminalSafe(p)}\n`);
   process.stdout.write(opts.json ? formatSessionsJson(sessions) : formatSessions(sessions));
@@ -165,10 +164,17 @@ async function list(opts: AtsrOptions): Promise<number> {
 }
 
 /**
- * A directory that is world-writable with the sticky bit can only be a
- * shared root (a socket directory is 0700): `-l DIR` lists it as `-g DIR -l`
- * does, so `cd PREFIX; bin/atsr -l session` finds rezumable's sessions.
+ * `-l DIR`: the socket directory DIR, or, when DIR is a shared root, what the
+ * caller may see in it (root: every user's subdirectory; a user: DIR/<uid>),
+ * so `cd PREFIX; bin/atsr -l session` finds rezumable's sessions. Nothing is
+ * created: a listing of a directory named by hand leaves it as it was.
  */
+function listDirSources(dir: string, uid: number): ListSource[] {
+  if (!isSharedRoot(dir)) return [{ kind: 'dir', path: dir }];
+  return uid === 0 ? [{ kind: 'shared', root: dir }] : [{ kind: 'dir', path: join(dir, String(uid)) }];
+}
+
+/** World-writable with the sticky bit: a shared root, never a socket directory (those are 0700). */
 function isSharedRoot(dir: string): boolean {
   try {
     const st = statSync(dir);
@@ -179,14 +185,12 @@ function isSharedRoot(dir: string): boolean {
 }
 
 /**
- * What `-l` searches when it is not given a socket directory: the shared root
- * it was given, the explicit -u/-g, or the default chain, which for an
+ * What `-l` searches: the explicit -u/-g, or the default chain, which for an
  * installed executable also holds PREFIX/run of an older install while that
  * still exists (its sessions keep their sockets there after an upgrade).
  */
 function listCandidates(opts: AtsrOptions): { candidates: SocketDirSpec[]; fallbacks: SocketDirSpec[] } {
   const { candidates, fallbacks } = socketDirChoice(opts);
-  if (opts.listDir !== undefined) return { candidates: [{ kind: 'shared', root: opts.listDir }], fallbacks };
   if (opts.socketDir !== undefined) return { candidates, fallbacks };
   const old = installedSocketRoots(process.execPath, { uid: process.getuid!() }).old;
   return { candidates: old === undefined ? candidates : [...candidates, { kind: 'shared', root: old }], fallbacks };

@@ -2,7 +2,7 @@
 // sessions placed in a later socket directory because of a long home, and
 // `-l DIR` of a shared root (the installed `cd PREFIX; bin/atsr -l session`).
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { NODE24, atsrCommand } from '../support/atsr-bin.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/atsr-sandbox.js';
@@ -87,6 +87,10 @@ describe('atsr -l DIR of a shared root', () => {
 
   it("lists the users' subdirectories, also named relative to the cwd: root sees all, a user their own", async () => {
     const { prefix, root } = sharedRoot();
+    // Listing a directory named by hand creates nothing in it.
+    expect(await user.atsr(['-l', root])).toEqual({ code: 0, stdout: 'no sessions\n', stderr: '' });
+    expect(await box().run(['-l', root])).toEqual({ code: 0, stdout: 'no sessions\n', stderr: '' });
+    expect(readdirSync(root)).toEqual([]);
     expect((await box().run(['-g', root, '-n', 'mine', 'sleep', '60'])).code).toBe(0);
     const theirs = await user.atsr(['-g', root, '-n', 'theirs', 'sleep', '60']);
     expect(theirs.code, theirs.stderr).toBe(0);
