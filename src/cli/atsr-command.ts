@@ -119,8 +119,14 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
   });
 }
 
+/** The directories to try in order, and the user's own ones for when another user's entry blocks them. */
+interface SocketDirChoice {
+  candidates: SocketDirSpec[];
+  fallbacks: SocketDirSpec[];
+}
+
 /** Where sockets go: the explicit -u/-g or the default chain, then the user's private fallbacks. */
-function socketDirChoice(opts: AtsrOptions): { candidates: SocketDirSpec[]; fallbacks: SocketDirSpec[] } {
+function socketDirChoice(opts: AtsrOptions): SocketDirChoice {
   const installed = installedSocketRoots(process.execPath, { uid: process.getuid!() }).current;
   return { candidates: socketDirCandidates(opts.socketDir, process.env, installed), fallbacks: privateFallbacks(process.env) };
 }
@@ -189,7 +195,7 @@ function isSharedRoot(dir: string): boolean {
  * installed executable also holds PREFIX/run of an older install while that
  * still exists (its sessions keep their sockets there after an upgrade).
  */
-function listCandidates(opts: AtsrOptions): { candidates: SocketDirSpec[]; fallbacks: SocketDirSpec[] } {
+function listCandidates(opts: AtsrOptions): SocketDirChoice {
   const { candidates, fallbacks } = socketDirChoice(opts);
   if (opts.socketDir !== undefined) return { candidates, fallbacks };
   const old = installedSocketRoots(process.execPath, { uid: process.getuid!() }).old;
@@ -201,7 +207,7 @@ function listCandidates(opts: AtsrOptions): { candidates: SocketDirSpec[]; fallb
  * session in a later one (the Unix path limit), and another user's entry in
  * the way may have put it in a private fallback.
  */
-function chainSources({ candidates, fallbacks }: { candidates: SocketDirSpec[]; fallbacks: SocketDirSpec[] }, uid: number): ListSource[] {
+function chainSources({ candidates, fallbacks }: SocketDirChoice, uid: number): ListSource[] {
   const usable = searchSocketDirs(candidates, { uid }, fallbacks);
   for (const d of usable) if (d.warning) process.stderr.write(`atsr: ${d.warning}\n`);
   // Root listing a shared root sees every user's private subdirectory,
