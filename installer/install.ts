@@ -11,13 +11,15 @@ import { InstallLog, readInstallLog } from './install-log.js';
 import type { InstallLock } from './install-lock.js';
 import { DEFAULT_PREFIX, type InstallerOptions, parseMinutes, prefixProblem } from './options.js';
 import type { Prompter } from './prompter.js';
-import { DEFAULT_ORPHAN_MINUTES, defaultTunables, orphanMinutesOf, readTunables, renderRezumable, type TunableValues } from './rezumable.js';
+import { oldSocketRootPlan } from './old-socket-root.js';
+import { DEFAULT_ORPHAN_MINUTES, carriedTunables, defaultTunables, orphanMinutesOf, renderRezumable, type TunableValues } from './rezumable.js';
 import { runPlan } from './run-plan.js';
 import { chooseSshdChanges } from './sshd-choices.js';
+import { INSTALLED_SOCKET_ROOT } from '../src/session/socket-dir.js';
 import { VERSION } from '../src/version.js';
 
 export const LOG_NAME = 'install.log';
-export const SOCKET_ROOT_NAME = 'run';
+export const SOCKET_ROOT_NAME = INSTALLED_SOCKET_ROOT;
 
 const say = (s: string): void => void process.stdout.write(s);
 
@@ -45,10 +47,11 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
     if (process.getuid?.() === 0) lock.take(opts.sshdConfig);
   }
   const oldRezumable = readIfExists(join(prefix, 'bin/rezumable'));
-  const kept = readTunables(oldRezumable ?? '');
+  const kept = carriedTunables(oldRezumable ?? '', prefix);
 
   const logFile = join(prefix, LOG_NAME);
-  const sshd = await chooseSshdChanges(opts, p, say, exists(logFile) ? readInstallLog(logFile) : []);
+  const logged = exists(logFile) ? readInstallLog(logFile) : [];
+  const sshd = await chooseSshdChanges(opts, p, say, logged);
 
   let orphanMinutes = opts.orphanTimeout;
   if (orphanMinutes === undefined && p.interactive) {
@@ -73,9 +76,11 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
   const findings = hostFindings(opts.sshdConfig, sshd.edit !== undefined);
   const todo = [...sshd.todo, ...findings.map((f) => `${f.problem}. Fix: ${f.fix}.`)];
   const template = readFileSync(join(payload, 'rezumable.sh'), 'utf8');
+  const oldRoot = await oldSocketRootPlan(prefix, logged);
   const changes = [
     ...(sshd.edit ? [sshd.edit] : []),
     ...prefixChanges(prefix, payload, renderRezumable(template, prefix, VERSION, tunables), tunables),
+    ...oldRoot.changes, // after rezumable: no new session goes there from then on
     ...(sshd.reload ?? []),
   ];
   const log = new InstallLog(logFile);
@@ -86,7 +91,7 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
     {
       title: `${upgrade ? 'Upgrade' : 'Install'} atsr ${VERSION} in ${prefix}:`,
       changes,
-      notes: [...sshd.notes, ...todo],
+      notes: [...sshd.notes, ...oldRoot.notes, ...todo],
     },
     log,
     p,

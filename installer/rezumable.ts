@@ -2,6 +2,7 @@
 // admin's: an upgrade carries their current values (text as written) into
 // the new template, and only the rest of the file is replaced.
 import { DEFAULT_BUFFER_SIZE } from '../src/cli/options.js';
+import { INSTALLED_SOCKET_ROOT, OLD_INSTALLED_SOCKET_ROOT } from '../src/session/socket-dir.js';
 
 export const TUNABLES = ['ORPHAN_TIMEOUT', 'BUFFER_SIZE', 'SOCKET_ROOT', 'EXTRA'] as const;
 export type Tunable = (typeof TUNABLES)[number];
@@ -17,7 +18,7 @@ export function defaultTunables(prefix: string, orphanMinutes: number): TunableV
   return {
     ORPHAN_TIMEOUT: String(orphanMinutes),
     BUFFER_SIZE: String(DEFAULT_BUFFER_SIZE),
-    SOCKET_ROOT: shQuote(`${prefix}/run`),
+    SOCKET_ROOT: shQuote(`${prefix}/${INSTALLED_SOCKET_ROOT}`),
     EXTRA: "''",
   };
 }
@@ -30,6 +31,18 @@ export function readTunables(script: string): Partial<TunableValues> {
     if (m && (TUNABLES as readonly string[]).includes(m[1]!)) found[m[1] as Tunable] = m[2]!;
   }
   return found;
+}
+
+/**
+ * What an upgrade keeps of an existing rezumable: every tunable as written,
+ * except a socket root left at the older installs' default PREFIX/run,
+ * which moves to PREFIX/session with the install (one the admin changed
+ * is kept).
+ */
+export function carriedTunables(script: string, prefix: string): Partial<TunableValues> {
+  const { SOCKET_ROOT, ...rest } = readTunables(script);
+  const oldDefault = SOCKET_ROOT === shQuote(`${prefix}/${OLD_INSTALLED_SOCKET_ROOT}`);
+  return SOCKET_ROOT === undefined || oldDefault ? rest : { ...rest, SOCKET_ROOT };
 }
 
 /** The orphan timeout an existing rezumable sets, when it is a plain number. */

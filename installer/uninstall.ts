@@ -13,6 +13,7 @@ import { terminalSafe } from '../src/list/terminal-safe.js';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
 import { exists, installText } from './files.js';
+import { OLD_INSTALLED_SOCKET_ROOT } from '../src/session/socket-dir.js';
 import { LOG_NAME, SOCKET_ROOT_NAME } from './install.js';
 import { InstallLog, type LogEntry, readInstallLog } from './install-log.js';
 import type { InstallLock } from './install-lock.js';
@@ -155,15 +156,22 @@ export async function uninstall(opts: InstallerOptions, p: Prompter, lock: Insta
     for (const cfg of new Set(entries.filter((e) => e.kind === 'sshd-config-edited').map((e) => e.path))) lock.take(cfg);
   }
 
-  const runRoot = join(prefix, SOCKET_ROOT_NAME);
-  const { sessions } = await collectSessions([{ kind: 'shared', root: runRoot }]);
-  const keepRunRoot = sessions.length > 0 && !opts.killSessions;
+  // PREFIX/session, and PREFIX/run of an older install while its sessions run.
+  const socketRoots = [SOCKET_ROOT_NAME, OLD_INSTALLED_SOCKET_ROOT].map((n) => join(prefix, n));
   const changes: Change[] = [];
   const notes: string[] = [];
-  if (sessions.length > 0) {
-    if (opts.killSessions) changes.push(killSessions(runRoot, sessions));
-    else notes.push(`${sessions.length} running session(s) are left alone, and ${runRoot} with them (--kill-sessions ends them)`);
+  const keptRoots: string[] = [];
+  for (const runRoot of socketRoots) {
+    const { sessions } = await collectSessions([{ kind: 'shared', root: runRoot }]);
+    if (sessions.length === 0) continue;
+    if (opts.killSessions) {
+      changes.push(killSessions(runRoot, sessions));
+      continue;
+    }
+    keptRoots.push(runRoot);
+    notes.push(`${sessions.length} running session(s) are left alone, and ${runRoot} with them (--kill-sessions ends them)`);
   }
+  const keepRunRoot = keptRoots.length > 0;
 
   const sshdChanged = entries.some((e) => e.kind === 'sshd-config-edited' || e.kind === 'sshd-dropin-written');
   for (const e of entries) {
@@ -178,12 +186,12 @@ export async function uninstall(opts: InstallerOptions, p: Prompter, lock: Insta
   const files = [...new Set(entries.filter((e) => e.kind === 'wrote-file' || e.kind === 'replaced-file' || e.kind === 'linked').map((e) => e.path))];
   for (const f of files) changes.push(f === rezumable ? leaveRezumableStub(rezumable, prefix) : { summary: `remove ${f}`, apply: () => rmSync(f, { force: true }) });
   // What stays: a live session's socket root, and the login wrapper users' .profile files may exec.
-  const kept = [...(keepRunRoot ? [runRoot] : []), ...(files.includes(rezumable) ? [rezumable] : [])];
+  const kept = [...keptRoots, ...(files.includes(rezumable) ? [rezumable] : [])];
   const holdsKept = (dir: string): boolean => kept.some((k) => k === dir || k.startsWith(`${dir}/`));
   changes.push(keepRunRoot ? keepLogFor(logFile, entries.filter((e) => e.kind === 'created-dir' && holdsKept(e.path))) : { summary: `remove ${logFile}`, apply: () => rmSync(logFile, { force: true }) });
   for (const e of entries) {
     if (e.kind !== 'created-dir' || holdsKept(e.path)) continue;
-    changes.push(e.path === runRoot ? removeSocketRoot(runRoot) : { summary: `remove the directory ${e.path} (if empty)`, apply: () => removeDirIfEmpty(e.path) });
+    changes.push(socketRoots.includes(e.path) ? removeSocketRoot(e.path) : { summary: `remove the directory ${e.path} (if empty)`, apply: () => removeDirIfEmpty(e.path) });
   }
   if (files.includes(rezumable)) {
     notes.push(

@@ -17,6 +17,7 @@ ORPHAN_TIMEOUT=@ORPHAN_TIMEOUT@
 # Output kept for replay after a reconnect, in bytes (0..524288).
 BUFFER_SIZE=@BUFFER_SIZE@
 # Shared socket root: atsr makes a private 0700 subdirectory per user in it.
+# @PREFIX@/bin/atsr -l lists the default one (@PREFIX@/session).
 SOCKET_ROOT=@SOCKET_ROOT@
 # More atsr options, e.g. EXTRA='-w' to leave utmp alone. Split on spaces.
 EXTRA=@EXTRA@

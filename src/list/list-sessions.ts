@@ -193,9 +193,19 @@ function columns(s: ListedSession, now: Date): string[] {
   ].map(terminalSafe);
 }
 
-/** One line per session: `*` when attached, name, pid, owner, created, detached for, from, command. */
+/** The header line's column names, over the columns of columns(). */
+const HEADER = [' ', 'NAME', 'PID', 'OWNER', 'CREATED', 'DETACHED', 'FROM', 'COMMAND'];
+
+/** What the text listing says when there is nothing to list. */
+export const NO_SESSIONS = 'no sessions\n';
+
+/**
+ * A header line, then one line per session: `*` when attached, name, pid,
+ * owner, created, detached for, from, command; `no sessions` when none.
+ */
 export function formatSessions(sessions: ListedSession[], now = new Date()): string {
-  const rows = sessions.map((s) => columns(s, now));
+  if (sessions.length === 0) return NO_SESSIONS;
+  const rows = [HEADER, ...sessions.map((s) => columns(s, now))];
   const widths = rows.reduce<number[]>((w, r) => r.map((c, i) => Math.max(w[i] ?? 0, c.length)), []);
   return rows
     .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join(' ').trimEnd() + '\n')

@@ -8,7 +8,7 @@
 // root's or ours, and chmodded only through its own descriptor, only when we
 // created it. So no symlink another user swaps in is ever followed by a
 // mkdir or a chmod (docs/security.md, "Socket directories").
-import type { Stats } from 'node:fs';
+import { type Stats, lstatSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AtsrError, ExitCode } from '../cli/exit-codes.js';
 import { DirHandle } from './dir-handle.js';
@@ -55,17 +55,57 @@ class SocketDirProblem extends AtsrError {
   }
 }
 
-/** The candidates in order: the explicit -u/-g, or the defaults. */
+/**
+ * The candidates in order: the explicit -u/-g, or the defaults, ending with
+ * the installed shared root when there is one (see installedSocketRoots).
+ */
 export function socketDirCandidates(
   explicit: SocketDirSpec | undefined,
   env: NodeJS.ProcessEnv,
+  installedRoot?: string,
 ): SocketDirSpec[] {
   if (explicit) return [explicit];
   const out: SocketDirSpec[] = [];
   if (env.HOME) out.push({ kind: 'user', dir: join(env.HOME, '.atsr') });
   if (env.TMPDIR) out.push({ kind: 'shared', root: join(env.TMPDIR, 'atsr') });
   out.push({ kind: 'shared', root: '/tmp/atsr' });
+  if (installedRoot !== undefined) out.push({ kind: 'shared', root: installedRoot });
   return out;
+}
+
+/** The installer's shared socket root, PREFIX/session (rezumable's -g). */
+export const INSTALLED_SOCKET_ROOT = 'session';
+/** Where installs before it put rezumable's sessions; listed while it exists. */
+export const OLD_INSTALLED_SOCKET_ROOT = 'run';
+
+/** The installer's shared roots beside an installed executable, the ones that exist. */
+export interface InstalledRoots {
+  current?: string;
+  old?: string;
+}
+
+/**
+ * For an executable at PREFIX/bin/NAME: PREFIX/session and PREFIX/run, each
+ * only when it is a directory as the installer makes it (sticky 1777,
+ * root's, or the caller's for an install into their own prefix), so a
+ * development build or an uninstalled prefix adds nothing. Only a filter:
+ * the directories are checked again through descriptors when opened.
+ */
+export function installedSocketRoots(execPath: string, who: Identity): InstalledRoots {
+  const bin = dirname(execPath);
+  if (basename(bin) !== 'bin') return {};
+  const prefix = dirname(bin);
+  const made = (name: string): string | undefined => {
+    const path = join(prefix, name);
+    try {
+      const st = lstatSync(path);
+      const asInstalled = st.isDirectory() && (st.mode & 0o7777) === 0o1777 && (st.uid === ROOT_UID || st.uid === who.uid);
+      return asInstalled ? path : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return { current: made(INSTALLED_SOCKET_ROOT), old: made(OLD_INSTALLED_SOCKET_ROOT) };
 }
 
 /**

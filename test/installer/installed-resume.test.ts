@@ -54,11 +54,25 @@ afterAll(async () => {
   }
 });
 
-/** The sessions under the installed prefix's socket root, as its atsr lists them. */
+/**
+ * The sessions under the installed prefix's socket root, as a plain `atsr -l`
+ * of the installed executable lists them (it adds PREFIX/session to its
+ * default chain); the other places of the chain may hold other tests' sessions.
+ */
 function installedSessions(): { name: string; pid: number }[] {
-  const list = spawnSync(join(sandbox.prefix, 'bin/atsr'), ['-l', '-g', join(sandbox.prefix, 'run'), '--json'], { encoding: 'utf8' });
+  const list = spawnSync(join(sandbox.prefix, 'bin/atsr'), ['-l', '--json'], { encoding: 'utf8', env: { ...plainEnv(), HOME: sandbox.dir } });
   if (list.status !== 0) throw new Error(`atsr -l failed (${list.status}): ${list.stderr}`);
-  return JSON.parse(list.stdout) as { name: string; pid: number }[];
+  const root = `${join(sandbox.prefix, 'session')}/`;
+  return (JSON.parse(list.stdout) as { name: string; pid: number; socket: string }[]).filter((s) => s.socket.startsWith(root));
+}
+
+/** `cd PREFIX; bin/atsr -l session`, as the docs say: the text listing's lines after its header. */
+function documentedListing(): string[] {
+  const list = spawnSync('bin/atsr', ['-l', 'session'], { encoding: 'utf8', cwd: sandbox.prefix, env: plainEnv() });
+  if (list.status !== 0) throw new Error(`bin/atsr -l session failed (${list.status}): ${list.stderr}`);
+  const [header, ...rows] = list.stdout.split('\n').filter(Boolean);
+  expect(header).toMatch(/^ {2}NAME +PID +OWNER +CREATED +DETACHED +FROM +COMMAND$/);
+  return rows;
 }
 
 const lastTick = (text: string): number => Math.max(0, ...[...text.matchAll(/tick-(\d+)\r\n/g)].map((m) => Number(m[1])));
@@ -79,7 +93,9 @@ async function resumeThroughOutage(meanwhile: () => Promise<void>): Promise<void
   );
   try {
     await rezume.waitFor('tick-2\r\n');
-    expect(installedSessions().map((s) => s.name)).toEqual([expect.stringMatching(/^rz/)]);
+    const [session] = installedSessions();
+    expect(session?.name).toMatch(/^rz/);
+    expect(documentedListing()).toEqual([expect.stringMatching(new RegExp(`^\\* ${session!.name} +${session!.pid} +root +.* bash ${join(sandbox.dir, 'home')}/ticker\\.sh `))]);
     await meanwhile();
     proxy.setMode('blackhole');
     await rezume.waitFor('\x1b]2;rezume: connection lost');

@@ -31,7 +31,8 @@ describe('unattended install', () => {
     expect(mode(join(p, 'bin/rezume-connect'))).toBe('755');
     expect(readlinkSync(join(p, 'bin/rezume'))).toBe('atsr');
     expect(mode(join(p, 'bin/rezumable'))).toBe('755');
-    expect(mode(join(p, 'run'))).toBe('1777');
+    expect(mode(join(p, 'session'))).toBe('1777');
+    expect(statSync(join(p, 'session')).uid).toBe(0);
     expect(mode(join(p, 'LICENSE'))).toBe('644');
     expect(mode(join(p, 'docs/install.md'))).toBe('644');
     expect(mode(join(p, 'install.log'))).toBe('644');
@@ -40,7 +41,7 @@ describe('unattended install', () => {
     const rezumable = readFileSync(join(p, 'bin/rezumable'), 'utf8');
     expect(rezumable).toContain(`\nORPHAN_TIMEOUT=15\n`);
     expect(rezumable).toContain(`\nBUFFER_SIZE=262144\n`);
-    expect(rezumable).toContain(`\nSOCKET_ROOT='${p}/run'\n`);
+    expect(rezumable).toContain(`\nSOCKET_ROOT='${p}/session'\n`);
     expect(rezumable).toContain(`\nATSR=${p}/bin/atsr\n`);
     expect(spawnSync('sh', ['-n', join(p, 'bin/rezumable')]).status).toBe(0);
 
@@ -53,7 +54,7 @@ describe('unattended install', () => {
       `created-dir ${p}`,
       `created-dir ${p}/bin`,
       `created-dir ${p}/docs`,
-      `created-dir ${p}/run`,
+      `created-dir ${p}/session`,
       `wrote-file ${p}/bin/atsr`,
       `wrote-file ${p}/bin/pty.node`,
       `wrote-file ${p}/bin/rezume-connect`,
@@ -193,11 +194,13 @@ describe('rezumable', () => {
     let hostPid = 0;
     try {
       await session.waitFor('in-session');
-      const list = spawnSync(join(sandbox.prefix, 'bin/atsr'), ['-l', '-g', join(sandbox.prefix, 'run'), '--json'], { encoding: 'utf8' });
-      const sessions = JSON.parse(list.stdout) as { name: string; pid: number }[];
+      // A plain `atsr -l` of the installed executable finds it in the installed shared root.
+      const list = spawnSync(join(sandbox.prefix, 'bin/atsr'), ['-l', '--json'], { encoding: 'utf8', env: { ...plain, HOME: sandbox.dir } });
+      const socket = join(sandbox.prefix, 'session', String(process.getuid!()), 'rz1');
+      const sessions = (JSON.parse(list.stdout) as { name: string; pid: number; socket: string }[]).filter((s) => s.socket === socket);
       hostPid = sessions[0]?.pid ?? 0;
       expect(sessions.map((s) => s.name)).toEqual(['rz1']);
-      expect(lstatSync(join(sandbox.prefix, 'run', String(process.getuid!()), 'rz1')).isSocket()).toBe(true);
+      expect(lstatSync(socket).isSocket()).toBe(true);
     } finally {
       session.kill('SIGKILL');
       if (hostPid > 0) process.kill(hostPid, 'SIGTERM');

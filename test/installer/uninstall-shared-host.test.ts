@@ -33,7 +33,7 @@ async function install(): Promise<string> {
   chmodSync(sandbox.dir, 0o755);
   const r = await sandbox.run(sandbox.installArgs('--no-accept-env'));
   expect(r.status).toBe(0);
-  return join(sandbox.prefix, 'run');
+  return join(sandbox.prefix, 'session');
 }
 
 /** The uninstall as root, in a process group of its own (the old code signalled its group for a claimed PID 0). */

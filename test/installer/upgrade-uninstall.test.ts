@@ -1,9 +1,11 @@
 // Upgrade and uninstall with a live session: the session host started from
 // the old install keeps running, stays listed and attachable, and the
 // admin's rezumable tunables survive; uninstall restores sshd_config and
-// leaves the session alone unless --kill-sessions.
+// leaves the session alone unless --kill-sessions. An upgrade from an install
+// whose socket root was PREFIX/run moves rezumable to PREFIX/session and
+// keeps PREFIX/run, listed, until its sessions have ended.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InstallSandbox, installerBin } from './installer-harness.js';
@@ -15,17 +17,20 @@ const TICKER = ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo tick$i; sleep 0.2
 
 let sandbox: InstallSandbox;
 let hostPid = 0;
+/** Further session hosts a test started, ended after it. */
+const morePids: number[] = [];
 beforeAll(async () => {
   await installerBin();
 }, 180_000);
 afterEach(() => {
   if (hostPid > 0 && isAlive(hostPid)) process.kill(hostPid, 'SIGTERM');
   hostPid = 0;
+  for (const pid of morePids.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGTERM');
   sandbox?.remove();
 });
 
 const atsr = (): string => join(sandbox.prefix, 'bin/atsr');
-const runRoot = (): string => join(sandbox.prefix, 'run');
+const runRoot = (): string => join(sandbox.prefix, 'session');
 
 function listSessions(): { name: string; pid: number }[] {
   const r = spawnSync(atsr(), ['-l', '-g', runRoot(), '--json'], { encoding: 'utf8', timeout: 10_000 });
@@ -75,6 +80,91 @@ describe('upgrade over a live session', () => {
   });
 });
 
+/** Turns a fresh install into what installers before PREFIX/session left: the socket root PREFIX/run, in rezumable and install.log. */
+function makeOldLayout(): string {
+  const old = join(sandbox.prefix, 'run');
+  renameSync(runRoot(), old);
+  const swap = (file: string): void => writeFileSync(file, readFileSync(file, 'utf8').replaceAll(runRoot(), old));
+  swap(join(sandbox.prefix, 'bin/rezumable'));
+  swap(join(sandbox.prefix, 'install.log'));
+  expect(readFileSync(join(sandbox.prefix, 'bin/rezumable'), 'utf8')).toContain(`\nSOCKET_ROOT='${old}'\n`);
+  return old;
+}
+
+/** What a plain `atsr -l` of the installed executable lists under the prefix, as `socket-dir/name`. */
+function plainListing(): string[] {
+  const r = spawnSync(atsr(), ['-l', '--json'], { encoding: 'utf8', timeout: 10_000, env: { ...process.env, HOME: sandbox.dir } });
+  expect(r.status, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout) as { socket: string }[]).map((s) => s.socket).filter((p) => p.startsWith(`${sandbox.prefix}/`)).map((p) => p.slice(sandbox.prefix.length + 1));
+}
+
+describe('upgrade from an install whose socket root was PREFIX/run', () => {
+  it('moves rezumable to PREFIX/session, keeps PREFIX/run listed while its session runs, and removes it once empty', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    expect((await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'))).status).toBe(0);
+    const old = makeOldLayout();
+    const uid = process.getuid!();
+    expect(spawnSync(atsr(), ['-n', '-g', old, 'old1', ...TICKER], { timeout: 10_000 }).status).toBe(0);
+
+    const r = await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'));
+    expect(r.stderr).not.toContain('install-atsr:');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`create ${runRoot()} (the shared socket root for -g: sticky, a private directory per user, mode 1777)`);
+    expect(r.stdout).toContain(`Note: 1 running session(s) keep their sockets in ${old}, the socket root of the older install: atsr -l lists them`);
+    expect((statSync(runRoot()).mode & 0o7777).toString(8)).toBe('1777');
+    expect(readFileSync(join(sandbox.prefix, 'bin/rezumable'), 'utf8')).toContain(`\nSOCKET_ROOT='${runRoot()}'\n`);
+    // The live socket stays where its host bound it, and both roots are listed.
+    expect(spawnSync(atsr(), ['-n', '-g', runRoot(), 'new1', ...TICKER], { timeout: 10_000 }).status).toBe(0);
+    morePids.push(...(JSON.parse(spawnSync(atsr(), ['-l', runRoot(), '--json'], { encoding: 'utf8' }).stdout) as { pid: number }[]).map((s) => s.pid));
+    const listed = plainListing();
+    expect(listed.sort()).toEqual([`run/${uid}/old1`, `session/${uid}/new1`]);
+    const pids = (JSON.parse(spawnSync(atsr(), ['-l', old, '--json'], { encoding: 'utf8' }).stdout) as { pid: number }[]).map((s) => s.pid);
+    expect(pids).toHaveLength(1);
+    hostPid = pids[0]!;
+
+    // Once the old session has ended, the next upgrade removes PREFIX/run; uninstall then knows nothing of it.
+    process.kill(hostPid, 'SIGTERM');
+    await waitUntil('the old session host has ended', () => !isAlive(hostPid));
+    const again = await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'));
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain(`remove ${old} (the older install's socket root; no session in it)`);
+    expect(existsSync(old)).toBe(false);
+    expect(plainListing()).toEqual([`session/${uid}/new1`]);
+  });
+
+  it('--uninstall --kill-sessions ends the sessions left in PREFIX/run too, and removes it', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    expect((await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'))).status).toBe(0);
+    const old = makeOldLayout();
+    expect(spawnSync(atsr(), ['-n', '-g', old, 'old1', ...TICKER], { timeout: 10_000 }).status).toBe(0);
+    expect((await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'))).status).toBe(0);
+    hostPid = (JSON.parse(spawnSync(atsr(), ['-l', old, '--json'], { encoding: 'utf8' }).stdout) as { pid: number }[])[0]!.pid;
+
+    const kept = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--no-restart-sshd', '--yes']);
+    expect(kept.status).toBe(0);
+    expect(kept.stdout).toContain(`Note: 1 running session(s) are left alone, and ${old} with them (--kill-sessions ends them)\n`);
+    expect(readdirSync(sandbox.prefix)).toEqual(['bin', 'install.log', 'run']);
+    expect(isAlive(hostPid)).toBe(true);
+
+    const u = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--kill-sessions', '--yes']);
+    expect(u.stderr).not.toContain('install-atsr:');
+    expect(u.status).toBe(0);
+    expect(u.stdout).toContain(`  ended old1 (pid ${hostPid}, `);
+    await waitUntil('the old session host has ended', () => !isAlive(hostPid));
+    expect(readdirSync(sandbox.prefix)).toEqual(['bin']);
+  });
+
+  it('keeps a socket root the admin set in rezumable', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    expect((await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'))).status).toBe(0);
+    makeOldLayout();
+    const rezumablePath = join(sandbox.prefix, 'bin/rezumable');
+    writeFileSync(rezumablePath, readFileSync(rezumablePath, 'utf8').replace(/^SOCKET_ROOT=.*$/m, "SOCKET_ROOT='/srv/atsr'"));
+    expect((await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'))).status).toBe(0);
+    expect(readFileSync(rezumablePath, 'utf8')).toContain("\nSOCKET_ROOT='/srv/atsr'\n");
+  });
+});
+
 describe('uninstall', () => {
   it('restores sshd_config, removes the install and leaves the live session alone', async () => {
     const pid = await installWithSession();
@@ -85,7 +175,7 @@ describe('uninstall', () => {
     expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(CONFIG);
     expect(readdirSync(join(sandbox.dir, 'ssh'))).toEqual(['sshd_config']);
     // Left: the live session's socket root, the log of it, and the rezumable stub.
-    expect(readdirSync(sandbox.prefix)).toEqual(['bin', 'install.log', 'run']);
+    expect(readdirSync(sandbox.prefix)).toEqual(['bin', 'install.log', 'session']);
     expect(readdirSync(join(sandbox.prefix, 'bin'))).toEqual(['rezumable']);
     expect(isAlive(pid)).toBe(true);
     expect(u.stdout).toContain(`Note: ${join(sandbox.prefix, 'install.log')} is kept, listing what is left: run --uninstall --kill-sessions later to finish\n`);

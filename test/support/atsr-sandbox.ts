@@ -69,10 +69,10 @@ export class AtsrSandbox {
   }
 
   /** Runs atsr without a terminal (stdin /dev/null). */
-  run(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<RunResult> {
+  run(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; cwd?: string } = {}): Promise<RunResult> {
     const [file, ...pre] = atsrCommand();
     return new Promise((resolve) => {
-      const child = spawn(file!, [...pre, ...args], { env: opts.env ?? this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(file!, [...pre, ...args], { env: opts.env ?? this.env(), stdio: ['pipe', 'pipe', 'pipe'], cwd: opts.cwd });
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('latin1').on('data', (d: string) => (stdout += d));

@@ -1,4 +1,5 @@
-// `atsr -l` output: one aligned line per session, at a fixed `now`.
+// `atsr -l` output: a header line, then one aligned line per session, at a
+// fixed `now`; `no sessions` when there are none.
 import { describe, expect, it } from 'vitest';
 import { type ListedSession, formatSessions } from '../../src/list/list-sessions.js';
 import { terminalSafe, terminalSafeJson } from '../../src/list/terminal-safe.js';
@@ -39,26 +40,39 @@ const exited: ListedSession = {
   exitStatus: 2,
 };
 
+const HEADER = '  NAME    PID  OWNER CREATED              DETACHED       FROM      COMMAND\n';
+
+/** The line of a lone session, below the header (whose widths it is aligned to). */
+function rowOf(s: ListedSession): string {
+  const [header, row, ...more] = formatSessions([s], NOW).split('\n');
+  expect(header).toMatch(/^ {2}NAME +PID +OWNER +CREATED +DETACHED +FROM +COMMAND$/);
+  expect(more).toEqual(['']);
+  return `${row}\n`;
+}
+
 describe('formatSessions', () => {
-  it('prints nothing for no sessions', () => {
-    expect(formatSessions([], NOW)).toBe('');
+  it('says no sessions, with no header, when there are none', () => {
+    expect(formatSessions([], NOW)).toBe('no sessions\n');
   });
 
   it('aligns an attached and a detached, exited session', () => {
     expect(formatSessions([attached, exited], NOW)).toBe(
-      '* work    4242 alice 2026-11-25 10:00:00Z -              192.0.2.7 bash -l\n' +
+      HEADER +
+        '* work    4242 alice 2026-11-25 10:00:00Z -              192.0.2.7 bash -l\n' +
         "  build-1 77   alice 2026-11-25 09:30:05Z detached 1m30s -         sh -c 'make && echo done' (exited 2)\n",
     );
   });
 
   it('prints a lone detached session without trailing blanks', () => {
     const s: ListedSession = { ...exited, exited: false, exitStatus: null, command: ['top'] };
-    expect(formatSessions([s], NOW)).toBe('  build-1 77 alice 2026-11-25 09:30:05Z detached 1m30s - top\n');
+    expect(formatSessions([s], NOW)).toBe(
+      '  NAME    PID OWNER CREATED              DETACHED       FROM COMMAND\n' + '  build-1 77  alice 2026-11-25 09:30:05Z detached 1m30s -    top\n',
+    );
   });
 
   it('shows - for a detached session that never had a client', () => {
     const s: ListedSession = { ...exited, detachedSince: null, exited: false, command: ['top'] };
-    expect(formatSessions([s], NOW)).toBe('  build-1 77 alice 2026-11-25 09:30:05Z - - top\n');
+    expect(rowOf(s)).toBe('  build-1 77  alice 2026-11-25 09:30:05Z -        -    top\n');
   });
 
   it.each([
@@ -73,7 +87,7 @@ describe('formatSessions', () => {
     ['2026-11-22T08:59:00.000Z', '3d3h'],
   ])('detached since %s reads as %s', (since, text) => {
     const s: ListedSession = { ...exited, detachedSince: since, exited: false, command: ['top'] };
-    expect(formatSessions([s], NOW)).toBe(`  build-1 77 alice 2026-11-25 09:30:05Z detached ${text} - top\n`);
+    expect(rowOf(s)).toBe(`  build-1 77  alice 2026-11-25 09:30:05Z detached ${text} -    top\n`);
   });
 
   it.each<[string[], string]>([
@@ -84,7 +98,7 @@ describe('formatSessions', () => {
     [['env', 'A=1', 'user@host:/x,y'], 'env A=1 user@host:/x,y'],
   ])('quotes the command %j as %s', (command, text) => {
     const s: ListedSession = { ...attached, command };
-    expect(formatSessions([s], NOW)).toBe(`* work 4242 alice 2026-11-25 10:00:00Z - 192.0.2.7 ${text}\n`);
+    expect(rowOf(s)).toBe(`* work 4242 alice 2026-11-25 10:00:00Z -        192.0.2.7 ${text}\n`);
   });
 });
 
@@ -93,9 +107,10 @@ describe('what reaches the terminal', () => {
     const silent: ListedSession = { name: 'hung', pid: 99, owner: 'bob', uid: 1001, socket: '/tmp/atsr/1001/hung', problem: 'no answer within 2 s' };
     const gone: ListedSession = { ...silent, name: 'x', pid: null, problem: 'closed without an answer' };
     expect(formatSessions([attached, silent, gone], NOW)).toBe(
-      '* work 4242 alice 2026-11-25 10:00:00Z - 192.0.2.7 bash -l\n' +
-        '  hung 99   bob   -                    - -         (no answer within 2 s)\n' +
-        '  x    -    bob   -                    - -         (closed without an answer)\n',
+      '  NAME PID  OWNER CREATED              DETACHED FROM      COMMAND\n' +
+        '* work 4242 alice 2026-11-25 10:00:00Z -        192.0.2.7 bash -l\n' +
+        '  hung 99   bob   -                    -        -         (no answer within 2 s)\n' +
+        '  x    -    bob   -                    -        -         (closed without an answer)\n',
     );
   });
 
@@ -109,12 +124,12 @@ describe('what reaches the terminal', () => {
   ])('escapes %j in a column as %s', (raw, shown) => {
     expect(terminalSafe(raw)).toBe(shown);
     const s: ListedSession = { ...attached, name: raw, clientAddr: raw };
-    expect(formatSessions([s], NOW)).toBe(`* ${shown} 4242 alice 2026-11-25 10:00:00Z - ${shown} bash -l\n`);
+    expect(rowOf(s)).toBe(`* ${shown} 4242 alice 2026-11-25 10:00:00Z -        ${shown} bash -l\n`);
   });
 
   it("quotes a command word with control characters as bash's $'...' reads it back", () => {
     const s: ListedSession = { ...attached, command: ['printf', "\x1b[2J it's \\ \x9b"] };
-    expect(formatSessions([s], NOW)).toBe(`* work 4242 alice 2026-11-25 10:00:00Z - 192.0.2.7 printf $'\\x1b[2J it\\'s \\\\ \\u009b'\n`);
+    expect(rowOf(s)).toBe(`* work 4242 alice 2026-11-25 10:00:00Z -        192.0.2.7 printf $'\\x1b[2J it\\'s \\\\ \\u009b'\n`);
   });
 
   it('escapes in JSON what JSON.stringify leaves raw, keeping the same values', () => {

@@ -9,6 +9,7 @@ import {
   MAX_SOCKET_PATH_BYTES,
   type SocketDirSpec,
   checkSocketPathLength,
+  installedSocketRoots,
   privateFallbacks,
   resolveSocketDir,
   searchSocketDirs,
@@ -69,6 +70,55 @@ describe('socketDirCandidates', () => {
   it('gives only the explicit directory when there is one', () => {
     const explicit: SocketDirSpec = { kind: 'user', dir: '/srv/sockets' };
     expect(socketDirCandidates(explicit, { HOME: '/home/alice', TMPDIR: '/var/tmp' })).toEqual([explicit]);
+  });
+});
+
+describe('installedSocketRoots', () => {
+  let prefix: string;
+  beforeEach(() => {
+    prefix = mkdtempSync(join(tmpdir(), 'atsr-prefix-'));
+    mkdirSync(join(prefix, 'bin'));
+  });
+  afterEach(() => rmSync(prefix, { recursive: true, force: true }));
+
+  const made = (name: string, mode = 0o1777, uid = 0): string => {
+    const dir = join(prefix, name);
+    mkdirSync(dir);
+    chmodSync(dir, mode);
+    chownSync(dir, uid, uid);
+    return dir;
+  };
+
+  it('finds PREFIX/session and PREFIX/run beside PREFIX/bin/atsr, as the installer makes them', () => {
+    const current = made('session');
+    const old = made('run');
+    expect(installedSocketRoots(join(prefix, 'bin/atsr'), { uid: 1000 })).toEqual({ current, old });
+    expect(socketDirCandidates(undefined, { HOME: '/home/alice' }, current)).toEqual([
+      { kind: 'user', dir: '/home/alice/.atsr' },
+      { kind: 'shared', root: '/tmp/atsr' },
+      { kind: 'shared', root: current },
+    ]);
+  });
+
+  it.each<[string, () => void]>([
+    ['not installed (no PREFIX/session)', () => undefined],
+    ['mode 755', () => made('session', 0o755)],
+    ['world-writable without the sticky bit', () => made('session', 0o777)],
+    ["another user's", () => made('session', 0o1777, 1001)],
+    ['a symlink to a 1777 directory', () => symlinkSync(made('elsewhere'), join(prefix, 'session'))],
+  ])('adds nothing when it is %s', (_label, lay) => {
+    lay();
+    expect(installedSocketRoots(join(prefix, 'bin/atsr'), { uid: 1000 })).toEqual({});
+  });
+
+  it("takes the caller's own, for an install into their own prefix", () => {
+    const current = made('session', 0o1777, 1000);
+    expect(installedSocketRoots(join(prefix, 'bin/atsr'), { uid: 1000 })).toEqual({ current });
+  });
+
+  it('adds nothing for an executable outside a bin directory (a development build)', () => {
+    made('session');
+    expect(installedSocketRoots(join(prefix, 'atsr'), { uid: 1000 })).toEqual({});
   });
 });
 
