@@ -50,15 +50,19 @@ export interface KeepaliveChoice {
   kept?: string;
 }
 
-/** Which keepalive lines may be added, from `sshd -T`: never one over a value the admin chose. */
-export function keepaliveFor(path: string, sshdT: string): KeepaliveChoice {
+/**
+ * Which keepalive lines may be added: never one over a value the admin chose.
+ * @param sshdT  what `sshd -T` shows: a value other than sshd's default is the admin's
+ * @param written  the keywords the admin's files set globally (globalKeywords): an explicit default is the admin's too
+ */
+export function keepaliveFor(path: string, sshdT: string, written: ReadonlySet<string>): KeepaliveChoice {
   const value = (name: string): string | undefined => new RegExp(`^${name}\\s+(\\S+)$`, 'im').exec(sshdT)?.[1];
   const interval = value('clientaliveinterval') ?? DEFAULT_INTERVAL;
   const countMax = value('clientalivecountmax') ?? DEFAULT_COUNT_MAX;
-  if (interval !== DEFAULT_INTERVAL) {
+  if (interval !== DEFAULT_INTERVAL || written.has('clientaliveinterval')) {
     return { lines: [], kept: `${path} sets ClientAliveInterval ${interval} (ClientAliveCountMax ${countMax}) already: kept, no keepalive lines added` };
   }
-  if (countMax !== DEFAULT_COUNT_MAX) {
+  if (countMax !== DEFAULT_COUNT_MAX || written.has('clientalivecountmax')) {
     return { lines: [KEEPALIVE_INTERVAL_LINE], kept: `${path} sets ClientAliveCountMax ${countMax} already: kept, only '${KEEPALIVE_INTERVAL_LINE}' is offered` };
   }
   return { lines: [KEEPALIVE_INTERVAL_LINE, KEEPALIVE_COUNT_LINE] };
@@ -90,6 +94,17 @@ export function effectiveAcceptEnv(sshdT: string): string[] {
 
 const keyword = (line: string): string => /^\s*([A-Za-z]+)/.exec(line)?.[1]?.toLowerCase() ?? '';
 const argsOf = (line: string): string[] => line.trim().replace(/^[A-Za-z]+\s*=?\s*/, '').split(/\s+/).filter(Boolean);
+
+/** The keywords the global part (before any `Match`) of these config texts sets, lower-cased. */
+export function globalKeywords(texts: readonly string[]): Set<string> {
+  const found = new Set<string>();
+  for (const text of texts) {
+    const lines = text.split('\n');
+    const firstMatch = lines.findIndex((l) => keyword(l) === 'match');
+    for (const line of firstMatch < 0 ? lines : lines.slice(0, firstMatch)) found.add(keyword(line));
+  }
+  return found;
+}
 
 /** The drop-in the global part of the config (before any `Match`) includes: DIR/atsr.conf, for an `Include DIR/*.conf`. */
 export function dropInFor(text: string): { path: string; includedBy: string } | undefined {

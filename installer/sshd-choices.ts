@@ -2,18 +2,20 @@
 // shows the file and where the line goes, and why it is safe), whether to add
 // server-to-client keepalives where the admin set none, and whether to reload
 // sshd afterwards. Both go into one atsr block, changed as one unit.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
+import { readIfExists } from './files.js';
 import type { InstallerOptions } from './options.js';
 import type { Prompter } from './prompter.js';
 import { findExecutable, runCommand } from './run-command.js';
-import { ACCEPT_ENV_LINE, acceptEnvCoverage, dropInFor, effectiveAcceptEnv, keepaliveFor, placeBlock, quoted } from './sshd-accept-env.js';
+import { ACCEPT_ENV_LINE, acceptEnvCoverage, DROP_IN_NAME, dropInFor, effectiveAcceptEnv, globalKeywords, keepaliveFor, placeBlock, quoted } from './sshd-accept-env.js';
 import type { LogEntry } from './install-log.js';
 import { adoptUnrecordedEdit } from './sshd-adopt.js';
 import { checkBeforeEdit } from './sshd-check.js';
 import { blockChange } from './sshd-config-change.js';
-import { reloadChange, reloadsFor, reloadText } from './sshd-service.js';
+import { reloadChange, reloadsFor, reloadText, type SshdReload } from './sshd-service.js';
 
 export const WHY_SAFE =
   'Why this is safe: it lets exactly one variable through from the client, ATSR_ID, the session name the\n' +
@@ -90,32 +92,34 @@ async function chooseForConfig(
   const adopt = adoptUnrecordedEdit(cfg, text, recorded);
   if (adopt) return { edit: adopt, notes, todo };
 
-  const reloads = reloadsFor(cfg);
-  const live = reloads.length > 0;
-  const acceptEnv = covered === undefined && (await chooseAcceptEnv(opts, p, say, placeBlock(cfg, text, live, [ACCEPT_ENV_LINE]).preview));
+  // Which sshd reads the file is looked up only when something is placed: it asks systemctl, and a run that adds nothing asks nothing.
+  let found: SshdReload[] | undefined;
+  const reloads = (): SshdReload[] => (found ??= reloadsFor(cfg));
+  const live = (): boolean => reloads().length > 0;
+  const acceptEnv = covered === undefined && (await chooseAcceptEnv(opts, p, say, () => placeBlock(cfg, text, live(), [ACCEPT_ENV_LINE]).preview));
   if (covered === undefined && !acceptEnv) todo.push(`'${ACCEPT_ENV_LINE}' is absent from ${cfg}, so sessions will not resume until it is added (run the installer again with --accept-env)`);
-  const keepalive = keepaliveFor(cfg, effective);
+  const keepalive = keepaliveFor(cfg, effective, globalKeywords([text, ...dropInTexts(text)]));
   if (keepalive.kept !== undefined) notes.push(keepalive.kept);
   const keepaliveLines = keepalive.lines.length > 0 && (await chooseKeepalive(opts, p, say, keepalive.lines, notes)) ? keepalive.lines : [];
   const settings = [...(acceptEnv ? [ACCEPT_ENV_LINE] : []), ...keepaliveLines];
   if (settings.length === 0) return { notes, todo };
 
-  const edit = blockChange(placeBlock(cfg, text, live, settings), cfg, sshd);
-  if (!live) return { edit, notes: [...notes, ...notReadNotes(cfg, text)], todo };
-  const commands = reloads.map(reloadText).join(' and ');
+  const edit = blockChange(placeBlock(cfg, text, live(), settings), cfg, sshd);
+  if (!live()) return { edit, notes: [...notes, ...notReadNotes(cfg, text)], todo };
+  const commands = reloads().map(reloadText).join(' and ');
   let restart = opts.restartSshd;
   if (restart === undefined && p.interactive) {
     restart = await p.confirm({ message: `Reload sshd now (runs: ${commands}; open connections stay)?`, flag: '--restart-sshd', initial: true });
   }
   if (restart !== true) return { edit, notes, todo: [...todo, `sshd has not been reloaded: the line takes effect after ${commands}`] };
-  return { edit, reload: reloads.map(reloadChange), notes, todo };
+  return { edit, reload: reloads().map(reloadChange), notes, todo };
 }
 
 /** Whether to add the AcceptEnv line: the flag, else the wizard's question after showing where it goes and why it is safe. */
-async function chooseAcceptEnv(opts: InstallerOptions, p: Prompter, say: (s: string) => void, preview: string): Promise<boolean> {
+async function chooseAcceptEnv(opts: InstallerOptions, p: Prompter, say: (s: string) => void, preview: () => string): Promise<boolean> {
   if (opts.acceptEnv !== undefined) return opts.acceptEnv;
   // Unattended, this is an error naming both flags: an install that exits 0 must not quietly leave sessions unable to resume.
-  if (p.interactive) say(`\nTo let the resume client name its session, sshd must accept one variable:\n\n${preview}\n${WHY_SAFE}\n`);
+  if (p.interactive) say(`\nTo let the resume client name its session, sshd must accept one variable:\n\n${preview()}\n${WHY_SAFE}\n`);
   return p.confirm({ message: `Add '${ACCEPT_ENV_LINE}' to the sshd configuration?`, flag: '--accept-env or --no-accept-env', initial: true });
 }
 
@@ -128,6 +132,16 @@ async function chooseKeepalive(opts: InstallerOptions, p: Prompter, say: (s: str
   }
   say(`\n${KEEPALIVE_WHY}\n`);
   return p.confirm({ message: `Add ${quoted(lines)} to the sshd configuration?`, flag: '--keepalive or --no-keepalive', initial: true });
+}
+
+/** The other drop-ins of the directory the config includes: sshd reads them before or after atsr.conf, and a value in them is the admin's. */
+function dropInTexts(text: string): string[] {
+  const dropIn = dropInFor(text);
+  const dir = dropIn === undefined ? undefined : dirname(dropIn.path);
+  if (dir === undefined || !existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.conf') && n !== DROP_IN_NAME)
+    .map((n) => readIfExists(join(dir, n)) ?? '');
 }
 
 /** What the admin is told when no sshd reads the file: nothing else is written, nothing reloaded. */

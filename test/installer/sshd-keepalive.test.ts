@@ -60,16 +60,30 @@ describe('sshd keepalives', () => {
     expect(readdirSync(join(sandbox.dir, 'ssh'))).toEqual(['sshd_config']);
   });
 
-  it('a config that sets ClientAliveInterval 60 keeps it: nothing added for keepalive, a note says so', async () => {
-    const config = 'UsePAM yes\nClientAliveInterval 60\n';
-    sandbox = new InstallSandbox(config);
-    const r = await sandbox.run(sandbox.installArgs('--accept-env', '--keepalive'));
+  it('a config that sets ClientAliveInterval (60, or 0 written out) keeps it: nothing added for keepalive, a note says so', async () => {
+    for (const interval of ['60', '0']) {
+      const config = `UsePAM yes\nClientAliveInterval ${interval}\n`;
+      sandbox = new InstallSandbox(config);
+      const r = await sandbox.run(sandbox.installArgs('--accept-env', '--keepalive'));
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain(
+        `  Note: ${sandbox.sshdConfig} sets ClientAliveInterval ${interval} (ClientAliveCountMax 3) already: kept, no keepalive lines added\n`,
+      );
+      expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(config + ADDED_LINES);
+      expect(effective(sandbox.sshdConfig)).toEqual([`clientaliveinterval ${interval}`, 'clientalivecountmax 3', 'acceptenv ATSR_ID']);
+      sandbox.remove();
+    }
+  });
+
+  it("a drop-in of the admin's that sets ClientAliveInterval 0 keeps it: the drop-in atsr writes holds no keepalive", async () => {
+    sandbox = new InstallSandbox('Include /etc/ssh/sshd_config.d/*.conf\nUsePAM yes\n', { hostKey: true });
+    mkdirSync(sandbox.dropInDir);
+    // Read after atsr.conf ('a' < 'z'): a keepalive in atsr.conf would win over it.
+    writeFileSync(join(sandbox.dropInDir, 'zz-local.conf'), 'ClientAliveInterval 0\n');
+    const r = await sandbox.runAsSystemSshd(sandbox.systemInstallArgs('--accept-env', '--keepalive', '--no-restart-sshd'));
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain(
-      `  Note: ${sandbox.sshdConfig} sets ClientAliveInterval 60 (ClientAliveCountMax 3) already: kept, no keepalive lines added\n`,
-    );
-    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(config + ADDED_LINES);
-    expect(effective(sandbox.sshdConfig)).toEqual(['clientaliveinterval 60', 'clientalivecountmax 3', 'acceptenv ATSR_ID']);
+    expect(r.stdout).toContain('  Note: /etc/ssh/sshd_config sets ClientAliveInterval 0 (ClientAliveCountMax 3) already: kept, no keepalive lines added\n');
+    expect(readFileSync(join(sandbox.dropInDir, 'atsr.conf'), 'utf8')).toBe(ADDED_LINES);
   });
 
   it('a config that sets only ClientAliveCountMax keeps it: only the interval is added', async () => {
