@@ -28,9 +28,6 @@ export function atsrBlock(settings: readonly string[], eol: '\r\n' | '\n' = '\n'
   return lines.map((l) => l + eol).join('');
 }
 
-/** The two added lines of the AcceptEnv-only block (all an install before keepalives wrote), with the file's own line ending. */
-export const addedBlock = (eol: '\r\n' | '\n'): string => atsrBlock([ACCEPT_ENV_LINE], eol);
-
 /** Every block an install may have written, longest first (a shorter one is part of a longer one). */
 export const POSSIBLE_SETTINGS: readonly (readonly string[])[] = [
   [ACCEPT_ENV_LINE, KEEPALIVE_INTERVAL_LINE, KEEPALIVE_COUNT_LINE],
@@ -39,6 +36,10 @@ export const POSSIBLE_SETTINGS: readonly (readonly string[])[] = [
   [ACCEPT_ENV_LINE],
   [KEEPALIVE_INTERVAL_LINE],
 ];
+
+/** The settings of the atsr block in this text, if it holds one (in its own line endings). */
+export const atsrSettingsIn = (text: string): readonly string[] | undefined =>
+  POSSIBLE_SETTINGS.find((s) => text.includes(atsrBlock(s, lineEndingOf(text))));
 
 /** The settings as the plan and the uninstall name them: 'AcceptEnv ATSR_ID', 'ClientAliveInterval 30'. */
 export const quoted = (settings: readonly string[]): string => settings.map((s) => `'${s}'`).join(', ');

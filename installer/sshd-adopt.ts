@@ -6,7 +6,7 @@
 import type { Change } from './change.js';
 import { readIfExists, sha256Of } from './files.js';
 import type { LogEntry } from './install-log.js';
-import { atsrBlock, dropInFor, lineEndingOf, POSSIBLE_SETTINGS } from './sshd-accept-env.js';
+import { atsrBlock, atsrSettingsIn, dropInFor, lineEndingOf, POSSIBLE_SETTINGS } from './sshd-accept-env.js';
 
 /** The change that records atsr's lines found in the config but not in `recorded`, if there are any. */
 export function adoptUnrecordedEdit(configPath: string, text: string, recorded: readonly LogEntry[]): Change | undefined {
@@ -20,10 +20,9 @@ export function adoptUnrecordedEdit(configPath: string, text: string, recorded: 
       apply: (log) => log.add('sshd-dropin-written', dropIn.path, { settings: dropInSettings.join(',') }),
     };
   }
-  const eol = lineEndingOf(text);
-  const settings = POSSIBLE_SETTINGS.find((s) => text.includes(atsrBlock(s, eol)));
+  const settings = atsrSettingsIn(text);
   if (settings === undefined || isRecorded('sshd-config-edited', configPath)) return undefined;
-  const block = atsrBlock(settings, eol);
+  const block = atsrBlock(settings, lineEndingOf(text));
   // The backup is the original only if it is the file without atsr's lines.
   const plain = `${configPath}.before-atsr`;
   const backup = readIfExists(plain) === text.replace(block, '') ? plain : '';

@@ -10,7 +10,7 @@ import { readIfExists } from './files.js';
 import type { InstallerOptions } from './options.js';
 import type { Prompter } from './prompter.js';
 import { findExecutable, runCommand } from './run-command.js';
-import { ACCEPT_ENV_LINE, acceptEnvCoverage, DROP_IN_NAME, dropInFor, effectiveAcceptEnv, globalKeywords, keepaliveFor, placeBlock, quoted } from './sshd-accept-env.js';
+import { ACCEPT_ENV_LINE, acceptEnvCoverage, atsrSettingsIn, DROP_IN_NAME, dropInFor, effectiveAcceptEnv, globalKeywords, KEEPALIVE_INTERVAL_LINE, keepaliveFor, placeBlock, quoted } from './sshd-accept-env.js';
 import type { LogEntry } from './install-log.js';
 import { adoptUnrecordedEdit } from './sshd-adopt.js';
 import { checkBeforeEdit } from './sshd-check.js';
@@ -23,9 +23,7 @@ export const WHY_SAFE =
   'bytes). It is never a wildcard: a pattern such as * would let clients set variables that change what\n' +
   'the login runs (CVE-2014-2532).\n';
 
-export const KEEPALIVE_WHY =
-  'Keepalives: sshd asks the client every 30 s and ends a connection that missed 2 answers, so a connection broken\n' +
-  'without a word is cleaned up in about a minute rather than when TCP gives up, often hours later.';
+export const KEEPALIVE_WHY = 'Keepalives: sshd ends a connection that broke without a word in about a minute (30 s x 2), not hours later.';
 
 export interface SshdChoices {
   /** Adds atsr's block: the first change of an install (if sshd rejects it, nothing else happens). */
@@ -98,7 +96,9 @@ async function chooseForConfig(
   const live = (): boolean => reloads().length > 0;
   const acceptEnv = covered === undefined && (await chooseAcceptEnv(opts, p, say, () => placeBlock(cfg, text, live(), [ACCEPT_ENV_LINE]).preview));
   if (covered === undefined && !acceptEnv) todo.push(`'${ACCEPT_ENV_LINE}' is absent from ${cfg}, so sessions will not resume until it is added (run the installer again with --accept-env)`);
-  const keepalive = keepaliveFor(cfg, effective, globalKeywords([text, ...dropInTexts(text)]));
+  const keepalive = hasAtsrKeepalive(text)
+    ? { lines: [], kept: `atsr's keepalive lines are in place for ${cfg} already: no change needed` }
+    : keepaliveFor(cfg, effective, globalKeywords([text, ...dropInTexts(text)]));
   if (keepalive.kept !== undefined) notes.push(keepalive.kept);
   const keepaliveLines = keepalive.lines.length > 0 && (await chooseKeepalive(opts, p, say, keepalive.lines, notes)) ? keepalive.lines : [];
   const settings = [...(acceptEnv ? [ACCEPT_ENV_LINE] : []), ...keepaliveLines];
@@ -132,6 +132,12 @@ async function chooseKeepalive(opts: InstallerOptions, p: Prompter, say: (s: str
   }
   say(`\n${KEEPALIVE_WHY}\n`);
   return p.confirm({ message: `Add ${quoted(lines)} to the sshd configuration?`, flag: '--keepalive or --no-keepalive', initial: true });
+}
+
+/** Whether an earlier install's block (in the file or its drop-in) holds keepalives: those values are atsr's, not the admin's. */
+function hasAtsrKeepalive(text: string): boolean {
+  const dropIn = dropInFor(text);
+  return [text, dropIn === undefined ? '' : (readIfExists(dropIn.path) ?? '')].some((t) => atsrSettingsIn(t)?.includes(KEEPALIVE_INTERVAL_LINE) === true);
 }
 
 /** The other drop-ins of the directory the config includes: sshd reads them before or after atsr.conf, and a value in them is the admin's. */

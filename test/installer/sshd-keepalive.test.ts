@@ -53,6 +53,12 @@ describe('sshd keepalives', () => {
       /\tsha256=[0-9a-f]{64}\tsettings=AcceptEnv ATSR_ID,ClientAliveInterval 30,ClientAliveCountMax 2\n/,
     );
 
+    // An upgrade finds atsr's own lines: nothing is added, and they are not taken for the admin's.
+    const again = await sandbox.run(sandbox.installArgs('--accept-env', '--keepalive'));
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain(`  Note: atsr's keepalive lines are in place for ${cfg} already: no change needed\n`);
+    expect(readFileSync(cfg, 'utf8')).toBe(`UsePAM yes\n${ADDED_LINES}${KEEPALIVE_LINES}Match User bob\n    X11Forwarding no\n`);
+
     const u = await sandbox.run(uninstall(['--dry-run']));
     expect(u.stdout).toContain(`  Dry run: would take ${ALL} out of ${cfg} (restore its backup ${cfg}.before-atsr)\n`);
     expect((await sandbox.run(uninstall())).status).toBe(0);

@@ -44,7 +44,7 @@ describe('wizard', () => {
     expect(text).toContain('Permission is hereby granted, free of charge');
     expect(text).toContain(`/etc/ssh/sshd_config, line 2, before the first Match block, so it applies to every connection:\r\n  UsePAM yes\r\n+ # Added by atsr`);
     expect(text).toContain('Why this is safe: it lets exactly one variable through from the client, ATSR_ID');
-    expect(text).toContain('Keepalives: sshd asks the client every 30 s and ends a connection that missed 2 answers');
+    expect(text).toContain('Keepalives: sshd ends a connection that broke without a word in about a minute (30 s x 2), not hours later.\r\n');
     expect(text).toContain(`done: reload sshd: ${sandbox.fakeBin}/systemctl reload ssh.service`);
     expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(`UsePAM yes\n${ADDED_LINES}${KEEPALIVE_LINES}Match User bob\n    X11Forwarding no\n`);
     expect(readFileSync(join(sandbox.prefix, 'bin/rezumable'), 'utf8')).toContain('\nORPHAN_TIMEOUT=30\n');
