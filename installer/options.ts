@@ -44,7 +44,7 @@ function program(): Command {
     .option('--accept-license', 'accept the MIT license (required when unattended)')
     .option('--prefix <DIR>', `install directory (default ${DEFAULT_PREFIX})`)
     .option('--accept-env', "add 'AcceptEnv ATSR_ID' to sshd_config")
-    .option('--no-accept-env', 'leave sshd_config alone')
+    .option('--no-accept-env', "do not add 'AcceptEnv ATSR_ID' (with --no-keepalive too, sshd_config is left alone)")
     .option('--keepalive', "add 'ClientAliveInterval 30' and 'ClientAliveCountMax 2' to sshd_config, unless it sets them already")
     .option('--no-keepalive', 'add no keepalive lines (the unattended default)')
     .option('--restart-sshd', 'reload sshd after changing its config')
