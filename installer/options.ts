@@ -11,6 +11,8 @@ export interface InstallerOptions {
   prefix: string | undefined;
   /** undefined: not given (ask, or leave sshd_config alone when unattended). */
   acceptEnv: boolean | undefined;
+  /** undefined: not given (ask, or add no keepalives when unattended). */
+  keepalive: boolean | undefined;
   restartSshd: boolean | undefined;
   orphanTimeout: number | undefined;
   yes: boolean;
@@ -42,7 +44,9 @@ function program(): Command {
     .option('--accept-license', 'accept the MIT license (required when unattended)')
     .option('--prefix <DIR>', `install directory (default ${DEFAULT_PREFIX})`)
     .option('--accept-env', "add 'AcceptEnv ATSR_ID' to sshd_config")
-    .option('--no-accept-env', 'leave sshd_config alone')
+    .option('--no-accept-env', "do not add 'AcceptEnv ATSR_ID' (with --no-keepalive too, sshd_config is left alone)")
+    .option('--keepalive', "add 'ClientAliveInterval 30' and 'ClientAliveCountMax 2' to sshd_config, unless it sets them already")
+    .option('--no-keepalive', 'add no keepalive lines (the unattended default)')
     .option('--restart-sshd', 'reload sshd after changing its config')
     .option('--no-restart-sshd', 'do not reload sshd')
     .option('--orphan-timeout <MIN>', 'minutes a session may stay without a client before its command is hung up (default 60; an upgrade keeps the current value)')
@@ -85,6 +89,7 @@ export function parseInstallerArgs(args: string[]): ParsedArgs {
       prefix,
       // Commander sets negatable flags to true by default: look at the source.
       acceptEnv: cmd.getOptionValueSource('acceptEnv') === 'cli' ? o.acceptEnv === true : undefined,
+      keepalive: cmd.getOptionValueSource('keepalive') === 'cli' ? o.keepalive === true : undefined,
       restartSshd: cmd.getOptionValueSource('restartSshd') === 'cli' ? o.restartSshd === true : undefined,
       orphanTimeout,
       yes: o.yes === true,

@@ -1,18 +1,73 @@
-// Where `AcceptEnv ATSR_ID` goes in an sshd_config so that it applies to
-// every connection: a drop-in file when the global part of the config
-// includes a directory of them and a running (or the system's) sshd reads the
-// config, else the config itself, before the first `Match` (or at its end). The exact name, never a wildcard (CVE-2014-2532).
+// Where atsr's block goes in an sshd_config so that it applies to every
+// connection: a drop-in file when the global part of the config includes a
+// directory of them and a running (or the system's) sshd reads the config,
+// else the config itself, before the first `Match` (or at its end). The block
+// is `AcceptEnv ATSR_ID` (the exact name, never a wildcard: CVE-2014-2532)
+// and, if chosen, server-to-client keepalives, each part under its marker
+// comment; it is placed, checked, logged and undone as one unit.
 import { basename, dirname, isAbsolute, join } from 'node:path';
 
 export const ACCEPT_ENV_LINE = 'AcceptEnv ATSR_ID';
 export const MARKER_LINE = '# Added by atsr: lets the session ID of the atsr resume client through (one exact name, no wildcard).';
-export const ADDED_BLOCK = `${MARKER_LINE}\n${ACCEPT_ENV_LINE}\n`;
 
 /** The file's own line ending: CRLF when its lines end so, else LF (sshd reads both). */
 export const lineEndingOf = (text: string): '\r\n' | '\n' => (/\r\n/.test(text) ? '\r\n' : '\n');
 
-/** The two added lines, with the file's own line ending. */
-export const addedBlock = (eol: '\r\n' | '\n'): string => ADDED_BLOCK.replaceAll('\n', eol);
+export const KEEPALIVE_MARKER = '# Added by atsr: server-to-client keepalives, so that sshd ends broken connections sooner.';
+export const KEEPALIVE_INTERVAL_LINE = 'ClientAliveInterval 30';
+export const KEEPALIVE_COUNT_LINE = 'ClientAliveCountMax 2';
+/** sshd's defaults: a value other than these was chosen by the admin, and is kept. */
+const DEFAULT_INTERVAL = '0';
+const DEFAULT_COUNT_MAX = '3';
+
+/** The settings lines atsr adds, each part under its marker comment, with the given line ending. */
+export function atsrBlock(settings: readonly string[], eol: '\r\n' | '\n' = '\n'): string {
+  const acceptEnv = settings.filter((s) => s === ACCEPT_ENV_LINE);
+  const keepalive = settings.filter((s) => s !== ACCEPT_ENV_LINE);
+  const lines = [...(acceptEnv.length > 0 ? [MARKER_LINE, ...acceptEnv] : []), ...(keepalive.length > 0 ? [KEEPALIVE_MARKER, ...keepalive] : [])];
+  return lines.map((l) => l + eol).join('');
+}
+
+/** Every block an install may have written, longest first (a shorter one is part of a longer one). */
+export const POSSIBLE_SETTINGS: readonly (readonly string[])[] = [
+  [ACCEPT_ENV_LINE, KEEPALIVE_INTERVAL_LINE, KEEPALIVE_COUNT_LINE],
+  [ACCEPT_ENV_LINE, KEEPALIVE_INTERVAL_LINE],
+  [KEEPALIVE_INTERVAL_LINE, KEEPALIVE_COUNT_LINE],
+  [ACCEPT_ENV_LINE],
+  [KEEPALIVE_INTERVAL_LINE],
+];
+
+/** The settings of the atsr block in this text, if it holds one (in its own line endings). */
+export const atsrSettingsIn = (text: string): readonly string[] | undefined =>
+  POSSIBLE_SETTINGS.find((s) => text.includes(atsrBlock(s, lineEndingOf(text))));
+
+/** The settings as the plan and the uninstall name them: 'AcceptEnv ATSR_ID', 'ClientAliveInterval 30'. */
+export const quoted = (settings: readonly string[]): string => settings.map((s) => `'${s}'`).join(', ');
+
+export interface KeepaliveChoice {
+  /** The keepalive lines to add: none when the admin set ClientAliveInterval. */
+  lines: string[];
+  /** What the admin set and is kept, said in the plan. */
+  kept?: string;
+}
+
+/**
+ * Which keepalive lines may be added: never one over a value the admin chose.
+ * @param sshdT  what `sshd -T` shows: a value other than sshd's default is the admin's
+ * @param written  the keywords the admin's files set globally (globalKeywords): an explicit default is the admin's too
+ */
+export function keepaliveFor(path: string, sshdT: string, written: ReadonlySet<string>): KeepaliveChoice {
+  const value = (name: string): string | undefined => new RegExp(`^${name}\\s+(\\S+)$`, 'im').exec(sshdT)?.[1];
+  const interval = value('clientaliveinterval') ?? DEFAULT_INTERVAL;
+  const countMax = value('clientalivecountmax') ?? DEFAULT_COUNT_MAX;
+  if (interval !== DEFAULT_INTERVAL || written.has('clientaliveinterval')) {
+    return { lines: [], kept: `${path} sets ClientAliveInterval ${interval} (ClientAliveCountMax ${countMax}) already: kept, no keepalive lines added` };
+  }
+  if (countMax !== DEFAULT_COUNT_MAX || written.has('clientalivecountmax')) {
+    return { lines: [KEEPALIVE_INTERVAL_LINE], kept: `${path} sets ClientAliveCountMax ${countMax} already: kept, only '${KEEPALIVE_INTERVAL_LINE}' is offered` };
+  }
+  return { lines: [KEEPALIVE_INTERVAL_LINE, KEEPALIVE_COUNT_LINE] };
+}
 export const DROP_IN_NAME = 'atsr.conf';
 
 /** sshd resolves relative Include paths against /etc/ssh. */
@@ -20,8 +75,8 @@ const SSHD_CONFIG_DIR = '/etc/ssh';
 
 export type AcceptEnvPlan =
   | { kind: 'covered'; why: string; /** A warning when what covers ATSR_ID is a wildcard. */ wildcard?: string }
-  | { kind: 'edit-main'; path: string; before: string; after: string; preview: string }
-  | { kind: 'drop-in'; path: string; content: string; includedBy: string; preview: string };
+  | { kind: 'edit-main'; path: string; settings: readonly string[]; before: string; after: string; preview: string }
+  | { kind: 'drop-in'; path: string; settings: readonly string[]; content: string; includedBy: string; preview: string };
 
 /** Whether an sshd pattern (`*`, `?`) matches the name. */
 export function sshdPatternMatches(pattern: string, name: string): boolean {
@@ -40,6 +95,17 @@ export function effectiveAcceptEnv(sshdT: string): string[] {
 
 const keyword = (line: string): string => /^\s*([A-Za-z]+)/.exec(line)?.[1]?.toLowerCase() ?? '';
 const argsOf = (line: string): string[] => line.trim().replace(/^[A-Za-z]+\s*=?\s*/, '').split(/\s+/).filter(Boolean);
+
+/** The keywords the global part (before any `Match`) of these config texts sets, lower-cased. */
+export function globalKeywords(texts: readonly string[]): Set<string> {
+  const found = new Set<string>();
+  for (const text of texts) {
+    const lines = text.split('\n');
+    const firstMatch = lines.findIndex((l) => keyword(l) === 'match');
+    for (const line of firstMatch < 0 ? lines : lines.slice(0, firstMatch)) found.add(keyword(line));
+  }
+  return found;
+}
 
 /** The drop-in the global part of the config (before any `Match`) includes: DIR/atsr.conf, for an `Include DIR/*.conf`. */
 export function dropInFor(text: string): { path: string; includedBy: string } | undefined {
@@ -74,27 +140,31 @@ export function acceptEnvCoverage(path: string, accepted: readonly string[]): Ex
 }
 
 /**
- * Where the line goes in a config that does not accept ATSR_ID yet.
+ * Where the block goes in the config.
  * @param path  the sshd_config
  * @param text  its contents
  * @param useDropIn  whether an included drop-in directory may be used: only
  *   when a running (or the system's) sshd reads this file. A drop-in
  *   directory is shared: a copy of the system's config includes the system's
  *   own, and writing there would change the live server.
+ * @param settings  the lines to add (AcceptEnv and/or keepalives)
  */
-export function placeAcceptEnv(path: string, text: string, useDropIn: boolean): Exclude<AcceptEnvPlan, { kind: 'covered' }> {
+export function placeBlock(path: string, text: string, useDropIn: boolean, settings: readonly string[]): Exclude<AcceptEnvPlan, { kind: 'covered' }> {
   const dropIn = useDropIn ? dropInFor(text) : undefined;
   if (dropIn !== undefined) {
+    const content = atsrBlock(settings); // a new file of atsr's own: LF
     return {
       kind: 'drop-in',
       path: dropIn.path,
-      content: ADDED_BLOCK, // a new file of atsr's own: LF
+      settings,
+      content,
       includedBy: dropIn.includedBy,
-      preview: `${dropIn.path} (new file, read by '${dropIn.includedBy}' in ${path}):\n+ ${MARKER_LINE}\n+ ${ACCEPT_ENV_LINE}\n`,
+      preview: `${dropIn.path} (new file, read by '${dropIn.includedBy}' in ${path}):\n${content.split('\n').slice(0, -1).map((l) => `+ ${l}\n`).join('')}`,
     };
   }
   const eol = lineEndingOf(text);
-  const [marker, acceptEnv] = [MARKER_LINE, ACCEPT_ENV_LINE].map((l) => (eol === '\r\n' ? `${l}\r` : l));
+  const block = atsrBlock(settings, eol);
+  const added = block.split('\n').slice(0, -1);
   const lines = text.split('\n');
   const firstMatch = lines.findIndex((l) => keyword(l) === 'match');
 
@@ -102,22 +172,22 @@ export function placeAcceptEnv(path: string, text: string, useDropIn: boolean): 
   let at: number; // index of the first added line in the new file
   if (firstMatch >= 0) {
     at = firstMatch;
-    after = [...lines.slice(0, firstMatch), marker, acceptEnv, ...lines.slice(firstMatch)].join('\n');
+    after = [...lines.slice(0, firstMatch), ...added, ...lines.slice(firstMatch)].join('\n');
   } else {
     const sep = text === '' || text.endsWith('\n') ? '' : eol;
-    after = text + sep + addedBlock(eol);
+    after = text + sep + block;
     at = (text + sep).split('\n').length - 1;
   }
-  return { kind: 'edit-main', path, before: text, after, preview: previewAround(after.split('\n'), at, path, firstMatch >= 0) };
+  return { kind: 'edit-main', path, settings, before: text, after, preview: previewAround(after.split('\n'), at, added.length, path, firstMatch >= 0) };
 }
 
 /** The added lines with two lines of context either side, as a diff would show them. */
-function previewAround(lines: string[], at: number, path: string, beforeMatch: boolean): string {
+function previewAround(lines: string[], at: number, count: number, path: string, beforeMatch: boolean): string {
   const where = beforeMatch ? 'before the first Match block, so it applies to every connection' : 'at the end (there is no Match block)';
   const out = [`${path}, line ${at + 1}, ${where}:`];
-  for (let i = Math.max(0, at - 2); i < Math.min(lines.length, at + 4); i++) {
+  for (let i = Math.max(0, at - 2); i < Math.min(lines.length, at + count + 2); i++) {
     if (i === lines.length - 1 && lines[i] === '') break;
-    out.push(`${i === at || i === at + 1 ? '+' : ' '} ${lines[i]!.replace(/\r$/, '')}`);
+    out.push(`${i >= at && i < at + count ? '+' : ' '} ${lines[i]!.replace(/\r$/, '')}`);
   }
   return out.join('\n') + '\n';
 }

@@ -1,18 +1,21 @@
 // The sshd part of an install: whether to add `AcceptEnv ATSR_ID` (the wizard
-// shows the file and where the line goes, and why it is safe), and whether
-// to reload sshd afterwards.
-import { existsSync, readFileSync } from 'node:fs';
+// shows the file and where the line goes, and why it is safe), whether to add
+// server-to-client keepalives where the admin set none, and whether to reload
+// sshd afterwards. Both go into one atsr block, changed as one unit.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
+import { readIfExists } from './files.js';
 import type { InstallerOptions } from './options.js';
 import type { Prompter } from './prompter.js';
 import { findExecutable, runCommand } from './run-command.js';
-import { ACCEPT_ENV_LINE, acceptEnvCoverage, dropInFor, effectiveAcceptEnv, placeAcceptEnv } from './sshd-accept-env.js';
+import { ACCEPT_ENV_LINE, acceptEnvCoverage, atsrSettingsIn, DROP_IN_NAME, dropInFor, effectiveAcceptEnv, globalKeywords, KEEPALIVE_INTERVAL_LINE, keepaliveFor, placeBlock, quoted } from './sshd-accept-env.js';
 import type { LogEntry } from './install-log.js';
 import { adoptUnrecordedEdit } from './sshd-adopt.js';
 import { checkBeforeEdit } from './sshd-check.js';
-import { acceptEnvChange } from './sshd-config-change.js';
-import { reloadChange, reloadsFor, reloadText } from './sshd-service.js';
+import { blockChange } from './sshd-config-change.js';
+import { reloadChange, reloadsFor, reloadText, type SshdReload } from './sshd-service.js';
 
 export const WHY_SAFE =
   'Why this is safe: it lets exactly one variable through from the client, ATSR_ID, the session name the\n' +
@@ -20,8 +23,10 @@ export const WHY_SAFE =
   'bytes). It is never a wildcard: a pattern such as * would let clients set variables that change what\n' +
   'the login runs (CVE-2014-2532).\n';
 
+export const KEEPALIVE_WHY = 'Keepalives: sshd ends a connection that broke without a word in about a minute (30 s x 2), not hours later.';
+
 export interface SshdChoices {
-  /** Adds the line: the first change of an install (if sshd rejects it, nothing else happens). */
+  /** Adds atsr's block: the first change of an install (if sshd rejects it, nothing else happens). */
   edit?: Change;
   /** Reloads each sshd that reads the edited file: the last changes. */
   reload?: Change[];
@@ -78,36 +83,73 @@ async function chooseForConfig(
       InstallExit.sshdConfigRejected,
     );
   }
-  const accepted = effectiveAcceptEnv(runCommand([sshd, '-T', '-f', cfg]).stdout);
-  const covered = acceptEnvCoverage(cfg, accepted);
+  const effective = runCommand([sshd, '-T', '-f', cfg]).stdout;
+  const covered = acceptEnvCoverage(cfg, effectiveAcceptEnv(effective));
   const text = readFileSync(cfg, 'utf8');
-  if (covered !== undefined) {
-    const adopt = adoptUnrecordedEdit(cfg, text, recorded);
-    return { ...(adopt && { edit: adopt }), notes: [`${covered.why}: no change needed`], todo: covered.wildcard === undefined ? [] : [covered.wildcard] };
-  }
+  const notes = covered === undefined ? [] : [`${covered.why}: no change needed`];
+  const todo = covered?.wildcard === undefined ? [] : [covered.wildcard];
+  // Lines left by an interrupted run are recorded first; that run's values are atsr's, not the admin's.
+  const adopt = adoptUnrecordedEdit(cfg, text, recorded);
+  if (adopt) return { edit: adopt, notes, todo };
 
-  const reloads = reloadsFor(cfg);
-  const live = reloads.length > 0;
-  const plan = placeAcceptEnv(cfg, text, live);
-  const notes = live ? [] : notReadNotes(cfg, text);
+  // Which sshd reads the file is looked up only when something is placed: it asks systemctl, and a run that adds nothing asks nothing.
+  let found: SshdReload[] | undefined;
+  const reloads = (): SshdReload[] => (found ??= reloadsFor(cfg));
+  const live = (): boolean => reloads().length > 0;
+  const acceptEnv = covered === undefined && (await chooseAcceptEnv(opts, p, say, () => placeBlock(cfg, text, live(), [ACCEPT_ENV_LINE]).preview));
+  if (covered === undefined && !acceptEnv) todo.push(`'${ACCEPT_ENV_LINE}' is absent from ${cfg}, so sessions will not resume until it is added (run the installer again with --accept-env)`);
+  const keepalive = hasAtsrKeepalive(text)
+    ? { lines: [], kept: `atsr's keepalive lines are in place for ${cfg} already: no change needed` }
+    : keepaliveFor(cfg, effective, globalKeywords([text, ...dropInTexts(text)]));
+  if (keepalive.kept !== undefined) notes.push(keepalive.kept);
+  const keepaliveLines = keepalive.lines.length > 0 && (await chooseKeepalive(opts, p, say, keepalive.lines, notes)) ? keepalive.lines : [];
+  const settings = [...(acceptEnv ? [ACCEPT_ENV_LINE] : []), ...keepaliveLines];
+  if (settings.length === 0) return { notes, todo };
 
-  let add = opts.acceptEnv;
-  if (add === undefined) {
-    // Unattended, this is an error naming both flags: an install that exits 0 must not quietly leave sessions unable to resume.
-    if (p.interactive) say(`\nTo let the resume client name its session, sshd must accept one variable:\n\n${plan.preview}\n${WHY_SAFE}\n`);
-    add = await p.confirm({ message: `Add '${ACCEPT_ENV_LINE}' to the sshd configuration?`, flag: '--accept-env or --no-accept-env', initial: true });
-  }
-  if (add !== true) return none(`'${ACCEPT_ENV_LINE}' is absent from ${cfg}, so sessions will not resume until it is added (run the installer again with --accept-env)`);
-
-  const edit = acceptEnvChange(plan, cfg, sshd);
-  if (!live) return { edit, notes, todo: [] };
-  const commands = reloads.map(reloadText).join(' and ');
+  const edit = blockChange(placeBlock(cfg, text, live(), settings), cfg, sshd);
+  if (!live()) return { edit, notes: [...notes, ...notReadNotes(cfg, text)], todo };
+  const commands = reloads().map(reloadText).join(' and ');
   let restart = opts.restartSshd;
   if (restart === undefined && p.interactive) {
     restart = await p.confirm({ message: `Reload sshd now (runs: ${commands}; open connections stay)?`, flag: '--restart-sshd', initial: true });
   }
-  if (restart !== true) return { edit, notes, todo: [`sshd has not been reloaded: the line takes effect after ${commands}`] };
-  return { edit, reload: reloads.map(reloadChange), notes, todo: [] };
+  if (restart !== true) return { edit, notes, todo: [...todo, `sshd has not been reloaded: the line takes effect after ${commands}`] };
+  return { edit, reload: reloads().map(reloadChange), notes, todo };
+}
+
+/** Whether to add the AcceptEnv line: the flag, else the wizard's question after showing where it goes and why it is safe. */
+async function chooseAcceptEnv(opts: InstallerOptions, p: Prompter, say: (s: string) => void, preview: () => string): Promise<boolean> {
+  if (opts.acceptEnv !== undefined) return opts.acceptEnv;
+  // Unattended, this is an error naming both flags: an install that exits 0 must not quietly leave sessions unable to resume.
+  if (p.interactive) say(`\nTo let the resume client name its session, sshd must accept one variable:\n\n${preview()}\n${WHY_SAFE}\n`);
+  return p.confirm({ message: `Add '${ACCEPT_ENV_LINE}' to the sshd configuration?`, flag: '--accept-env or --no-accept-env', initial: true });
+}
+
+/** Whether to add the keepalive lines: the flag, else the wizard's question; unattended without the flag, none (with a note). */
+async function chooseKeepalive(opts: InstallerOptions, p: Prompter, say: (s: string) => void, lines: string[], notes: string[]): Promise<boolean> {
+  if (opts.keepalive !== undefined) return opts.keepalive;
+  if (!p.interactive) {
+    notes.push(`no keepalive lines added (--keepalive adds ${quoted(lines)}, so that sshd ends broken connections sooner)`);
+    return false;
+  }
+  say(`\n${KEEPALIVE_WHY}\n`);
+  return p.confirm({ message: `Add ${quoted(lines)} to the sshd configuration?`, flag: '--keepalive or --no-keepalive', initial: true });
+}
+
+/** Whether an earlier install's block (in the file or its drop-in) holds keepalives: those values are atsr's, not the admin's. */
+function hasAtsrKeepalive(text: string): boolean {
+  const dropIn = dropInFor(text);
+  return [text, dropIn === undefined ? '' : (readIfExists(dropIn.path) ?? '')].some((t) => atsrSettingsIn(t)?.includes(KEEPALIVE_INTERVAL_LINE) === true);
+}
+
+/** The other drop-ins of the directory the config includes: sshd reads them before or after atsr.conf, and a value in them is the admin's. */
+function dropInTexts(text: string): string[] {
+  const dropIn = dropInFor(text);
+  const dir = dropIn === undefined ? undefined : dirname(dropIn.path);
+  if (dir === undefined || !existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.conf') && n !== DROP_IN_NAME)
+    .map((n) => readIfExists(join(dir, n)) ?? '');
 }
 
 /** What the admin is told when no sshd reads the file: nothing else is written, nothing reloaded. */

@@ -1,12 +1,14 @@
-// Applying and undoing the AcceptEnv change: back up, write, validate with
-// `sshd -t -f`, and put the original back byte for byte if sshd rejects it.
+// Applying and undoing atsr's block (AcceptEnv, keepalives): back up, write,
+// validate with `sshd -t -f`, and put the original back byte for byte if sshd
+// rejects it. The log names the lines the block holds, so the uninstall takes
+// out exactly those; a log from before keepalives names none: AcceptEnv alone.
 import { chmodSync, copyFileSync, mkdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
 import { exists, readIfExists, sha256Of } from './files.js';
 import type { InstallLog, LogEntry } from './install-log.js';
-import { ACCEPT_ENV_LINE, type AcceptEnvPlan, addedBlock, lineEndingOf } from './sshd-accept-env.js';
+import { ACCEPT_ENV_LINE, type AcceptEnvPlan, atsrBlock, lineEndingOf, quoted } from './sshd-accept-env.js';
 import { sshdRejects } from './sshd-check.js';
 
 /** Replaces the file's contents atomically, keeping its mode (and a symlink to it a symlink). */
@@ -33,17 +35,23 @@ function backupName(path: string): string {
   return `${plain}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
 }
 
-function rejected(configPath: string, why: string, restored: string): InstallError {
+/** The lines a logged sshd change added, as the log names them. */
+export const settingsOf = (entry: LogEntry): string[] => entry.details.settings?.split(',') ?? [ACCEPT_ENV_LINE];
+
+const logSettings = (settings: readonly string[]): Record<string, string> => ({ settings: settings.join(',') });
+
+function rejected(configPath: string, settings: readonly string[], why: string, restored: string): InstallError {
+  const added = settings.length === 1 && settings[0] === ACCEPT_ENV_LINE ? 'the AcceptEnv line' : `the lines ${quoted(settings)}`;
   return new InstallError(
-    `sshd -t rejects ${configPath} with the AcceptEnv line added:\n  ${why.split('\n').join('\n  ')}\n${restored}; nothing else was changed. Fix the config (sshd -t -f ${configPath}) and run the installer again.`,
+    `sshd -t rejects ${configPath} with ${added} added:\n  ${why.split('\n').join('\n  ')}\n${restored}; nothing else was changed. Fix the config (sshd -t -f ${configPath}) and run the installer again.`,
     InstallExit.sshdConfigRejected,
   );
 }
 
-export function acceptEnvChange(plan: Exclude<AcceptEnvPlan, { kind: 'covered' }>, configPath: string, sshd: string): Change {
+export function blockChange(plan: Exclude<AcceptEnvPlan, { kind: 'covered' }>, configPath: string, sshd: string): Change {
   if (plan.kind === 'edit-main') {
     return {
-      summary: `add '${ACCEPT_ENV_LINE}' to ${plan.path} (backup beside it, checked with sshd -t)`,
+      summary: `add ${quoted(plan.settings)} to ${plan.path} (backup beside it, checked with sshd -t)`,
       apply(log: InstallLog): void {
         const backup = backupName(plan.path);
         copyFileSync(plan.path, backup);
@@ -57,14 +65,14 @@ export function acceptEnvChange(plan: Exclude<AcceptEnvPlan, { kind: 'covered' }
         if (why !== undefined) {
           rewrite(plan.path, plan.before);
           rmSync(backup);
-          throw rejected(configPath, why, `${plan.path} was restored as it was`);
+          throw rejected(configPath, plan.settings, why, `${plan.path} was restored as it was`);
         }
-        log.add('sshd-config-edited', plan.path, { backup, sha256: sha256Of(plan.path) });
+        log.add('sshd-config-edited', plan.path, { backup, sha256: sha256Of(plan.path), ...logSettings(plan.settings) });
       },
     };
   }
   return {
-    summary: `write ${plan.path} with 'AcceptEnv ATSR_ID' (included by ${configPath}, checked with sshd -t)`,
+    summary: `write ${plan.path} with ${quoted(plan.settings)} (included by ${configPath}, checked with sshd -t)`,
     apply(log: InstallLog): void {
       const dir = dirname(plan.path);
       const dirExisted = exists(dir);
@@ -78,10 +86,10 @@ export function acceptEnvChange(plan: Exclude<AcceptEnvPlan, { kind: 'covered' }
       if (why !== undefined) {
         rmSync(plan.path);
         if (!dirExisted) rmdirSync(dir);
-        throw rejected(configPath, why, `${plan.path} was removed again`);
+        throw rejected(configPath, plan.settings, why, `${plan.path} was removed again`);
       }
       if (!dirExisted) log.add('created-dir', dir, { mode: '755' });
-      log.add('sshd-dropin-written', plan.path);
+      log.add('sshd-dropin-written', plan.path, logSettings(plan.settings));
     },
   };
 }
@@ -101,8 +109,8 @@ export function revertSshdChange(entry: LogEntry): string {
     rewrite(entry.path, readIfExists(backup)!);
     done = `restored ${entry.path} from ${backup}`;
   } else {
-    // Edited since: take out only the two lines atsr added.
-    rewrite(entry.path, current.replace(addedBlock(lineEndingOf(current)), ''));
+    // Edited since: take out only the lines atsr added.
+    rewrite(entry.path, current.replace(atsrBlock(settingsOf(entry), lineEndingOf(current)), ''));
     done = `removed the atsr lines from ${entry.path} (it was edited since the install, so the backup was not used)`;
   }
   rmSync(backup, { force: true });

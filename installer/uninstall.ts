@@ -21,7 +21,8 @@ import { removeTree } from './remove-tree.js';
 import { DEFAULT_PREFIX, type InstallerOptions, prefixProblem } from './options.js';
 import type { Prompter } from './prompter.js';
 import { runPlan } from './run-plan.js';
-import { revertSshdChange } from './sshd-config-change.js';
+import { quoted } from './sshd-accept-env.js';
+import { revertSshdChange, settingsOf } from './sshd-config-change.js';
 import { distinctReloads, reloadChange, reloadsFor, reloadsForDropIn, reloadText, type SshdReload } from './sshd-service.js';
 
 const KILL_WAIT_MS = 10_000;
@@ -177,7 +178,7 @@ export async function uninstall(opts: InstallerOptions, p: Prompter, lock: Insta
   for (const e of entries) {
     if (e.kind === 'sshd-config-edited' || e.kind === 'sshd-dropin-written') {
       changes.push({
-        summary: e.kind === 'sshd-dropin-written' ? `remove ${e.path}` : `take 'AcceptEnv ATSR_ID' out of ${e.path} (restore its backup ${e.details.backup})`,
+        summary: e.kind === 'sshd-dropin-written' ? `remove ${e.path}` : `take ${quoted(settingsOf(e))} out of ${e.path} (restore its backup ${e.details.backup})`,
         apply: () => void process.stdout.write(`  ${revertSshdChange(e)}\n`),
       });
     }

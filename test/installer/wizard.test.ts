@@ -8,6 +8,8 @@ import { ADDED_LINES, InstallSandbox, installerBin } from './installer-harness.j
 import type { PtyRun } from '../support/pty-harness.js';
 
 const CONFIG = 'UsePAM yes\nMatch User bob\n    X11Forwarding no\n';
+const KEEPALIVE_LINES =
+  '# Added by atsr: server-to-client keepalives, so that sshd ends broken connections sooner.\nClientAliveInterval 30\nClientAliveCountMax 2\n';
 
 let sandbox: InstallSandbox;
 beforeAll(async () => {
@@ -32,6 +34,7 @@ describe('wizard', () => {
       ['Do you accept the license?', 'y\r'],
       ['Install directory', `${sandbox.prefix}\r`],
       ["Add 'AcceptEnv ATSR_ID' to the sshd configuration?", '\r'], // default: yes
+      ["Add 'ClientAliveInterval 30', 'ClientAliveCountMax 2' to the sshd configuration?", '\r'], // default: yes
       ['Reload sshd now', 'y\r'],
       ['Minutes a session may stay with no client', '30\r'],
       ['Proceed?', 'y\r'],
@@ -41,15 +44,16 @@ describe('wizard', () => {
     expect(text).toContain('Permission is hereby granted, free of charge');
     expect(text).toContain(`/etc/ssh/sshd_config, line 2, before the first Match block, so it applies to every connection:\r\n  UsePAM yes\r\n+ # Added by atsr`);
     expect(text).toContain('Why this is safe: it lets exactly one variable through from the client, ATSR_ID');
+    expect(text).toContain('Keepalives: sshd ends a connection that broke without a word in about a minute (30 s x 2), not hours later.\r\n');
     expect(text).toContain(`done: reload sshd: ${sandbox.fakeBin}/systemctl reload ssh.service`);
-    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(`UsePAM yes\n${ADDED_LINES}Match User bob\n    X11Forwarding no\n`);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(`UsePAM yes\n${ADDED_LINES}${KEEPALIVE_LINES}Match User bob\n    X11Forwarding no\n`);
     expect(readFileSync(join(sandbox.prefix, 'bin/rezumable'), 'utf8')).toContain('\nORPHAN_TIMEOUT=30\n');
     expect(sandbox.systemctlCalls()).toBe('show --property=LoadState --value ssh.service\nreload ssh.service\n');
   });
 
   it('takes every answer with Enter: the Enter after a y never answers the next question', async () => {
     sandbox = new InstallSandbox(CONFIG);
-    const run = sandbox.wizard(['--sshd-config', sandbox.sshdConfig, '--accept-env', '--no-restart-sshd']);
+    const run = sandbox.wizard(['--sshd-config', sandbox.sshdConfig, '--accept-env', '--no-keepalive', '--no-restart-sshd']);
     const question = 'Do you accept the license?';
     const at = (await run.waitFor(question, 20_000)) + question.length;
     const shown = run.output().length;
@@ -72,6 +76,7 @@ describe('wizard', () => {
     const run = sandbox.wizardAsSystemSshd(['--accept-license', '--prefix', sandbox.prefix]);
     await answer(run, [
       ["Add 'AcceptEnv ATSR_ID'", 'y\r'],
+      ["Add 'ClientAliveInterval 30'", 'y\r'],
       ['Reload sshd now', 'y\r'],
       ['Minutes a session may stay', '\r'],
       ['Proceed?', 'n\r'],
