@@ -1,6 +1,5 @@
 // `atsr [options] <session_name> <command...>`: the front's decisions, from
 // the options to a running, attached session (docs/atsr.md).
-import { statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { isatty } from 'node:tty';
@@ -8,22 +7,12 @@ import { Diagnostics } from '../log/diagnostics.js';
 import { type AtsrOptions, parseOptions } from './options.js';
 import { AtsrError, ExitCode } from './exit-codes.js';
 import { nameProblem } from '../session/name.js';
-import {
-  MAX_SOCKET_PATH_BYTES,
-  type SocketDir,
-  type SocketDirSpec,
-  installedSocketRoots,
-  privateFallbacks,
-  resolveSocketDir,
-  searchSocketDirs,
-  socketDirCandidates,
-  usableSharedRoots,
-} from '../session/socket-dir.js';
+import { MAX_SOCKET_PATH_BYTES, type SocketDir, resolveSocketDir } from '../session/socket-dir.js';
+import { socketDirChoice } from './socket-dir-choice.js';
 import { findCommand } from '../session/find-command.js';
 import { agentLinkPath } from '../session/internal-names.js';
 import { SESSION_ENV, isOwnSession } from '../session/own-session.js';
-import { type ListSource, collectSessions, formatSessions, formatSessionsJson } from '../list/list-sessions.js';
-import { terminalSafe } from '../list/terminal-safe.js';
+import { runList } from '../list/list-command.js';
 import { DirHandle } from '../session/dir-handle.js';
 import { removeStaleSocket } from '../session/stale-socket.js';
 import { attachSession, connectSocket, type SyncHandshake } from '../front/attach-session.js';
@@ -39,7 +28,7 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
   if (parsed.kind === 'printed') return ExitCode.ok;
   const opts = parsed.options;
   const diag = new Diagnostics({ level: opts.diagLevel, file: opts.diagFile, toStderr: true, role: 'front' });
-  if (opts.action === 'list') return list(opts);
+  if (opts.action === 'list') return runList(opts);
 
   // Where a resumable session cannot be had, -t/-c still run the command.
   const fallsBack = opts.action === 'attach-or-create' || opts.action === 'create';
@@ -119,18 +108,6 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
   });
 }
 
-/** The directories to try in order, and the user's own ones for when another user's entry blocks them. */
-interface SocketDirChoice {
-  candidates: SocketDirSpec[];
-  fallbacks: SocketDirSpec[];
-}
-
-/** Where sockets go: the explicit -u/-g or the default chain, then the user's private fallbacks. */
-function socketDirChoice(opts: AtsrOptions): SocketDirChoice {
-  const installed = installedSocketRoots(process.execPath, { uid: process.getuid!() }).current;
-  return { candidates: socketDirCandidates(opts.socketDir, process.env, installed), fallbacks: privateFallbacks(process.env) };
-}
-
 /** Connects to a session socket; undefined if there is no live session (a stale socket is removed). */
 async function tryConnect(dir: string, name: string): Promise<Socket | undefined> {
   const path = join(dir, name);
@@ -158,63 +135,4 @@ function removeStale(dir: string, name: string): void {
   } finally {
     held.close();
   }
-}
-
-async function list(opts: AtsrOptions): Promise<number> {
-  const uid = process.getuid!();
-  const sources = opts.listDir !== undefined ? listDirSources(opts.listDir, uid) : chainSources(listCandidates(opts), uid);
-  const { sessions, problems } = await collectSessions(sources, uid);
-  for (const p of problems) process.stderr.write(`atsr: ${terminalSafe(p)}\n`);
-  process.stdout.write(opts.json ? formatSessionsJson(sessions) : formatSessions(sessions));
-  return ExitCode.ok;
-}
-
-/**
- * `-l DIR`: the socket directory DIR, or, when DIR is a shared root, what the
- * caller may see in it (root: every user's subdirectory; a user: DIR/<uid>),
- * so `cd PREFIX; bin/atsr -l session` finds rezumable's sessions. Nothing is
- * created: a listing of a directory named by hand leaves it as it was.
- */
-function listDirSources(dir: string, uid: number): ListSource[] {
-  if (!isSharedRoot(dir)) return [{ kind: 'dir', path: dir }];
-  return uid === 0 ? [{ kind: 'shared', root: dir }] : [{ kind: 'dir', path: join(dir, String(uid)) }];
-}
-
-/** World-writable with the sticky bit: a shared root, never a socket directory (those are 0700). */
-function isSharedRoot(dir: string): boolean {
-  try {
-    const st = statSync(dir);
-    return st.isDirectory() && (st.mode & 0o1002) === 0o1002;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * What `-l` searches: the explicit -u/-g, or the default chain, which for an
- * installed executable also holds PREFIX/run of an older install while that
- * still exists (its sessions keep their sockets there after an upgrade).
- */
-function listCandidates(opts: AtsrOptions): SocketDirChoice {
-  const { candidates, fallbacks } = socketDirChoice(opts);
-  if (opts.socketDir !== undefined) return { candidates, fallbacks };
-  const old = installedSocketRoots(process.execPath, { uid: process.getuid!() }).old;
-  return { candidates: old === undefined ? candidates : [...candidates, { kind: 'shared', root: old }], fallbacks };
-}
-
-/**
- * Every usable directory of the chain: a long session name may have put a
- * session in a later one (the Unix path limit), and another user's entry in
- * the way may have put it in a private fallback.
- */
-function chainSources({ candidates, fallbacks }: SocketDirChoice, uid: number): ListSource[] {
-  const usable = searchSocketDirs(candidates, { uid }, fallbacks);
-  for (const d of usable) if (d.warning) process.stderr.write(`atsr: ${d.warning}\n`);
-  // Root listing a shared root sees every user's private subdirectory,
-  // also when another user's entry has blocked root's own.
-  const roots = uid === 0 ? usableSharedRoots(candidates, { uid }) : [];
-  return [
-    ...usable.filter((d) => !(d.sharedRoot !== undefined && roots.includes(d.sharedRoot))).map((d): ListSource => ({ kind: 'dir', path: d.dir })),
-    ...roots.map((root): ListSource => ({ kind: 'shared', root })),
-  ];
 }
