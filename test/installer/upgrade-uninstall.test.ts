@@ -5,7 +5,7 @@
 // whose socket root was PREFIX/run moves rezumable to PREFIX/session and
 // keeps PREFIX/run, listed, until its sessions have ended.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InstallSandbox, installerBin } from './installer-harness.js';
@@ -166,6 +166,23 @@ describe('upgrade from an install whose socket root was PREFIX/run', () => {
 });
 
 describe('uninstall', () => {
+  it('counts a session whose host does not answer (stopped): its socket root and the log stay, and the session lives on', async () => {
+    const pid = await installWithSession();
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const u = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--no-restart-sshd', '--yes']);
+      expect(u.stderr).not.toContain('install-atsr:');
+      expect(u.status).toBe(0);
+      expect(u.stdout).toContain(`Note: 1 running session(s) are left alone, and ${runRoot()} with them (--kill-sessions ends them)\n`);
+      expect(readdirSync(sandbox.prefix).sort()).toEqual(['bin', 'install.log', 'session']);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect(isAlive(pid)).toBe(true);
+    // Its socket is still where its users find it (bin/atsr itself is gone with the uninstall).
+    expect(lstatSync(join(runRoot(), String(process.getuid!()), 'up1')).isSocket()).toBe(true);
+  });
+
   it('restores sshd_config, removes the install and leaves the live session alone', async () => {
     const pid = await installWithSession();
     const u = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--no-restart-sshd', '--yes']);
