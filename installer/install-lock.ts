@@ -8,17 +8,9 @@ import { existsSync, lstatSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InstallError, InstallExit } from './errors.js';
+import { processAlive } from '../src/processes.js';
 
 const LOCK_DIR = existsSync('/run/lock') ? '/run/lock' : tmpdir();
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class InstallLock {
   private readonly held: string[] = [];
@@ -56,7 +48,7 @@ export class InstallLock {
       throw new InstallError(`${file}, where the install lock for ${what} goes, is not yours: remove it`, InstallExit.failed);
     }
     const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid) ? pid : undefined;
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid) ? pid : undefined;
   }
 
   release(): void {

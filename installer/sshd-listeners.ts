@@ -6,7 +6,8 @@
 // Only root's processes count: any user can start a process named "sshd"
 // with any arguments, and the installer names their files to the admin and
 // signals them.
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { processIds } from '../src/processes.js';
 import { isAbsolute, join } from 'node:path';
 import { DEFAULT_SSHD_CONFIG } from './options.js';
 
@@ -101,7 +102,7 @@ function listenerOf(pid: number): SshdListener | undefined {
 export function runningSshdListeners(): SshdListener[] {
   let pids: number[];
   try {
-    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number);
+    pids = processIds();
   } catch {
     return [];
   }

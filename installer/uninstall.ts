@@ -13,6 +13,7 @@ import { terminalSafe } from '../src/list/terminal-safe.js';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
 import { exists, installText } from './files.js';
+import { processAlive } from '../src/processes.js';
 import { OLD_INSTALLED_SOCKET_ROOT } from '../src/session/socket-dir.js';
 import { LOG_NAME, SOCKET_ROOT_NAME } from './install.js';
 import { InstallLog, type LogEntry, readInstallLog } from './install-log.js';
@@ -37,14 +38,6 @@ function removeDirIfEmpty(dir: string): void {
   }
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const sessionText = (s: ListedSession): string => terminalSafe(`${s.name} (${s.pid === null ? 'no listening process found' : `pid ${s.pid}`}, ${s.owner})`);
 
@@ -58,7 +51,7 @@ function listenersNow(runRoot: string, sessions: ListedSession[]): (number | und
 
 function waitUntilGone(pids: number[]): void {
   const deadline = Date.now() + KILL_WAIT_MS;
-  while (pids.some(alive) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  while (pids.some(processAlive) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
 }
 
 function killSessions(runRoot: string, sessions: ListedSession[]): Change {

@@ -9,7 +9,8 @@
 // session" is what the kernel says: the session ID in /proc/PID/stat. Only
 // processes that left it with setsid() survive (as with ssh and tmux), and
 // processes of another user, which the host may not signal.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { processIds } from '../processes.js';
 import type { IPty } from 'node-pty';
 import { closePtyMaster } from '../pty/pty-internals.js';
 
@@ -24,15 +25,14 @@ const KILL_ROUNDS = 50;
 /** PIDs of the live (not zombie) processes in session `sid`, from /proc. */
 function sessionMembers(sid: number): number[] {
   const members: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(entry);
-    if (stat && stat.sid === sid && stat.state !== 'Z' && stat.state !== 'X') members.push(Number(entry));
+  for (const pid of processIds()) {
+    const stat = readStat(pid);
+    if (stat && stat.sid === sid && stat.state !== 'Z' && stat.state !== 'X') members.push(pid);
   }
   return members;
 }
 
-function readStat(pid: string): { state: string; sid: number } | undefined {
+function readStat(pid: number): { state: string; sid: number } | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'latin1');

@@ -6,6 +6,7 @@
 // a path with two listening inodes, or a socket held by two processes is
 // ambiguous and yields no PID.
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { processIds } from '../processes.js';
 
 /** __SO_ACCEPTCON in /proc/net/unix's Flags: a listening socket. */
 const ACCEPTCON = 0x10000;
@@ -47,9 +48,7 @@ function holders(inodes: Set<number>): Map<number, number[]> {
   const found = new Map<number, number[]>();
   if (inodes.size === 0) return found;
   const ownNetns = readlinkSync('/proc/self/ns/net');
-  for (const pidText of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pidText)) continue;
-    const pid = Number(pidText);
+  for (const pid of processIds()) {
     const held = new Set<number>();
     for (const fd of readdirOrEmpty(`/proc/${pid}/fd`)) {
       try {

@@ -135,16 +135,14 @@ export function resolveSocketDir(
   fallbacks: SocketDirSpec[] = [],
 ): SocketDir {
   const problems: SocketDirProblem[] = [];
+  const fits = (dir: SocketDir): SocketDir => {
+    if (name !== undefined) checkSocketPathLength(join(dir.dir, name));
+    return dir;
+  };
   const tryEach = (specs: SocketDirSpec[]): SocketDir | undefined => {
     for (const spec of specs) {
-      try {
-        const dir = prepare(spec, who);
-        if (name !== undefined) checkSocketPathLength(join(dir.dir, name));
-        return dir;
-      } catch (err) {
-        if (!(err instanceof SocketDirProblem)) throw err;
-        problems.push(err);
-      }
+      const dir = attempt(() => fits(prepare(spec, who)), problems);
+      if (dir) return dir;
     }
     return undefined;
   };
@@ -154,6 +152,17 @@ export function resolveSocketDir(
   const fallback = blocked ? tryEach(fallbacks) : undefined;
   if (blocked && fallback) return { ...fallback, warning: blockedWarning(blocked, fallback.dir) };
   throw noUsableDir(problems);
+}
+
+/** What `step` gives, or undefined with its problem recorded (anything else is thrown on). */
+function attempt(step: () => SocketDir, problems: SocketDirProblem[]): SocketDir | undefined {
+  try {
+    return step();
+  } catch (err) {
+    if (!(err instanceof SocketDirProblem)) throw err;
+    problems.push(err);
+    return undefined;
+  }
 }
 
 /**
@@ -166,13 +175,8 @@ export function searchSocketDirs(candidates: SocketDirSpec[], who: Identity, fal
   const problems: SocketDirProblem[] = [];
   const collect = (specs: SocketDirSpec[]): void => {
     for (const spec of specs) {
-      try {
-        const dir = prepare(spec, who);
-        if (!found.some((d) => d.dir === dir.dir)) found.push(dir);
-      } catch (err) {
-        if (!(err instanceof SocketDirProblem)) throw err;
-        problems.push(err);
-      }
+      const dir = attempt(() => prepare(spec, who), problems);
+      if (dir && !found.some((d) => d.dir === dir.dir)) found.push(dir);
     }
   };
   collect(candidates);
