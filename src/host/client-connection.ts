@@ -8,8 +8,10 @@ import {
   HEADER_BYTES,
   type FrameTypeValue,
   MAX_FRONT_PAYLOAD_BYTES,
+  encodeFrame,
 } from '../protocol/frames.js';
 import { encodeJson } from '../protocol/messages.js';
+import type { RelayClient } from './relay-client.js';
 
 /** A read-only viewer this far behind is cut off rather than slow the session. */
 export const VIEWER_MAX_BACKLOG = 4 << 20;
@@ -28,6 +30,8 @@ export class ClientConnection {
   /** Attached with the resume handshake: its client confirms the exit notice. */
   resumable = false;
   exitSent = false;
+  /** A v2 client (a relay): the host runs its handshake and detach keys. */
+  relay: RelayClient | undefined;
   exitAcked = false;
   private closed = false;
   private deadline: NodeJS.Timeout | undefined;
@@ -81,15 +85,25 @@ export class ClientConnection {
     return ok;
   }
 
+  /** Sends bytes for the client's terminal that are not session output (v2: messages, a reset); position unchanged. */
+  sendTerminal(bytes: Buffer): void {
+    if (!this.closed) this.socket.write(encodeFrame(FrameType.output, bytes));
+  }
+
   sendJson(type: FrameTypeValue, msg: object): void {
     if (!this.closed) this.socket.write(encodeJson(type, msg));
   }
 
   /** Sends a last message, then closes the connection once it is flushed. */
   finish(type?: FrameTypeValue, msg?: object): void {
+    this.finishWith(type !== undefined && msg !== undefined ? encodeJson(type, msg) : undefined);
+  }
+
+  /** As finish, with a last frame already encoded. */
+  finishWith(last: Buffer | undefined): void {
     if (this.closed) return;
     this.closed = true;
-    if (type !== undefined && msg !== undefined) this.socket.end(encodeJson(type, msg));
+    if (last) this.socket.end(last);
     else this.socket.end();
     // Read on (what comes is ignored), so that the peer's close is seen even
     // if input backpressure had paused the socket.

@@ -1,52 +1,42 @@
 // The session host: one detached process per session that owns the pty and
-// the command, keeps the output ring and the byte counts, and serves the
-// fronts that attach over the session socket (docs/protocol.md).
-import { readSync } from 'node:fs';
+// the command, and serves the clients that attach over the session socket
+// (docs/protocol.md): here the connections and the attach policy; the
+// output flow, the lifecycle and a v2 client's handshake have files of their own.
 import { userInfo } from 'node:os';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { spawn as spawnPty, type IPty } from 'node-pty';
-import { statusFromExit } from '../cli/exit-codes.js';
+import { ExitCode, statusFromExit } from '../cli/exit-codes.js';
 import { Diagnostics } from '../log/diagnostics.js';
 import { FrameType, ProtocolError, type Frame } from '../protocol/frames.js';
 import {
   type AttachRequest,
+  type AttachRequestV2,
+  RELAY_PROTOCOL_VERSION,
   type SessionStatus,
+  attachVersion,
   decodeAttach,
+  decodeAttachV2,
   decodeResize,
   decodeSync,
 } from '../protocol/messages.js';
-import { ByteRing } from '../session/byte-ring.js';
 import { SESSION_ENV } from '../session/own-session.js';
 import { resolveSocketDir } from '../session/socket-dir.js';
-import { ptyMasterFd, ptyMasterOpen, ptyReaderIdle } from '../pty/pty-internals.js';
+import { ptyMasterFd, ptyMasterOpen } from '../pty/pty-internals.js';
 import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import { pointAgentLink, removeAgentLink } from './agent-link.js';
-import { ClientConnection, VIEWER_MAX_BACKLOG } from './client-connection.js';
-import { SessionHangup } from './hangup.js';
+import { BYE_TIMEOUT_MS } from './client-handshake.js';
+import { ClientConnection } from './client-connection.js';
 import { ATTACH_TIMEOUT_MS, type HostReady, type HostSpec, takeHostSpec } from './host-spec.js';
+import { OutputFlow, type StreamStart } from './output-flow.js';
 import { PtyInput } from './pty-input.js';
+import { RelayClient, type RelaySession } from './relay-client.js';
+import { EXIT_LINGER_MINUTES, SessionLifecycle } from './session-lifecycle.js';
 import { SessionSocket } from './session-socket.js';
 import { UtmpRecorder, findUtempter } from './utmp-recorder.js';
 
-/**
- * How long an ended session waits for a resumable client whose exit notice
- * was not confirmed (it may have been lost with the connection), when no
- * orphan timeout is set.
- */
-const EXIT_LINGER_MINUTES = 10;
-
 /** How often the host checks that its socket still exists. */
 const SOCKET_CHECK_MS = 5000;
-
-/** At most this much output is read on per flush (`readOn`). */
-const READ_ON_BYTES = 64 * 1024;
-/**
- * Linux's pty gives at most this much per read when the reader keeps up: a
- * read that size suggests more is waiting; a shorter one (a keystroke's echo)
- * that the pty is empty, so reading on would only cost a syscall.
- */
-const FULL_PTY_READ = 4095;
 
 /**
  * At most this many connections may be waiting for their attach or status
@@ -55,8 +45,12 @@ const FULL_PTY_READ = 4095;
  */
 const MAX_PENDING_CONNECTIONS = 32;
 
-export class SessionHost {
-  private readonly ring: ByteRing;
+/** The part of an attach that both versions carry. */
+type AttachCommon = Pick<AttachRequest, 'readOnly' | 'force' | 'rows' | 'cols' | 'clientAddr' | 'agentSocket' | 'updateUtmp'>;
+
+export class SessionHost implements RelaySession {
+  private readonly output: OutputFlow;
+  private readonly life: SessionLifecycle;
   private readonly socket: SessionSocket;
   private readonly clients = new Set<ClientConnection>();
   private readonly createdAt = new Date();
@@ -68,30 +62,47 @@ export class SessionHost {
   private inputHeldFor: ClientConnection | undefined;
   private utmp: UtmpRecorder | undefined;
   private writer: ClientConnection | undefined;
-  /** Output read from the pty in this event-loop turn, not yet sent. */
-  private pendingOutput: Buffer[] = [];
-  /** Where `readOn` reads to: copied out at once, so one is enough. */
-  private readOnBuffer: Buffer | undefined;
-  /** The client whose full socket has the pty paused. */
-  private pausedFor: ClientConnection | undefined;
   /** Bytes written into the pty from clients, counted from each sync on. */
   private inCount = 0;
-  /** Highest output offset ever sent to a read-write client. */
-  private delivered = 0;
   private attachCount = 0;
   private detachedSince: Date | null = new Date();
   private lastClientAddr = '';
-  private exitStatus: number | null = null;
-  private orphanTimer: NodeJS.Timeout | undefined;
-  private ending = false;
-  private shutting = false;
-  private hangup: SessionHangup | undefined;
 
   constructor(
     private readonly spec: HostSpec,
     private readonly diag: Diagnostics,
   ) {
-    this.ring = new ByteRing(spec.bufferSize);
+    this.output = new OutputFlow(
+      spec.bufferSize,
+      {
+        clients: () => this.clients,
+        writer: () => this.writer,
+        pty: () => this.pty,
+        ending: () => this.life.ending,
+        stopped: () => this.life.ending || this.life.exited,
+      },
+      diag,
+    );
+    this.life = new SessionLifecycle(
+      spec.name,
+      spec.orphanMinutes,
+      {
+        pty: () => this.pty,
+        closeSocket: () => this.socket.close(),
+        closeInput: () => this.input?.close(),
+        closeUtmp: () => this.utmp?.close(),
+        removeAgentLink: () => removeAgentLink(this.spec.agentLink),
+        announceExit: () => {
+          for (const c of this.clients) if (c.streaming) this.deliverExit(c);
+        },
+        sayGoodbye: () => this.sayGoodbye(),
+        // A relay client waiting for its bye is not done until its end frame went.
+        clientsSettled: () =>
+          [...this.clients].every((c) => c.socket.destroyed || (c.socket.writableLength === 0 && (!c.relay || c.isClosed))),
+        extraLingerMs: () => ([...this.clients].some((c) => c.relay && !c.isClosed) ? BYE_TIMEOUT_MS : 0),
+      },
+      diag,
+    );
     this.socket = new SessionSocket(spec.socketPath, (s) => this.accept(s));
   }
 
@@ -111,12 +122,12 @@ export class SessionHost {
       process.exit(1);
     }
     this.diag.log(2, `session ${this.spec.name}: started ${JSON.stringify(this.spec.command)} as pid ${this.pty.pid}`);
-    this.armOrphanTimer();
+    this.life.armOrphanTimer();
     setInterval(() => void this.checkSocket(), SOCKET_CHECK_MS).unref();
     process.on('SIGUSR1', () => void this.checkSocket());
     process.on('SIGHUP', () => {}); // detached: a hangup of the old terminal is not ours
-    process.on('SIGTERM', () => this.terminate('killed'));
-    process.on('SIGINT', () => this.terminate('interrupted'));
+    process.on('SIGTERM', () => this.life.terminate('killed'));
+    process.on('SIGINT', () => this.life.terminate('interrupted'));
     report({ ok: true });
   }
 
@@ -136,7 +147,7 @@ export class SessionHost {
       env,
       encoding: null,
     });
-    pty.onData((data) => this.onOutput(data as unknown as Buffer));
+    pty.onData((data) => this.output.onOutput(data as unknown as Buffer));
     pty.onExit(({ exitCode, signal }) => this.onCommandExit(statusFromExit(exitCode, signal ?? null)));
     return pty;
   }
@@ -148,6 +159,14 @@ export class SessionHost {
   }
 
   // ---- input ----------------------------------------------------------------
+
+  /** Input from `c` into the pty; only the read-write client's, and only while the command runs. */
+  write(c: ClientConnection, bytes: Buffer, counted: boolean): void {
+    if (c !== this.writer || this.life.exited) return; // viewers' keys are discarded
+    this.input?.write(bytes);
+    if (counted) this.inCount += bytes.length;
+    if (this.input?.full) this.holdInput(c);
+  }
 
   /**
    * Backpressure on input, as on output: while the pty is not taking a
@@ -166,104 +185,26 @@ export class SessionHost {
     if (c && !c.socket.destroyed) c.socket.resume();
   };
 
-  // ---- output ---------------------------------------------------------------
+  // ---- streams --------------------------------------------------------------
 
-  private onOutput(chunk: Buffer): void {
-    // What one event-loop turn read goes out as one frame, which saves the
-    // front most of its per-chunk work.
-    this.pendingOutput.push(chunk);
-    if (this.pendingOutput.length === 1) setImmediate(() => this.flushOutput());
+  startFor(rx: number | null): StreamStart {
+    return this.output.startFor(rx);
   }
 
-  /** Sends the output read so far: call before anything that depends on `out`. */
-  private flushOutput(): void {
-    if (this.pendingOutput.length === 0) return;
-    const readOn = this.readOn();
-    const chunk = this.pendingOutput.length === 1 && !readOn ? this.pendingOutput[0]! : Buffer.concat(this.pendingOutput);
-    this.pendingOutput = [];
-    this.ring.append(chunk);
-    for (const c of this.clients) {
-      if (!c.streaming) continue;
-      const ok = c.sendOutput(chunk);
-      if (c === this.writer) {
-        this.delivered = c.position;
-        // Backpressure: a slow client slows the command instead of growing memory.
-        if (!ok) this.pauseFor(c);
-      } else if (c.socket.writableLength > VIEWER_MAX_BACKLOG) {
-        this.diag.log(1, `dropping read-only viewer ${c.clientAddr}: too far behind`);
-        c.drop();
-      }
-    }
+  /** Starts streaming to `c` at `from` (a StreamStart's); the exit notice follows if the command is gone. */
+  stream(c: ClientConnection, from: number): void {
+    this.output.stream(c, from, c === this.writer);
+    if (this.life.exited) this.deliverExit(c);
   }
 
-  /**
-   * A pty master gives at most ~4 KiB per read, and node-pty reads once per
-   * event-loop turn (libuv stops at a short read), so a burst of output would
-   * cross the socket and the front's terminal in thousands of 4 KiB frames.
-   * While a read-write client takes output as fast as it comes, read on here
-   * until the pty has no more (or READ_ON_BYTES): fewer, larger frames. Never
-   * while node-pty holds unread output (order) or a client holds the pty
-   * paused (backpressure); and not for a detached session, whose ring would
-   * only be overrun sooner. Returns whether it appended to pendingOutput.
-   */
-  private readOn(): boolean {
-    const pty = this.pty;
-    if (this.pendingOutput[this.pendingOutput.length - 1]!.length < FULL_PTY_READ) return false;
-    if (!pty || !this.writer?.streaming || this.pausedFor || this.ending || this.exitStatus !== null || !ptyReaderIdle(pty)) return false;
-    const fd = ptyMasterFd(pty);
-    if (fd === undefined) return false;
-    const buf = (this.readOnBuffer ??= Buffer.allocUnsafe(READ_ON_BYTES));
-    let at = 0;
-    while (at < READ_ON_BYTES) {
-      try {
-        const n = readSync(fd, buf, at, READ_ON_BYTES - at, null);
-        if (n <= 0) break;
-        at += n;
-      } catch {
-        break; // EAGAIN: nothing more for now; EIO: the command is gone, and node-pty will see it too
-      }
+  /** v1: starts streaming to `c` from `rx` (null: from what no client was sent), a loss frame first. */
+  private startStreamingV1(c: ClientConnection, rx: number | null): void {
+    const start = this.output.startFor(rx);
+    if (start.lost > 0) {
+      c.sendJson(FrameType.loss, { lost: start.lost, from: start.from });
+      this.diag.log(1, `session ${this.spec.name}: ${start.lost} bytes of output lost to the client`);
     }
-    if (at > 0) this.pendingOutput.push(buf.subarray(0, at));
-    return at > 0;
-  }
-
-  private pauseFor(c: ClientConnection): void {
-    if (this.pausedFor === c) return;
-    this.resumeOutput(); // at most one client holds the pty
-    this.pausedFor = c;
-    this.pty?.pause();
-    c.socket.once('drain', this.resumeOutput);
-    c.socket.once('close', this.resumeOutput);
-  }
-
-  /** Lets the command write again (its client drained, left, or was cut off). */
-  private readonly resumeOutput = (): void => {
-    const c = this.pausedFor;
-    if (!c) return;
-    this.pausedFor = undefined;
-    c.socket.off('drain', this.resumeOutput);
-    c.socket.off('close', this.resumeOutput);
-    if (!this.ending) this.pty?.resume();
-  };
-
-  /** Starts streaming to `c` from `rx` (null: from what no client was sent). */
-  private startStreaming(c: ClientConnection, rx: number | null): void {
-    this.flushOutput();
-    const out = this.ring.end;
-    let from = rx === null || rx > out ? Math.min(this.delivered, out) : rx;
-    if (from < this.ring.start) {
-      c.sendJson(FrameType.loss, { lost: this.ring.start - from, from: this.ring.start });
-      this.diag.log(1, `session ${this.spec.name}: ${this.ring.start - from} bytes of output lost to the client`);
-      from = this.ring.start;
-    }
-    c.position = from;
-    const replay = this.ring.copyFrom(from);
-    const ok = replay.length === 0 || c.sendOutput(replay);
-    if (c === this.writer) {
-      this.delivered = Math.max(this.delivered, c.position);
-      if (!ok) this.pauseFor(c);
-    }
-    if (this.exitStatus !== null) this.deliverExit(c);
+    this.stream(c, start.from);
   }
 
   // ---- clients ----------------------------------------------------------------
@@ -310,32 +251,31 @@ export class SessionHost {
     if (c.isClosed) return;
     if (c.role === 'pending') {
       c.clearDeadline();
-      if (f.type === FrameType.attach) return this.onAttach(c, decodeAttach(f));
+      if (f.type === FrameType.attach) {
+        return attachVersion(f) >= RELAY_PROTOCOL_VERSION ? this.onAttachV2(c, decodeAttachV2(f)) : this.onAttach(c, decodeAttach(f));
+      }
       if (f.type === FrameType.statusQuery) {
         c.role = 'query';
         return c.finish(FrameType.status, this.status());
       }
       throw new ProtocolError(`first frame must be attach or status query, not 0x${f.type.toString(16)}`);
     }
+    if (c.relay) return this.onRelayFrame(c, c.relay, f);
     switch (f.type) {
       case FrameType.sync: {
         if (c.position >= 0) throw new ProtocolError('a second sync on one connection');
         const { rx } = decodeSync(f);
-        if (rx !== null && rx > this.ring.end) {
-          this.diag.log(1, `session ${this.spec.name}: client claims rx ${rx} beyond out ${this.ring.end}; plain attach`);
+        if (rx !== null && rx > this.output.ring.end) {
+          this.diag.log(1, `session ${this.spec.name}: client claims rx ${rx} beyond out ${this.output.ring.end}; plain attach`);
         }
-        return this.startStreaming(c, rx);
+        return this.startStreamingV1(c, rx);
       }
       case FrameType.exitAck:
         c.exitAcked = true;
         return c.finish();
       case FrameType.input:
       case FrameType.inputUncounted:
-        if (c !== this.writer || this.exitStatus !== null) return; // viewers' keys are discarded
-        this.input?.write(f.payload);
-        if (f.type === FrameType.input) this.inCount += f.payload.length;
-        if (this.input?.full) this.holdInput(c);
-        return;
+        return this.write(c, f.payload, f.type === FrameType.input);
       case FrameType.resize:
         if (c === this.writer) this.resizePty(decodeResize(f));
         return;
@@ -344,52 +284,108 @@ export class SessionHost {
     }
   }
 
+  /** A v2 client sends only input (the host decides what is counted) and resize. */
+  private onRelayFrame(c: ClientConnection, relay: RelayClient, f: Frame): void {
+    switch (f.type) {
+      case FrameType.input:
+        return relay.onInput(f.payload);
+      case FrameType.resize:
+        if (c === this.writer) this.resizePty(decodeResize(f));
+        return;
+      default:
+        throw new ProtocolError(`unexpected frame 0x${f.type.toString(16)} from a v2 client`);
+    }
+  }
+
   private onAttach(c: ClientConnection, req: AttachRequest): void {
-    this.flushOutput(); // the welcome's offsets include everything read so far
-    if (this.ending) return c.finish(FrameType.refused, { reason: 'exiting', message: 'the session is ending' });
+    this.output.flush(); // the welcome's offsets include everything read so far
+    if (this.life.ending) return c.finish(FrameType.refused, { reason: 'exiting', message: 'the session is ending' });
     c.clientAddr = req.clientAddr;
     c.resumable = req.sync;
-    if (req.readOnly) {
-      c.role = 'viewer';
-    } else {
-      const old = this.writer;
-      if (old && !old.isClosed) {
-        if (!req.force) {
-          c.role = 'query';
-          return c.finish(FrameType.refused, {
-            reason: 'busy',
-            message: `session ${this.spec.name} is attached${old.clientAddr ? ` from ${old.clientAddr}` : ''} (use -f to take it over, -r to watch)`,
-          });
-        }
-        // Cut the old front off before the offsets are taken, so that nothing
-        // it still sends is counted.
-        old.role = 'query';
-        // A stale front stops reading; its full socket must not keep the command paused.
-        if (this.pausedFor === old) this.resumeOutput();
-        old.finish(FrameType.detached, { reason: 'taken-over', message: `session taken over${req.clientAddr ? ` from ${req.clientAddr}` : ''}` });
-      }
-      c.role = 'writer';
-      this.writer = c;
-      this.attachCount++;
-      this.detachedSince = null;
-      this.lastClientAddr = req.clientAddr;
-      this.clearOrphanTimer();
-      if (this.exitStatus === null) {
-        this.resizePty({ rows: Math.max(1, req.rows), cols: Math.max(1, req.cols) });
-        if (req.updateUtmp) this.recordUtmp(req.clientAddr);
-        this.pointAgent(req.agentSocket);
-      }
+    const busy = this.admit(c, req);
+    if (busy) {
+      c.role = 'query';
+      return c.finish(FrameType.refused, { reason: 'busy', message: busy });
     }
     this.diag.log(2, `session ${this.spec.name}: ${c.role} attached from ${req.clientAddr || 'local'} (sync ${req.sync})`);
     c.sendJson(FrameType.welcome, {
       v: SOCKET_PROTOCOL_VERSION,
       name: this.spec.name,
-      resumed: c.role === 'writer' ? this.attachCount > 1 : true,
-      out: this.ring.end,
+      resumed: this.resumedFor(c),
+      out: this.output.ring.end,
       in: this.inCount,
-      bufferSize: this.ring.capacity,
+      bufferSize: this.output.ring.capacity,
     });
-    if (!req.sync) this.startStreaming(c, null);
+    if (!req.sync) this.startStreamingV1(c, null);
+  }
+
+  private onAttachV2(c: ClientConnection, req: AttachRequestV2): void {
+    this.output.flush(); // the hello's offsets include everything read so far
+    const relay = new RelayClient(c, req, this);
+    c.relay = relay;
+    if (this.life.ending) return relay.refuse(ExitCode.sessionLost, 'atsr: the session is ending');
+    c.clientAddr = req.clientAddr;
+    const busy = this.admit(c, req);
+    if (busy) {
+      c.role = 'query';
+      return relay.refuse(ExitCode.sessionBusy, `atsr: ${busy}`);
+    }
+    this.diag.log(2, `session ${this.spec.name}: ${c.role} attached (v2) from ${req.clientAddr || 'local'} (inband ${req.inband})`);
+    relay.accept({
+      id: this.spec.name,
+      resumed: this.resumedFor(c),
+      out: this.output.ring.end,
+      in: this.inCount,
+      buf: this.output.ring.capacity,
+    });
+  }
+
+  /**
+   * The attach policy, for both versions: a viewer always; a read-write
+   * client when nobody writes, or by taking over (-f). Returns why it is
+   * refused (busy), or undefined once `c` has its role.
+   */
+  private admit(c: ClientConnection, req: AttachCommon): string | undefined {
+    if (req.readOnly) {
+      c.role = 'viewer';
+      return undefined;
+    }
+    const old = this.writer;
+    if (old && !old.isClosed) {
+      if (!req.force) {
+        return `session ${this.spec.name} is attached${old.clientAddr ? ` from ${old.clientAddr}` : ''} (use -f to take it over, -r to watch)`;
+      }
+      // Cut the old client off before the offsets are taken, so that nothing
+      // it still sends is counted.
+      old.role = 'query';
+      // A stale client stops reading; its full socket must not keep the command paused.
+      this.output.release(old);
+      const message = `session taken over${req.clientAddr ? ` from ${req.clientAddr}` : ''}`;
+      if (old.relay) old.relay.leave(`[detached: ${message}]`);
+      else old.finish(FrameType.detached, { reason: 'taken-over', message });
+    }
+    c.role = 'writer';
+    this.writer = c;
+    this.attachCount++;
+    this.detachedSince = null;
+    this.lastClientAddr = req.clientAddr;
+    this.life.clearOrphanTimer();
+    if (!this.life.exited) {
+      this.resizePty({ rows: Math.max(1, req.rows), cols: Math.max(1, req.cols) });
+      if (req.updateUtmp) this.recordUtmp(req.clientAddr);
+      this.pointAgent(req.agentSocket);
+    }
+    return undefined;
+  }
+
+  private resumedFor(c: ClientConnection): boolean {
+    return c.role === 'writer' ? this.attachCount > 1 : true;
+  }
+
+  /** A client's `hangup`: only the read-write client may end the session so. */
+  hangup(c: ClientConnection): void {
+    if (c !== this.writer) return;
+    this.life.terminate(`hung up by the client${c.clientAddr ? ` from ${c.clientAddr}` : ''}`);
   }
 
   private onClientGone(c: ClientConnection): void {
@@ -398,9 +394,9 @@ export class SessionHost {
     this.writer = undefined;
     this.detachedSince = new Date();
     this.diag.log(2, `session ${this.spec.name}: detached`);
-    if (this.exitStatus !== null && c.position >= 0 && (!c.resumable || c.exitAcked)) return this.shutDown(); // it got the exit status
+    if (this.life.exited && c.position >= 0 && (!c.resumable || c.exitAcked)) return this.life.shutDown(); // it got the exit status
     // An unconfirmed exit notice may have died with the connection: wait for the client to come back.
-    this.armOrphanTimer(this.exitStatus !== null && c.position >= 0 ? EXIT_LINGER_MINUTES : 0);
+    this.life.armOrphanTimer(this.life.exited && c.position >= 0 ? EXIT_LINGER_MINUTES : 0);
   }
 
   private resizePty(size: { rows: number; cols: number }): void {
@@ -433,79 +429,35 @@ export class SessionHost {
     }
   }
 
-  // ---- lifecycle --------------------------------------------------------------
+  // ---- exit -------------------------------------------------------------------
 
   private onCommandExit(status: number): void {
-    this.flushOutput();
-    this.exitStatus = status;
-    this.input?.close();
-    this.diag.log(2, `session ${this.spec.name}: command exited with status ${status}`);
-    this.utmp?.close();
-    for (const c of this.clients) if (c.streaming) this.deliverExit(c);
-    if (this.ending) return this.shutDown();
+    this.output.flush();
+    this.life.commandExited(status);
   }
 
   private deliverExit(c: ClientConnection): void {
     if (c.exitSent) return;
     c.exitSent = true;
-    const notice = { status: this.exitStatus, out: this.ring.end };
+    const status = this.life.exitStatus!;
+    const notice = { status, out: this.output.ring.end };
+    if (c.relay) return c.relay.exit(status, notice.out);
     // A resumable client's front closes after the client confirms (exitAck).
     if (c.resumable) c.sendJson(FrameType.exit, notice);
     else c.finish(FrameType.exit, notice);
   }
 
-  private armOrphanTimer(fallbackMinutes = 0): void {
-    this.clearOrphanTimer();
-    const minutes = this.spec.orphanMinutes > 0 ? this.spec.orphanMinutes : fallbackMinutes;
-    if (minutes <= 0) return;
-    this.orphanTimer = setTimeout(() => {
-      this.diag.log(1, `session ${this.spec.name}: no client for ${minutes} min; ending it`);
-      this.terminate('orphaned');
-    }, minutes * 60_000);
-  }
-
-  private clearOrphanTimer(): void {
-    if (this.orphanTimer) clearTimeout(this.orphanTimer);
-    this.orphanTimer = undefined;
-  }
-
-  /** Hangs the command up (if it still runs) and ends the session. */
-  private terminate(why: string): void {
-    if (this.ending) return;
-    this.ending = true;
-    this.diag.log(2, `session ${this.spec.name}: terminating (${why})`);
-    this.clearOrphanTimer();
-    this.socket.close();
-    this.input?.close(); // what still waits will never be read
-    // Also after the command exited: what it left running in its session goes with the session.
-    if (this.pty) this.hangup = new SessionHangup(this.pty, this.exitStatus === null).start();
-    if (this.exitStatus !== null || !this.pty) return this.shutDown();
-    this.utmp?.close();
-  }
-
-  private shutDown(): void {
-    if (this.shutting) return;
-    this.shutting = true;
-    this.clearOrphanTimer();
-    this.socket.close();
-    removeAgentLink(this.spec.agentLink);
-    this.utmp?.close();
+  /** At shutdown: the exit status to whoever streams, and to the others that the session ended. */
+  private sayGoodbye(): void {
     for (const c of this.clients) {
-      if (c.streaming && this.exitStatus !== null) this.deliverExit(c);
+      if (c.streaming && this.life.exited) this.deliverExit(c);
+      else if (c.relay) c.relay.leave('[detached: the session ended]');
       else c.finish(FrameType.detached, { reason: 'hung-up', message: 'the session ended' });
     }
-    // Let the last frames flush, and a hangup finish with the command's session.
-    const exit = (): void => void (this.hangup?.finished ?? Promise.resolve()).then(() => process.exit(0));
-    setTimeout(exit, 1000).unref();
-    const waitForClients = (): void => {
-      if ([...this.clients].every((c) => c.socket.destroyed || c.socket.writableLength === 0)) return exit();
-      setTimeout(waitForClients, 20).unref();
-    };
-    waitForClients();
   }
 
   private async checkSocket(): Promise<void> {
-    if (this.ending) return;
+    if (this.life.ending) return;
     let why: string | undefined;
     try {
       if (await this.socket.ensurePresent(() => this.locateSocket((w) => (why = w)))) {
@@ -532,6 +484,7 @@ export class SessionHost {
       // No passwd entry: the uid will do.
     }
     return {
+      v: RELAY_PROTOCOL_VERSION,
       name: this.spec.name,
       pid: process.pid,
       owner,
@@ -542,11 +495,11 @@ export class SessionHost {
       viewers: [...this.clients].filter((c) => c.role === 'viewer').length,
       detachedSince: this.detachedSince ? this.detachedSince.toISOString() : null,
       clientAddr: this.lastClientAddr,
-      exited: this.exitStatus !== null,
-      exitStatus: this.exitStatus,
-      out: this.ring.end,
+      exited: this.life.exited,
+      exitStatus: this.life.exitStatus,
+      out: this.output.ring.end,
       in: this.inCount,
-      bufferSize: this.ring.capacity,
+      bufferSize: this.output.ring.capacity,
     };
   }
 }

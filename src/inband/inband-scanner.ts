@@ -44,6 +44,11 @@ export class InbandScanner {
     }
   }
 
+  /** Whether bytes are held back (a possible message start). */
+  get holding(): boolean {
+    return this.held.length > 0;
+  }
+
   /** Bytes held back waiting for more input (released by flush). */
   flush(): Buffer {
     const b = this.held;

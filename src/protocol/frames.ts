@@ -17,6 +17,8 @@ export const FrameType = {
   refused: 0x45,
   detached: 0x46,
   status: 0x47,
+  /** v2: the last frame to a relay (its exit code, a message for stderr). */
+  end: 0x48,
 } as const;
 
 export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType];

@@ -1,6 +1,7 @@
 // The messages carried in frames (docs/protocol.md, part 1). Control messages
 // are JSON objects (unknown fields are ignored, so either side may add some
 // in a later version); data frames carry raw bytes; resize is binary.
+import type { DetachKeys } from '../front/detach-key.js';
 import { type Frame, FrameType, type FrameTypeValue, ProtocolError, encodeFrame } from './frames.js';
 
 export interface AttachRequest {
@@ -17,6 +18,33 @@ export interface AttachRequest {
   /** The front's SSH_AUTH_SOCK, which the session's stable agent path follows. */
   agentSocket: string;
   updateUtmp: boolean;
+}
+
+/** The first Part 1 version whose host runs the in-band handshake and talks to a relay. */
+export const RELAY_PROTOCOL_VERSION = 2;
+
+/** attach, v2: what the relay's front decided; the host does the rest. */
+export interface AttachRequestV2 {
+  v: number;
+  readOnly: boolean;
+  force: boolean;
+  rows: number;
+  cols: number;
+  clientAddr: string;
+  agentSocket: string;
+  updateUtmp: boolean;
+  /** The client announced itself (ATSR_ID, -s): the host runs the in-band handshake. */
+  inband: boolean;
+  /** The front's TERM: which terminal reset fits when the host leaves a running command. */
+  term: string;
+  /** How this client leaves on its own: the host watches its input for it. */
+  detach: DetachKeys;
+}
+
+/** end (v2): the relay exits with `code` after writing `message` (if any) and a newline to stderr. */
+export interface EndNotice {
+  code: number;
+  message: string;
 }
 
 export interface Welcome {
@@ -58,6 +86,8 @@ export interface Detached {
 }
 
 export interface SessionStatus {
+  /** The host's Part 1 version; absent from a v1 host. */
+  v?: number;
   name: string;
   pid: number;
   owner: string;
@@ -90,6 +120,10 @@ export function encodeResize(size: Resize): Buffer {
   p.writeUInt16BE(size.rows, 0);
   p.writeUInt16BE(size.cols, 2);
   return encodeFrame(FrameType.resize, p);
+}
+
+export function encodeEnd(end: EndNotice): Buffer {
+  return encodeFrame(FrameType.end, Buffer.concat([Buffer.from([end.code & 0xff]), Buffer.from(end.message, 'utf8')]));
 }
 
 // ---- decoding with validation ----------------------------------------------
@@ -132,6 +166,33 @@ export const decodeAttach = (f: Frame): AttachRequest =>
     v: 'offset', readOnly: 'boolean', force: 'boolean', sync: 'boolean', rows: 'offset', cols: 'offset',
     clientAddr: 'string', agentSocket: 'string', updateUtmp: 'boolean',
   }) as unknown as AttachRequest;
+
+/** The version an attach frame declares (its JSON's `v`), for picking its decoder. */
+export const attachVersion = (f: Frame): number => {
+  const v = parseObject(f).v;
+  return Number.isSafeInteger(v) ? (v as number) : 1;
+};
+
+export function decodeAttachV2(f: Frame): AttachRequestV2 {
+  const req = check(f, {
+    v: 'offset', readOnly: 'boolean', force: 'boolean', rows: 'offset', cols: 'offset', clientAddr: 'string',
+    agentSocket: 'string', updateUtmp: 'boolean', inband: 'boolean', term: 'string',
+  }) as unknown as AttachRequestV2;
+  if (!isDetachRule(req.detach)) throw new ProtocolError(`frame 0x${f.type.toString(16)}: field 'detach' is not a detach rule`);
+  return req;
+}
+
+function isDetachRule(d: unknown): d is DetachKeys {
+  if (typeof d !== 'object' || d === null) return false;
+  const r = d as Record<string, unknown>;
+  if (r.kind === 'none' || r.kind === 'escape') return true;
+  return r.kind === 'key' && Number.isInteger(r.key) && (r.key as number) >= 0 && (r.key as number) <= 0xff;
+}
+
+export function decodeEnd(f: Frame): EndNotice {
+  if (f.payload.length < 1) throw new ProtocolError('end frame without an exit code');
+  return { code: f.payload[0]!, message: f.payload.subarray(1).toString('utf8') };
+}
 
 export const decodeWelcome = (f: Frame): Welcome =>
   check(f, { v: 'offset', name: 'string', resumed: 'boolean', out: 'offset', in: 'offset', bufferSize: 'offset' }) as unknown as Welcome;

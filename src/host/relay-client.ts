@@ -1,0 +1,108 @@
+// A v2 client (docs/protocol.md, part 1, version 2): a relay that only moves
+// bytes. The host does for it what the TypeScript front did: the in-band
+// handshake (when the client announced itself), the detach keys, the
+// terminal reset before leaving a running command, and the end frame that
+// carries the relay's exit code and last words.
+import { terminalResetFor } from '../front/terminal-reset.js';
+import { type AttachRequestV2, encodeEnd } from '../protocol/messages.js';
+import { ClientHandshake, type HandshakePeer, type Hello } from './client-handshake.js';
+import type { ClientConnection } from './client-connection.js';
+import { DetachFilter } from './detach-filter.js';
+import type { StreamStart } from './output-flow.js';
+
+/** What a relay client asks of the session. */
+export interface RelaySession {
+  /** Into the pty (a viewer's keys, or keys after the exit, go nowhere). */
+  write(c: ClientConnection, bytes: Buffer, counted: boolean): void;
+  startFor(rx: number | null): StreamStart;
+  /** Streams to `c` from `from`; the exit notice follows if the command is gone. */
+  stream(c: ClientConnection, from: number): void;
+  hangup(c: ClientConnection): void;
+}
+
+export class RelayClient implements HandshakePeer {
+  private readonly handshake: ClientHandshake | undefined;
+  private readonly detach: DetachFilter;
+  private exitStatus = 0;
+
+  constructor(
+    readonly conn: ClientConnection,
+    private readonly req: AttachRequestV2,
+    private readonly session: RelaySession,
+  ) {
+    this.handshake = req.inband ? new ClientHandshake(this) : undefined;
+    this.detach = new DetachFilter(req.detach);
+    conn.resumable = req.inband;
+    conn.socket.once('close', () => this.handshake?.close());
+  }
+
+  /** Accepted: the empty first frame lets the relay read its terminal; then the hello, or the stream at once. */
+  accept(hello: Hello): void {
+    this.conn.sendTerminal(Buffer.alloc(0));
+    if (this.handshake) return this.handshake.begin(hello);
+    const start = this.session.startFor(null);
+    if (start.lost > 0) this.send(Buffer.from(`atsr: ${start.lost} bytes of output were lost; continuing from offset ${start.from}\r\n`));
+    this.stream(start.from);
+  }
+
+  onInput(bytes: Buffer): void {
+    if (this.handshake) this.handshake.feed(bytes);
+    else this.input(bytes);
+  }
+
+  /** The command exited: the in-band exit notice and its bye, or the end at once. */
+  exit(status: number, out: number): void {
+    this.exitStatus = status;
+    if (this.handshake) this.handshake.exit(status, out);
+    else this.end(status, '');
+  }
+
+  /** Leaves a command that runs on (detach, takeover, the session hung up under it). */
+  leave(message: string): void {
+    this.send(Buffer.from(terminalResetFor(this.req.term), 'latin1'));
+    this.end(0, message);
+  }
+
+  /** Refuses the attach: nothing was relayed, so the terminal needs no reset. */
+  refuse(code: number, message: string): void {
+    this.end(code, message);
+  }
+
+  // ---- HandshakePeer ----------------------------------------------------------
+
+  send(bytes: Buffer): void {
+    this.conn.sendTerminal(bytes);
+  }
+
+  typeahead(bytes: Buffer): void {
+    if (bytes.length > 0) this.session.write(this.conn, bytes, false);
+  }
+
+  input(bytes: Buffer): void {
+    const fed = this.detach.feed(bytes);
+    if (fed.pass.length > 0) this.session.write(this.conn, fed.pass, true);
+    if (fed.detached) this.leave('[detached]');
+  }
+
+  startFor(rx: number | null): StreamStart {
+    return this.session.startFor(rx);
+  }
+
+  stream(from: number): void {
+    this.session.stream(this.conn, from);
+  }
+
+  exitDone(confirmed: boolean): void {
+    this.conn.exitAcked = confirmed;
+    this.end(this.exitStatus, '');
+  }
+
+  hangup(): void {
+    this.session.hangup(this.conn);
+  }
+
+  private end(code: number, message: string): void {
+    this.handshake?.close();
+    this.conn.finishWith(encodeEnd({ code, message }));
+  }
+}
