@@ -26,6 +26,11 @@ const examples: InbandMessage[] = [
   { kind: 'error', message: 'sync rx 11 is beyond out 10, plain attach' },
   { kind: 'error', message: '' },
   { kind: 'bye' },
+  { kind: 'start', from: 42 },
+  { kind: 'hangup' },
+  { kind: 'hangup', n: '0123456789abcdef' },
+  { kind: 'sync', rx: 7, n: 'ffffffffffffffff' },
+  { kind: 'hello', id: 's1', resumed: false, out: 0, in: 0, buf: 1, n: '00000000deadbeef' },
 ];
 
 /** What the scanner's parts add up to as bytes (messages re-encoded). */
@@ -53,6 +58,9 @@ describe('encodeInband', () => {
     [{ kind: 'loss', lost: 1, from: 2 }, 'loss;lost=1;from=2'],
     [{ kind: 'exit', status: 0, out: 7 }, 'exit;status=0;out=7'],
     [{ kind: 'bye' }, 'bye'],
+    [{ kind: 'bye', n: '0123456789abcdef' }, 'bye;n=0123456789abcdef'],
+    [{ kind: 'start', from: 9, n: '0123456789abcdef' }, 'start;from=9;n=0123456789abcdef'],
+    [{ kind: 'error', message: 'late', n: '0123456789abcdef' }, 'error;message=late;n=0123456789abcdef'],
     [{ kind: 'hello', id: 'a', resumed: false, out: 1, in: 2, buf: 3 }, 'hello;id=a;resumed=0;out=1;in=2;buf=3'],
   ] as [InbandMessage, string][])('writes %j as %s', (m, body) => {
     expect(encodeInband(m)).toEqual(apc(body));
@@ -101,6 +109,11 @@ describe('parseInband', () => {
     ['a hello with resumed=2', 'hello;id=s;resumed=2;out=1;in=1;buf=1'],
     ['a hello without resumed', 'hello;id=s;out=1;in=1;buf=1'],
     ['an exit without status', 'exit;out=3'],
+    ['a start without from', 'start'],
+    ['a nonce of 15 digits', 'bye;n=0123456789abcde'],
+    ['a nonce of 17 digits', 'bye;n=0123456789abcdef0'],
+    ['a nonce in upper case', 'bye;n=0123456789ABCDEF'],
+    ['an empty nonce', 'hangup;n='],
   ])('rejects %s', (_label, body) => {
     expect(parseInband(body)).toBeUndefined();
   });

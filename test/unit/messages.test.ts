@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { type Frame, FrameDecoder, FrameType, type FrameTypeValue, ProtocolError } from '../../src/protocol/frames.js';
 import {
   decodeAttach,
+  decodeAttachV2,
   decodeDetached,
+  decodeEnd,
   decodeExit,
   decodeLoss,
   decodeRefused,
@@ -12,6 +14,7 @@ import {
   decodeStatus,
   decodeSync,
   decodeWelcome,
+  encodeEnd,
   encodeJson,
   encodeResize,
 } from '../../src/protocol/messages.js';
@@ -47,6 +50,19 @@ const cases: Case[] = [
     kinds: {
       v: 'offset', readOnly: 'boolean', force: 'boolean', sync: 'boolean', rows: 'offset', cols: 'offset',
       clientAddr: 'string', agentSocket: 'string', updateUtmp: 'boolean',
+    },
+  },
+  {
+    name: 'attach v2',
+    type: FrameType.attach,
+    decode: decodeAttachV2,
+    valid: {
+      v: 2, readOnly: false, force: true, rows: 24, cols: 80, clientAddr: '192.0.2.7', agentSocket: '/tmp/ssh-x/agent.1',
+      updateUtmp: true, inband: true, term: 'xterm-256color', detach: { kind: 'none' },
+    },
+    kinds: {
+      v: 'offset', readOnly: 'boolean', force: 'boolean', rows: 'offset', cols: 'offset', clientAddr: 'string',
+      agentSocket: 'string', updateUtmp: 'boolean', inband: 'boolean', term: 'string',
     },
   },
   {
@@ -186,5 +202,34 @@ describe('resize', () => {
     expect(() => decodeResize({ type: FrameType.resize, payload: Buffer.alloc(n, 1) })).toThrow(
       new ProtocolError(`resize frame has ${n} bytes, not 4`),
     );
+  });
+});
+
+describe('attach v2: detach', () => {
+  const attach = (detach: unknown): Frame =>
+    jsonFrame(FrameType.attach, {
+      v: 2, readOnly: false, force: false, rows: 1, cols: 1, clientAddr: '', agentSocket: '', updateUtmp: false,
+      inband: false, term: '', detach,
+    });
+
+  it.each([{ kind: 'none' }, { kind: 'escape' }, { kind: 'key', key: 0x1c }, { kind: 'key', key: 0 }, { kind: 'key', key: 255 }])('accepts %j', (d) => {
+    expect(decodeAttachV2(attach(d)).detach).toEqual(d);
+  });
+
+  it.each([undefined, null, 'none', { kind: 'key' }, { kind: 'key', key: 256 }, { kind: 'key', key: 1.5 }, { kind: 'other' }])('rejects %j', (d) => {
+    expect(() => decodeAttachV2(attach(d))).toThrow(ProtocolError);
+  });
+});
+
+describe('end', () => {
+  it('carries the exit code in byte 0 and the message after it, in UTF-8', () => {
+    const bytes = encodeEnd({ code: 5, message: 'atsr: session é is attached' });
+    expect(bytes.subarray(0, 6)).toEqual(Buffer.from([0x48, 0, 0, 0, 1 + Buffer.byteLength('atsr: session é is attached'), 5]));
+    expect(decodeEnd(viaWire(bytes))).toEqual({ code: 5, message: 'atsr: session é is attached' });
+    expect(decodeEnd(viaWire(encodeEnd({ code: 0, message: '' })))).toEqual({ code: 0, message: '' });
+  });
+
+  it('refuses an end without its code byte', () => {
+    expect(() => decodeEnd({ type: FrameType.end, payload: Buffer.alloc(0) })).toThrow(ProtocolError);
   });
 });
