@@ -1,6 +1,7 @@
 // The messages carried in frames (docs/protocol.md, part 1). Control messages
 // are JSON objects (unknown fields are ignored, so either side may add some
 // in a later version); data frames carry raw bytes; resize is binary.
+import type { DetachKeys } from '../front/detach-key.js';
 import { type Frame, FrameType, type FrameTypeValue, ProtocolError, encodeFrame } from './frames.js';
 
 export interface AttachRequest {
@@ -17,6 +18,17 @@ export interface AttachRequest {
   /** The front's SSH_AUTH_SOCK, which the session's stable agent path follows. */
   agentSocket: string;
   updateUtmp: boolean;
+}
+
+/** Version 2: the host runs the in-band handshake, and serves the native relay (src/relay/). */
+export interface AttachRequestV2 extends Omit<AttachRequest, 'v' | 'sync'> {
+  v: 2;
+  /** The client speaks Part 2 (it sent ATSR_ID): the host runs the handshake. */
+  inband: boolean;
+  /** The front's TERM: which terminal reset (and repaint) the host may send. */
+  term: string;
+  /** The detach key or sequence the host applies to this client's input. */
+  detach: DetachKeys;
 }
 
 export interface Welcome {
@@ -58,6 +70,8 @@ export interface Detached {
 }
 
 export interface SessionStatus {
+  /** The host's protocol version; absent before version 2. */
+  v?: number;
   name: string;
   pid: number;
   owner: string;
