@@ -38,6 +38,8 @@ export type RezumeParse = { kind: 'run'; options: RezumeOptions } | { kind: 'lis
 export const DEFAULT_SERVER_ATSR = '/usr/local/atsr/bin/atsr';
 
 const USAGE = `Usage: rezume [options] [ssh options] [user@]host [command]
+       rezume --list [ssh options] [user@]host
+       rezume --session NAME [options] [ssh options] [user@]host [command]
 
 Opens a resumable session over your own OpenSSH ssh. When the network drops,
 rezume reconnects by itself and the session continues exactly where it was.
