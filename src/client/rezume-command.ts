@@ -50,6 +50,7 @@ export async function runRezume(argv: string[]): Promise<number | undefined> {
   // A closed terminal: reads and writes on it fail from now on, which must not end rezume before the hang-up is sent.
   process.on('SIGHUP', () => session.hangUp());
   process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   process.stdin.on('error', () => {});
   session.start();
   return undefined; // runs until the session ends
