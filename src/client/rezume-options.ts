@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { AtsrError, ExitCode } from '../cli/exit-codes.js';
 import { parseDetachKey } from '../front/detach-key.js';
+import { nameProblem } from '../session/name.js';
 import { VERSION } from '../version.js';
 
 export const MAX_CLIENT_BUFFER = 1048576;
@@ -22,11 +23,23 @@ export interface RezumeOptions {
   sshArgs: string[];
   /** The byte that gives up waiting during an outage, or undefined for none. */
   quitKey: number | undefined;
+  /** `--session NAME`: resume this session instead of starting a new one. */
+  session: string | undefined;
+  /** `--keep`: closing the terminal leaves the session running instead of hanging it up. */
+  keep: boolean;
+  /** The atsr executable on the server that answers `--list`. */
+  serverAtsr: string;
 }
 
-export type RezumeParse = { kind: 'run'; options: RezumeOptions } | { kind: 'printed' };
+/** `--list` runs no session: it asks the server for the user's sessions. */
+export type RezumeParse = { kind: 'run'; options: RezumeOptions } | { kind: 'list'; options: RezumeOptions } | { kind: 'printed' };
+
+/** Where the installer puts atsr by default (docs/install.md). */
+export const DEFAULT_SERVER_ATSR = '/usr/local/atsr/bin/atsr';
 
 const USAGE = `Usage: rezume [options] [ssh options] [user@]host [command]
+       rezume --list [ssh options] [user@]host
+       rezume --session NAME [options] [ssh options] [user@]host [command]
 
 Opens a resumable session over your own OpenSSH ssh. When the network drops,
 rezume reconnects by itself and the session continues exactly where it was.
@@ -41,6 +54,12 @@ Options (before any ssh option):
   --quit-key KEY        Enter KEY . gives up waiting during an outage (the
                         session stays on the server): KEY is one character or
                         ^X, default ~; 'none': no way to give up
+  --keep                closing the terminal leaves the session running
+                        (default: it is hung up, as plain ssh would)
+  --list                list your resumable sessions on the host
+  --session NAME        resume the session NAME (from --list)
+  --server-atsr PATH    atsr on the server, for --list (default
+                        ${DEFAULT_SERVER_ATSR})
   --version, --help
 `;
 
@@ -90,6 +109,13 @@ function refuseLongOption(cmd: Command): void {
   throw new AtsrError(`unknown option '${name}' (see rezume --help)`, ExitCode.usage);
 }
 
+/** A name the server accepts as ATSR_ID (src/session/name.ts), or a usage error. */
+function sessionName(name: string): string {
+  const why = nameProblem(name);
+  if (why) throw new AtsrError(`--session: ${why}`, ExitCode.usage);
+  return name;
+}
+
 export function parseRezumeOptions(argv: string[]): RezumeParse {
   const cmd = new Command('rezume')
     .option('--buffer <BYTES>')
@@ -99,6 +125,10 @@ export function parseRezumeOptions(argv: string[]): RezumeParse {
     .option('--alive-count <N>')
     .option('--ssh <PATH>')
     .option('--quit-key <KEY>')
+    .option('--keep')
+    .option('--list')
+    .option('--session <NAME>')
+    .option('--server-atsr <PATH>')
     .option('--help')
     .option('--version')
     .helpOption(false)
@@ -125,8 +155,10 @@ export function parseRezumeOptions(argv: string[]): RezumeParse {
   }
   if (cmd.args.length === 0) throw new AtsrError('missing the host to connect to (see rezume --help)', ExitCode.usage);
   refuseLongOption(cmd);
+  const session = o.session === undefined ? undefined : sessionName(String(o.session));
+  if (o.list && session !== undefined) throw new AtsrError('--list and --session cannot go together', ExitCode.usage);
   return {
-    kind: 'run',
+    kind: o.list ? 'list' : 'run',
     options: {
       buffer: o.buffer === undefined ? DEFAULT_CLIENT_BUFFER : positive('buffer', String(o.buffer), 0, MAX_CLIENT_BUFFER),
       statusLine: o.statusLine === true,
@@ -136,6 +168,9 @@ export function parseRezumeOptions(argv: string[]): RezumeParse {
       ssh: typeof o.ssh === 'string' ? o.ssh : 'ssh',
       sshArgs: cmd.args,
       quitKey: o.quitKey === undefined ? DEFAULT_QUIT_KEY : o.quitKey === 'none' ? undefined : parseDetachKey(String(o.quitKey), '--quit-key'),
+      session,
+      keep: o.keep === true,
+      serverAtsr: typeof o.serverAtsr === 'string' ? o.serverAtsr : DEFAULT_SERVER_ATSR,
     },
   };
 }

@@ -5,12 +5,14 @@ import { readFileSync } from 'node:fs';
 import type { IPty } from 'node-pty';
 import { EscapeSequence } from '../front/escape-sequence.js';
 import { ByteRing } from '../session/byte-ring.js';
-import { type InbandMessage, encodeInband } from '../inband/inband-message.js';
 import { InbandScanner } from '../inband/inband-scanner.js';
 import { ConnectionNotice } from './connection-notice.js';
 import { failureReason, looksLikePrompt } from './failure-reason.js';
 import { probeIntervalMs, probeSshBanner } from './reachability-probe.js';
+import { leftRunning } from './resume-hint.js';
 import type { RezumeOptions } from './rezume-options.js';
+import { type V2Message, partBytes, readMessage } from './server-messages.js';
+import { ServerStream } from './server-stream.js';
 import { type SshEndpoint, startSsh } from './ssh-link.js';
 import { userFacingSshStderr } from './ssh-stderr.js';
 
@@ -23,6 +25,10 @@ function sessionReplaced(dropped: number): string {
 
 /** Exit status when the user gives up waiting (as ssh's for a failed connection). */
 export const ABANDONED_STATUS = 255;
+/** Exit status after a SIGHUP (the terminal closed), as a shell reports one. */
+export const HANGUP_STATUS = 128 + 1;
+/** After a SIGHUP, how long rezume waits for the session's exit before it leaves anyway. */
+const HANGUP_WAIT_MS = 1500;
 const PROBE_TIMEOUT_MS = 400;
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 8000;
@@ -48,16 +54,18 @@ export class RezumeSession {
   private ssh: IPty | undefined;
   private scanner = new InbandScanner();
   private holdTimer: NodeJS.Timeout | undefined;
-  /** Session output received (absolute offset); valid once a hello came. */
-  private rx = 0;
+  /** Session output counted, and the server's messages told from it; valid once a hello came. */
+  private stream = new ServerStream();
   /** The keys sent since the first hello, for resending. */
   private sent: ByteRing | undefined;
   private helloSeen = false;
+  /** This connection is --session's first: the user is arriving at a running session. */
+  private arrivedBySession = false;
   private inputLost = 0;
   /** Keys typed during this outage, held for the resend (dropped if the session turns out to be new). */
   private held = 0;
-  /** No stream byte has come since the hello. */
-  private justGreeted = false;
+  /** The terminal closed: rezume asked the server to hang the session up and leaves soon. */
+  private hangingUp = false;
   private exitStatus: number | undefined;
   private attemptOutput = '';
   /** Keys typed at a prompt during a reconnect go to ssh, uncounted. */
@@ -102,7 +110,7 @@ export class RezumeSession {
       case 'reconnecting': {
         if (this.giveUp) {
           const fed = this.giveUp.feed(data);
-          if (fed.escaped) return this.end(ABANDONED_STATUS, 'rezume: gave up waiting; the session is still running on the server');
+          if (fed.escaped) return this.end(ABANDONED_STATUS, `rezume: gave up waiting; ${this.leftRunning()}`);
           data = fed.pass;
         }
         if (this.phase === 'reconnecting' && this.promptShown) {
@@ -162,8 +170,9 @@ export class RezumeSession {
   private onSshOutput(chunk: Buffer): void {
     clearTimeout(this.holdTimer);
     for (const part of this.scanner.push(chunk)) {
-      if ('message' in part && this.expects(part.message)) this.onMessage(part.message);
-      else this.onStreamBytes('plain' in part ? part.plain : 'raw' in part ? part.raw : part.malformed);
+      const message = readMessage(part);
+      if (message && this.expects(message)) this.onMessage(message);
+      else this.onStreamBytes(partBytes(part));
     }
     // A lone ESC (or the start of a prefix) at the end of a read is not held for long.
     this.holdTimer = setTimeout(() => {
@@ -173,37 +182,26 @@ export class RezumeSession {
   }
 
   /**
-   * Whether a message is in its place: a hello only before the stream, a loss
-   * or error only right after the hello, an exit only in the stream. Anything
-   * else is the session's own output that happens to look like a message.
+   * Whether a message is the server's: a hello only before the stream, the
+   * rest as the connection's ServerStream decides (its nonce, its place).
+   * Anything else is the session's own output that happens to look like a message.
    */
-  private expects(m: InbandMessage): boolean {
-    switch (m.kind) {
-      case 'hello':
-        return this.phase === 'first' || this.phase === 'reconnecting';
-      case 'loss':
-      case 'error':
-        return this.phase === 'live' && this.justGreeted;
-      case 'exit':
-        // Only at the true end of the stream: a program printing the same
-        // bytes cannot end the client.
-        return this.phase === 'live' && m.out === this.rx;
-      default:
-        return false;
-    }
+  private expects(m: V2Message): boolean {
+    if (m.kind === 'hello') return this.phase === 'first' || this.phase === 'reconnecting';
+    return this.phase === 'live' && this.stream.accepts(m);
   }
 
   private onStreamBytes(b: Buffer): void {
     if (b.length === 0) return;
-    this.justGreeted = false;
     switch (this.phase) {
       case 'first':
         this.term.write(b);
         return;
-      case 'live':
-        this.rx += b.length;
-        this.term.write(b);
+      case 'live': {
+        const shown = this.stream.take(b);
+        if (shown.length > 0) this.term.write(shown);
         return;
+      }
       case 'reconnecting':
         // What ssh prints before the hello stays off the session's screen,
         // unless it asks the user something.
@@ -219,19 +217,21 @@ export class RezumeSession {
     }
   }
 
-  private onMessage(m: InbandMessage): void {
+  private onMessage(m: V2Message): void {
     switch (m.kind) {
       case 'hello':
-        return this.onHello(m.resumed, m.out, m.in);
+        return this.onHello(m.resumed, m.out, m.in, m.n);
       case 'loss':
-        if (this.phase !== 'live') return;
-        this.notice.show(`too far behind: ${m.lost} bytes of output were lost; continuing from offset ${m.from}`);
-        this.rx = m.from;
-        setTimeout(() => this.notice.clear(), 5000).unref();
+        this.stream.lost(m.from);
+        return this.tellLoss(m.lost, m.from);
+      case 'start': {
+        const lost = this.stream.start(m.from);
+        if (lost > 0) this.tellLoss(lost, m.from);
         return;
+      }
       case 'exit':
         this.exitStatus = m.status;
-        this.ssh?.write(encodeInband({ kind: 'bye' }));
+        this.ssh?.write(this.stream.bye());
         return;
       case 'error':
         this.notice.show(`server: ${m.message}`);
@@ -242,29 +242,40 @@ export class RezumeSession {
     }
   }
 
-  private onHello(resumed: boolean, out: number, inCount: number): void {
+  /** Output the server no longer had: said in the title, and on a line when the user has just arrived with --session. */
+  private tellLoss(lost: number, from: number): void {
+    const text = `too far behind: ${lost} bytes of output were lost; continuing from offset ${from}`;
+    if (this.arrivedBySession) this.notice.say(text);
+    this.notice.show(text);
+    setTimeout(() => this.notice.clear(), 5000).unref();
+  }
+
+  private onHello(resumed: boolean, out: number, inCount: number, nonce: string | undefined): void {
     const reconnect = this.helloSeen;
     // A held-back escape key was data after all (dropped with the other held keys when the session is new).
     const pending = this.giveUp?.takePending() ?? Buffer.alloc(0);
     let message: string | undefined;
+    let rx = this.stream.rx;
     if (!reconnect || !resumed) {
       // A new session (or ours is gone): start counting from its offsets.
       if (reconnect) {
         message = 'the session was gone; a new one was started';
         this.notice.say(sessionReplaced(this.held + pending.length));
+      } else if (this.opts.session !== undefined && !resumed) {
+        this.notice.say(`there was no session ${this.sessionId} on the server; a new one was started`);
       }
-      this.rx = 0;
+      rx = 0;
       this.sent = new ByteRing(this.opts.buffer, inCount);
     } else this.sent!.append(pending);
+    this.arrivedBySession = this.opts.session !== undefined && !reconnect && resumed;
     this.held = 0;
-    // More than the server ever sent cannot be: take all it still has rather than risk a gap.
-    if (this.rx > out) this.rx = 0;
+    // More than the server ever sent cannot be: take all it still has rather than risk a gap (greet checks).
+    this.stream.greet(nonce, rx, out);
     this.helloSeen = true;
-    this.justGreeted = true;
     this.phase = 'live';
     this.backoff = FIRST_BACKOFF_MS;
     this.probingSince = undefined;
-    this.ssh?.write(encodeInband({ kind: 'sync', rx: this.rx }));
+    this.ssh?.write(this.stream.sync());
     this.resendFrom(inCount);
     this.notice.clear();
     if (this.inputLost > 0) message = `${this.inputLost} typed bytes were lost (over the --buffer size)`;
@@ -302,6 +313,7 @@ export class RezumeSession {
     if (held.length > 0) this.onStreamBytes(held);
     const sshSaid = this.readSshStderr();
     if (this.exitStatus !== undefined) return this.end(this.exitStatus);
+    if (this.hangingUp) return this.end(HANGUP_STATUS);
     if (!this.helloSeen) return this.end(code, sshSaid.trimEnd() || undefined); // never resumable: behave like ssh
     if (this.phase === 'live' && code !== 255) return this.end(code); // the front ended (detached, taken over)
     const why = this.phase === 'reconnecting' ? failureReason(this.attemptOutput + sshSaid) : { text: 'connection lost', hostAnswered: false };
@@ -357,9 +369,34 @@ export class RezumeSession {
     }
   }
 
-  /** Ends rezume from outside (a signal): the notice is cleared, ssh stopped. */
+  /** Ends rezume from outside (a signal): the notice is cleared, ssh stopped, a session left running is named. */
   stop(status: number): void {
-    this.end(status);
+    this.end(status, this.sessionLeft() ? `rezume: ${this.leftRunning()}` : undefined);
+  }
+
+  /**
+   * SIGHUP: the user closed the terminal. While connected to a server that
+   * knows `hangup` (and without --keep), the session is hung up as sshd
+   * would on a closed connection: rezume asks for it, then leaves once the
+   * session's exit came or after HANGUP_WAIT_MS. Otherwise rezume just
+   * leaves, and the session stays for `rezume --session`.
+   */
+  hangUp(): void {
+    if (this.phase === 'ended' || this.hangingUp) return;
+    const request = this.phase === 'live' && !this.opts.keep && this.exitStatus === undefined ? this.stream.hangup() : undefined;
+    if (request === undefined) return this.stop(HANGUP_STATUS);
+    this.hangingUp = true;
+    this.ssh?.write(request);
+    setTimeout(() => this.end(this.exitStatus ?? HANGUP_STATUS), HANGUP_WAIT_MS);
+  }
+
+  /** A resumable session stays on the server when rezume ends now. */
+  private sessionLeft(): boolean {
+    return this.helloSeen && this.exitStatus === undefined && !this.hangingUp;
+  }
+
+  private leftRunning(): string {
+    return leftRunning(this.opts, this.sessionId);
   }
 
   private end(status: number, message?: string): void {

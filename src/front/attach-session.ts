@@ -92,6 +92,15 @@ function terminalSize(): { rows: number; cols: number } {
   return { rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 };
 }
 
+/** What an attach tells the host about this front's terminal and client. */
+export function clientFields(): Pick<AttachRequest, 'rows' | 'cols' | 'clientAddr' | 'agentSocket'> {
+  return {
+    ...terminalSize(),
+    clientAddr: boundedField((process.env.SSH_CLIENT ?? '').split(' ')[0] ?? ''),
+    agentSocket: boundedField(process.env.SSH_AUTH_SOCK ?? ''),
+  };
+}
+
 export async function attachSession(sock: Socket, opts: AttachOptions): Promise<number> {
   const tty = new RawTty();
   const req: AttachRequest = {
@@ -100,9 +109,7 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
     force: opts.force,
     // A front without the in-band handshake has nobody to sync with: plain attach.
     sync: opts.handshake !== undefined,
-    ...terminalSize(),
-    clientAddr: boundedField((process.env.SSH_CLIENT ?? '').split(' ')[0] ?? ''),
-    agentSocket: boundedField(process.env.SSH_AUTH_SOCK ?? ''),
+    ...clientFields(),
     updateUtmp: opts.updateUtmp,
   };
   sock.write(encodeJson(FrameType.attach, req));

@@ -164,7 +164,7 @@ export async function collectSessions(
   }
 }
 
-function duration(sinceIso: string, now: Date): string {
+export function duration(sinceIso: string, now: Date): string {
   let s = Math.max(0, Math.floor((now.getTime() - Date.parse(sinceIso)) / 1000));
   const d = Math.floor(s / 86400);
   s -= d * 86400;
@@ -175,7 +175,7 @@ function duration(sinceIso: string, now: Date): string {
   return d > 0 ? `${d}d${h}h` : h > 0 ? `${h}h${m}m` : m > 0 ? `${m}m${s}s` : `${s}s`;
 }
 
-function shellWord(w: string): string {
+export function shellWord(w: string): string {
   if (hasUnsafe(w)) return ansiCQuoted(w);
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
 }

@@ -20,24 +20,17 @@ export interface AttachRequest {
   updateUtmp: boolean;
 }
 
-/** The first Part 1 version whose host runs the in-band handshake and talks to a relay. */
+/** The first Part 1 version whose host runs the in-band handshake and serves the relay. */
 export const RELAY_PROTOCOL_VERSION = 2;
 
-/** attach, v2: what the relay's front decided; the host does the rest. */
-export interface AttachRequestV2 {
-  v: number;
-  readOnly: boolean;
-  force: boolean;
-  rows: number;
-  cols: number;
-  clientAddr: string;
-  agentSocket: string;
-  updateUtmp: boolean;
-  /** The client announced itself (ATSR_ID, -s): the host runs the in-band handshake. */
+/** Version 2: the host runs the in-band handshake, and serves the native relay (src/relay/). */
+export interface AttachRequestV2 extends Omit<AttachRequest, 'v' | 'sync'> {
+  v: 2;
+  /** The client speaks Part 2 (it sent ATSR_ID): the host runs the handshake. */
   inband: boolean;
-  /** The front's TERM: which terminal reset fits when the host leaves a running command. */
+  /** The front's TERM: which terminal reset (and repaint) the host may send. */
   term: string;
-  /** How this client leaves on its own: the host watches its input for it. */
+  /** The detach key or sequence the host applies to this client's input. */
   detach: DetachKeys;
 }
 
@@ -86,7 +79,7 @@ export interface Detached {
 }
 
 export interface SessionStatus {
-  /** The host's Part 1 version; absent from a v1 host. */
+  /** The host's protocol version; absent before version 2. */
   v?: number;
   name: string;
   pid: number;

@@ -107,7 +107,7 @@ describe('rezume while it waits', () => {
       await r.waitFor('\x1b]2;rezume: connection lost', 15_000, second);
       r.write('\r~.');
       expect((await r.exit()).exitCode).toBe(255);
-      expect(r.text()).toContain('rezume: gave up waiting; the session is still running on the server');
+      expect(r.text()).toMatch(/rezume: gave up waiting; the session rz[0-9a-f]{20} is still running on the server; get it back with: rezume --session rz[0-9a-f]{20} /);
     } finally {
       rig().proxy.setMode('pass');
     }

@@ -32,6 +32,9 @@ describe('parseRezumeOptions', () => {
       ssh: 'ssh',
       sshArgs: ['alice@example.com'],
       quitKey: 0x7e,
+      session: undefined,
+      keep: false,
+      serverAtsr: '/usr/local/atsr/bin/atsr',
     });
     expect([DEFAULT_CLIENT_BUFFER, DEFAULT_QUIT_KEY]).toEqual([o.buffer, o.quitKey]);
   });

@@ -1,0 +1,340 @@
+/*
+ * atsr-relay SOCKET_PATH      (environment: ATSR_RELAY_ATTACH=<hex>)
+ *
+ * The front of an attached session, for as long as the connection lasts: the
+ * role of dtach's attach.c. The TypeScript front makes every decision (the
+ * options, the socket directory's checks, creating the session, the attach
+ * request) and then execve()s this relay, so that an attached session costs
+ * one Node process (the host), not two (docs/benchmarks.md has the figures).
+ *
+ * It holds no session semantics (docs/protocol.md, Part 1, version 2): it
+ * sends the attach frame it was given, waits for the host's first frame,
+ * puts the terminal in raw mode, and relays: terminal input as input frames,
+ * output frames to the terminal, SIGWINCH as resize frames. The host's end
+ * frame carries the exit status and a line for stderr, written once the
+ * terminal is restored. The in-band handshake, the byte counts, the detach
+ * keys and the terminal reset all live in the host.
+ *
+ * Descriptors Node opened are close-on-exec, so the relay connects by path;
+ * the front checked the directory, which only the user can change.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* Frame types (src/protocol/frames.ts). */
+#define FRAME_INPUT 0x02
+#define FRAME_RESIZE 0x04
+#define FRAME_OUTPUT 0x42
+#define FRAME_END 0x48
+#define HEADER_BYTES 5
+/* A front sends at most this much per frame (MAX_FRONT_PAYLOAD_BYTES). */
+#define MAX_INPUT 65536
+/* An end frame is a status and one line; anything longer is not the host. */
+#define MAX_END 65536
+
+/* Exit codes (src/cli/exit-codes.ts). */
+#define EXIT_USAGE 2
+#define EXIT_SESSION_LOST 9
+
+static struct termios saved_tty;
+static int tty_raw = 0;
+static int saved_fl[2] = {-1, -1};
+static volatile sig_atomic_t winch = 0;
+static volatile sig_atomic_t quit_signal = 0;
+
+static void on_winch(int sig) { (void)sig; winch = 1; }
+static void on_quit(int sig) { quit_signal = sig; }
+
+/* Puts the terminal and the descriptors' flags back as they were. */
+static void restore(void) {
+  if (tty_raw) tcsetattr(0, TCSADRAIN, &saved_tty);
+  tty_raw = 0;
+  for (int fd = 0; fd < 2; fd++)
+    if (saved_fl[fd] >= 0) fcntl(fd, F_SETFL, saved_fl[fd]);
+}
+
+static int finish(int code, const char *line, size_t len) {
+  restore();
+  if (len > 0) {
+    fwrite(line, 1, len, stderr);
+    fputc('\n', stderr);
+  }
+  return code;
+}
+
+static int fail(int code, const char *what) { return finish(code, what, strlen(what)); }
+
+/* Writes all of buf to a blocking descriptor. */
+static int write_all(int fd, const unsigned char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    buf += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static void put_header(unsigned char *h, int type, uint32_t len) {
+  h[0] = (unsigned char)type;
+  h[1] = (unsigned char)(len >> 24);
+  h[2] = (unsigned char)(len >> 16);
+  h[3] = (unsigned char)(len >> 8);
+  h[4] = (unsigned char)len;
+}
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/* The attach frame from the environment; NULL if it is missing or not hex. */
+static unsigned char *attach_frame(size_t *len) {
+  const char *hex = getenv("ATSR_RELAY_ATTACH");
+  if (!hex) return NULL;
+  size_t n = strlen(hex);
+  if (n == 0 || n % 2 != 0) return NULL;
+  unsigned char *out = malloc(n / 2);
+  if (!out) return NULL;
+  for (size_t i = 0; i < n / 2; i++) {
+    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      free(out);
+      return NULL;
+    }
+    out[i] = (unsigned char)(hi << 4 | lo);
+  }
+  *len = n / 2;
+  unsetenv("ATSR_RELAY_ATTACH");
+  return out;
+}
+
+static int connect_path(const char *path) {
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof addr.sun_path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  strcpy(addr.sun_path, path);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  if (connect(s, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    int e = errno;
+    close(s);
+    errno = e;
+    return -1;
+  }
+  return s;
+}
+
+static int enter_raw(void) {
+  if (!isatty(0)) return 0;
+  if (tcgetattr(0, &saved_tty) < 0) return -1;
+  struct termios raw = saved_tty;
+  cfmakeraw(&raw);
+  if (tcsetattr(0, TCSADRAIN, &raw) < 0) return -1;
+  tty_raw = 1;
+  return 0;
+}
+
+/* Input frames on their way to the host: the socket is non-blocking, so that
+ * output is still read while the host is not taking input (its command may
+ * be blocked writing output, and only then read its input). */
+static unsigned char pending[2 * (HEADER_BYTES + MAX_INPUT)];
+static size_t pending_len = 0;
+
+static void queue_resize(void) {
+  struct winsize ws;
+  if (ioctl(0, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0) return;
+  if (pending_len + HEADER_BYTES + 4 > sizeof pending) return; /* the next SIGWINCH brings the size */
+  unsigned char *f = pending + pending_len;
+  put_header(f, FRAME_RESIZE, 4);
+  f[5] = (unsigned char)(ws.ws_row >> 8);
+  f[6] = (unsigned char)ws.ws_row;
+  f[7] = (unsigned char)(ws.ws_col >> 8);
+  f[8] = (unsigned char)ws.ws_col;
+  pending_len += HEADER_BYTES + 4;
+}
+
+/* Writes what the socket takes now; -1 if the host is gone. */
+static int flush_pending(int sock) {
+  while (pending_len > 0) {
+    ssize_t n = write(sock, pending, pending_len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) return 0;
+      return -1;
+    }
+    memmove(pending, pending + n, pending_len - (size_t)n);
+    pending_len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* Reads frames from the host: output straight to the terminal, an end whole. */
+struct host_reader {
+  unsigned char header[HEADER_BYTES];
+  size_t have_header;
+  int type;
+  uint32_t remaining;     /* payload bytes of the current frame still to come */
+  int in_frame;
+  int frames;             /* frames seen: the first one means "attached" */
+  unsigned char *end;     /* the end frame's payload */
+  size_t end_have, end_len;
+  int ended;
+};
+
+/* Returns -1 on a protocol error (with *why set), 0 otherwise. */
+static int host_bytes(struct host_reader *r, const unsigned char *p, size_t n, const char **why) {
+  while (n > 0 && !r->ended) {
+    if (!r->in_frame) {
+      size_t take = HEADER_BYTES - r->have_header;
+      if (take > n) take = n;
+      memcpy(r->header + r->have_header, p, take);
+      r->have_header += take;
+      p += take;
+      n -= take;
+      if (r->have_header < HEADER_BYTES) break;
+      r->have_header = 0;
+      r->type = r->header[0];
+      r->remaining = (uint32_t)r->header[1] << 24 | (uint32_t)r->header[2] << 16 | (uint32_t)r->header[3] << 8 | r->header[4];
+      r->in_frame = 1;
+      r->frames++;
+      if (r->type == FRAME_END) {
+        if (r->remaining < 1 || r->remaining > MAX_END) return *why = "atsr: protocol error from the session host: bad end frame", -1;
+        r->end = malloc(r->remaining);
+        if (!r->end) return *why = "atsr: out of memory", -1;
+        r->end_len = r->remaining;
+        r->end_have = 0;
+      } else if (r->type != FRAME_OUTPUT) {
+        return *why = "atsr: protocol error from the session host: unexpected frame", -1;
+      }
+    }
+    size_t take = r->remaining < n ? r->remaining : n;
+    if (r->type == FRAME_OUTPUT) {
+      /* A slow terminal blocks here, and the host's socket fills: backpressure. */
+      if (take > 0 && write_all(1, p, take) < 0) return *why = "", -1;
+    } else {
+      memcpy(r->end + r->end_have, p, take);
+      r->end_have += take;
+    }
+    p += take;
+    n -= take;
+    r->remaining -= (uint32_t)take;
+    if (r->remaining == 0) {
+      r->in_frame = 0;
+      if (r->type == FRAME_END) r->ended = 1;
+    }
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: atsr-relay SOCKET_PATH (started by atsr, with ATSR_RELAY_ATTACH)\n");
+    return EXIT_USAGE;
+  }
+  size_t attach_len;
+  unsigned char *attach = attach_frame(&attach_len);
+  if (!attach) {
+    fprintf(stderr, "atsr-relay: ATSR_RELAY_ATTACH is missing or not hex (atsr starts the relay)\n");
+    return EXIT_USAGE;
+  }
+
+  /* execve keeps the signal mask and ignored signals: start from defaults. */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa = {0};
+  sa.sa_handler = on_winch;
+  sigaction(SIGWINCH, &sa, NULL);
+  sa.sa_handler = on_quit;
+  sigaction(SIGHUP, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+
+  /* Node may leave the terminal descriptors non-blocking; the relay blocks on them. */
+  for (int fd = 0; fd < 2; fd++) {
+    saved_fl[fd] = fcntl(fd, F_GETFL);
+    if (saved_fl[fd] >= 0 && (saved_fl[fd] & O_NONBLOCK)) fcntl(fd, F_SETFL, saved_fl[fd] & ~O_NONBLOCK);
+    else saved_fl[fd] = -1;
+  }
+
+  int sock = connect_path(argv[1]);
+  if (sock < 0) {
+    char line[512];
+    int n = snprintf(line, sizeof line, "atsr: cannot connect to %s: %s", argv[1], strerror(errno));
+    return finish(EXIT_SESSION_LOST, line, (size_t)n);
+  }
+  int sent = write_all(sock, attach, attach_len);
+  free(attach);
+  if (sent < 0) return fail(EXIT_SESSION_LOST, "atsr: lost the connection to the session host");
+
+  fcntl(sock, F_SETFL, O_NONBLOCK);
+
+  struct host_reader host = {0};
+  static unsigned char buf[MAX_END];
+  int attached = 0;
+  const char *lost = "atsr: lost the connection to the session host";
+  for (;;) {
+    if (quit_signal) break;
+    if (winch && attached) {
+      winch = 0;
+      queue_resize();
+    }
+    if (flush_pending(sock) < 0) return fail(EXIT_SESSION_LOST, lost);
+    /* The terminal is read only once the host took the attach (keys typed
+     * before a refusal stay there), and only while the host takes input. */
+    struct pollfd fds[2] = {{.fd = sock, .events = POLLIN | (pending_len > 0 ? POLLOUT : 0)}, {.fd = 0, .events = POLLIN}};
+    int nfds = attached && pending_len == 0 ? 2 : 1;
+    if (poll(fds, (nfds_t)nfds, -1) < 0) {
+      if (errno == EINTR) continue;
+      return fail(EXIT_SESSION_LOST, "atsr: poll failed");
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = read(sock, buf, sizeof buf);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) return fail(EXIT_SESSION_LOST, lost);
+      const char *why = NULL;
+      if (host_bytes(&host, buf, (size_t)n, &why) < 0) {
+        if (*why == '\0') break; /* the terminal is gone: leave the session running */
+        return fail(EXIT_SESSION_LOST, why);
+      }
+      if (host.ended) return finish(host.end[0], (const char *)host.end + 1, host.end_len - 1);
+      if (!attached && host.frames > 0) {
+        attached = 1;
+        if (enter_raw() < 0) return fail(EXIT_SESSION_LOST, "atsr: cannot put the terminal in raw mode");
+      }
+    }
+    if (nfds == 2 && fds[1].revents) {
+      ssize_t n = read(0, pending + HEADER_BYTES, MAX_INPUT);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) break; /* the terminal is gone (EOF, EIO): leave the session running */
+      put_header(pending, FRAME_INPUT, (uint32_t)n);
+      pending_len = HEADER_BYTES + (size_t)n;
+    }
+  }
+  close(sock);
+  restore();
+  if (quit_signal) {
+    signal(quit_signal, SIG_DFL);
+    raise(quit_signal);
+  }
+  return 0;
+}

@@ -1,0 +1,79 @@
+// The front as it runs for a whole connection: the native relay
+// (src/relay/atsr-relay.c) that the TypeScript front becomes with a
+// version 2 host, and the TypeScript front an older host still gets.
+import { readFileSync, readlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, atsrCommand } from '../support/atsr-bin.js';
+import { PtyRun } from '../support/pty-harness.js';
+import { waitUntil } from '../support/atsr-sandbox.js';
+import { useSandbox } from '../support/use-sandbox.js';
+
+const RELAY = join(ROOT, 'dist/atsr-relay');
+const ECHO_LOOP = ['sh', '-c', 'echo ready; while read l; do echo "echo:$l"; done; exit 3'];
+
+const box = useSandbox('relay');
+
+/** Proportional set size of a process, in KiB (what it costs the machine). */
+function pssKiB(pid: number): number {
+  return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1]);
+}
+
+describe('the relay front', () => {
+  it('is what an attached session runs besides its host: the front execs the relay, which relays both ways', async () => {
+    const a = box().attach(['-c', 'r1', ...ECHO_LOOP]);
+    await a.waitFor('ready');
+    expect(readlinkSync(`/proc/${a.pid}/exe`)).toBe(RELAY);
+    a.write('hi\r');
+    await a.waitFor('echo:hi');
+    // A C program of a few pages, not a second Node process (~10 MiB).
+    expect(pssKiB(a.pid)).toBeLessThan(1024);
+    a.write('\x04');
+    expect((await a.exit()).exitCode).toBe(3);
+  });
+
+  it('leaves keys typed before a refusal in the terminal', async () => {
+    const first = box().attach(['-c', 'r2', ...ECHO_LOOP]);
+    await first.waitFor('ready');
+    // The relay reads its terminal only once the host took the attach; a refused one leaves the keys to the shell.
+    const script = '"$@" -u "$SOCKETS" -a r2; echo "status $?"; read l; echo "left:$l"';
+    const second = new PtyRun(['sh', '-c', script, 'sh', ...atsrCommand()], { env: box().env({ SOCKETS: box().sockets }) });
+    second.write('typed\r');
+    await second.waitFor('left:typed');
+    expect(second.text()).toContain('atsr: session r2 is attached');
+    expect(second.text()).toContain('status 5');
+    expect((await second.exit()).exitCode).toBe(0);
+  });
+
+  it('on a hang-up leaves the session running, detached', async () => {
+    const a = box().attach(['-c', 'r3', ...ECHO_LOOP]);
+    await a.waitFor('ready');
+    a.kill('SIGHUP');
+    await a.exit();
+    await waitUntil('detached', async () => !(await box().session('r3')).attached);
+    const s = await box().session('r3');
+    expect(s.exited).toBe(false);
+  });
+
+  it('gives way to the TypeScript front for an older host (ATSR_FRONT_PROTOCOL=1), which still works', async () => {
+    const a = box().attach(['-c', 'r4', ...ECHO_LOOP], { env: box().env({ ATSR_FRONT_PROTOCOL: '1' }) });
+    await a.waitFor('ready');
+    expect(readlinkSync(`/proc/${a.pid}/exe`)).not.toBe(RELAY);
+    a.write('old\r');
+    await a.waitFor('echo:old');
+    a.write('\x04');
+    expect((await a.exit()).exitCode).toBe(3);
+  });
+
+  it('refuses to run without the attach the front gives it, naming why', () => {
+    const r = spawnSync(RELAY, ['/nonexistent'], { encoding: 'utf8', env: {} });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('atsr-relay: ATSR_RELAY_ATTACH is missing or not hex (atsr starts the relay)\n');
+    const odd = spawnSync(RELAY, ['/nonexistent'], { encoding: 'utf8', env: { ATSR_RELAY_ATTACH: 'zz' } });
+    expect(odd.status).toBe(2);
+    const usage = spawnSync(RELAY, [], { encoding: 'utf8' });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/^usage: atsr-relay SOCKET_PATH/);
+  });
+});
