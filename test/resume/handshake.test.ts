@@ -1,6 +1,8 @@
-// The server side of the in-band handshake, driven byte by byte on a pty as
-// a client would over ssh: hello first, typeahead uncounted, bad sync replies
-// refused with an error and a plain attach.
+// The server side of the in-band handshake in the legacy TypeScript front
+// (what serves a host started by an older atsr; ATSR_FRONT_PROTOCOL=1 forces
+// it), driven byte by byte on a pty as a client would over ssh: hello first,
+// typeahead uncounted, bad sync replies refused with an error and a plain
+// attach. The host's own handshake (protocol v2) is in host-handshake.test.ts.
 import { describe, expect, it } from 'vitest';
 import { useSandbox } from '../support/use-sandbox.js';
 import type { PtyRun } from '../support/pty-harness.js';
@@ -10,7 +12,7 @@ const HELLO = /\x1b_atsr:1;hello;id=(\w+);resumed=([01]);out=(\d+);in=(\d+);buf=
 
 const box = useSandbox('hs');
 
-const front = (id: string): PtyRun => box().attach(['-i', 'ATSR_ID', '-t', '-f', '-s', ...ECHO], { env: box().env({ ATSR_ID: id }) });
+const front = (id: string): PtyRun => box().attach(['-i', 'ATSR_ID', '-t', '-f', '-s', ...ECHO], { env: box().env({ ATSR_ID: id, ATSR_FRONT_PROTOCOL: '1' }) });
 
 async function hello(r: PtyRun): Promise<{ resumed: boolean; out: number; in: number; end: number }> {
   await r.waitFor(HELLO);
@@ -19,7 +21,7 @@ async function hello(r: PtyRun): Promise<{ resumed: boolean; out: number; in: nu
   return { resumed: m[2] === '1', out: Number(m[3]), in: Number(m[4]), end: m.index + m[0].length };
 }
 
-describe('in-band handshake (server side)', () => {
+describe('in-band handshake (server side, legacy front)', () => {
   it('sends the hello before any session byte and replays from the client rx', async () => {
     const r = front('hs1');
     const h = await hello(r);

@@ -68,6 +68,20 @@ describe('the host handshake (v2)', () => {
     expect((await box().session('hn2')).in).toBe(typed.length);
   });
 
+  it('through the real front and relay on a pty: the same repro, every byte counted and delivered once', async () => {
+    const file = `${box().dir}/got-relay.bin`;
+    const typed = `x\x1b_atsr:1;bye\x1b\\y`;
+    const cmd = ['sh', '-c', `stty raw -echo; printf READY; head -c ${typed.length} > '${file}'; printf DONE; sleep 100`];
+    const r = box().attach(['-i', 'ATSR_ID', '-t', '-f', '-s', ...cmd], { env: box().env({ ATSR_ID: 'hn10' }) });
+    await r.waitFor(HELLO);
+    const m = HELLO.exec(r.text())!;
+    r.write(apc(`sync;rx=0;n=${m[6]}`) + typed);
+    await r.waitFor('DONE');
+    expect(r.text().slice(m.index + m[0].length)).toBe('READYDONE');
+    expect(readFileSync(file)).toEqual(Buffer.from(typed, 'latin1'));
+    expect((await box().session('hn10')).in).toBe(typed.length);
+  });
+
   it('consumes only complete messages with this connection nonce: another nonce, or none, is input', async () => {
     const path = await create('hn3', ECHO);
     const { c, h } = await resumeAt(path, 0);
