@@ -33,7 +33,10 @@ export class RelayClient implements HandshakePeer {
     this.handshake = req.inband ? new ClientHandshake(this) : undefined;
     this.detach = new DetachFilter(req.detach);
     conn.resumable = req.inband;
-    conn.socket.once('close', () => this.handshake?.close());
+    // The terminal is gone (its end, or the connection broke): held bytes can never complete a message.
+    const gone = (): void => this.handshake?.close();
+    conn.socket.once('end', gone);
+    conn.socket.once('close', gone);
   }
 
   /** Accepted: the empty first frame lets the relay read its terminal; then the hello, or the stream at once. */
