@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { FrameDecoder, FrameType } from '../protocol/frames.js';
 import { type AttachRequestV2, RELAY_PROTOCOL_VERSION, decodeStatus, encodeJson } from '../protocol/messages.js';
 import { findShippedFile } from '../shipped-file.js';
+import { terminalResetFor } from './terminal-reset.js';
 
 export { RELAY_PROTOCOL_VERSION };
 
@@ -57,7 +58,12 @@ export function relayFile(env: NodeJS.ProcessEnv): string | undefined {
 
 /** Becomes the relay (never returns): it connects to `socketPath` and sends `attach`. */
 export function execRelay(file: string, socketPath: string, attach: AttachRequestV2): never {
-  const env = { ...process.env, ATSR_RELAY_ATTACH: encodeJson(FrameType.attach, attach).toString('hex') };
+  const env = {
+    ...process.env,
+    ATSR_RELAY_ATTACH: encodeJson(FrameType.attach, attach).toString('hex'),
+    // For a host that dies without its end frame (which carries the reset otherwise).
+    ATSR_RELAY_RESET: Buffer.from(terminalResetFor(attach.term), 'latin1').toString('hex'),
+  };
   // Node ignores SIGPIPE; execve would keep it ignored (the relay sets its own handlers, but be exact).
   process.on('SIGPIPE', () => {});
   if (!process.execve) throw new Error('process.execve is missing: atsr runs on Node 24');

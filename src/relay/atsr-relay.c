@@ -48,6 +48,11 @@
 #define EXIT_USAGE 2
 #define EXIT_SESSION_LOST 9
 
+/* What the terminal gets when the host goes without its end frame: the
+ * command's modes (alternate screen, hidden cursor...) are reset, as the host
+ * does before an end that leaves the command running (ATSR_RELAY_RESET). */
+static unsigned char *reset_bytes;
+static size_t reset_len;
 static struct termios saved_tty;
 static int tty_raw = 0;
 static int saved_fl[2] = {-1, -1};
@@ -65,17 +70,6 @@ static void restore(void) {
     if (saved_fl[fd] >= 0) fcntl(fd, F_SETFL, saved_fl[fd]);
 }
 
-static int finish(int code, const char *line, size_t len) {
-  restore();
-  if (len > 0) {
-    fwrite(line, 1, len, stderr);
-    fputc('\n', stderr);
-  }
-  return code;
-}
-
-static int fail(int code, const char *what) { return finish(code, what, strlen(what)); }
-
 /* Writes all of buf to a blocking descriptor. */
 static int write_all(int fd, const unsigned char *buf, size_t len) {
   while (len > 0) {
@@ -88,6 +82,23 @@ static int write_all(int fd, const unsigned char *buf, size_t len) {
     len -= (size_t)n;
   }
   return 0;
+}
+
+static int finish(int code, const char *line, size_t len) {
+  restore();
+  if (len > 0) {
+    fwrite(line, 1, len, stderr);
+    fputc('\n', stderr);
+  }
+  return code;
+}
+
+static int fail(int code, const char *what) { return finish(code, what, strlen(what)); }
+
+/* The host is gone mid-session: the terminal's modes are reset, then the line. */
+static int lost(const char *what) {
+  if (tty_raw && reset_len > 0) write_all(1, reset_bytes, reset_len);
+  return fail(EXIT_SESSION_LOST, what);
 }
 
 static void put_header(unsigned char *h, int type, uint32_t len) {
@@ -104,13 +115,14 @@ static int hexval(int c) {
   return -1;
 }
 
-/* The attach frame from the environment; NULL if it is missing or not hex. */
-static unsigned char *attach_frame(size_t *len) {
-  const char *hex = getenv("ATSR_RELAY_ATTACH");
+/* The bytes of a hex environment variable (removed from the environment);
+ * NULL if it is missing or not hex. *len may be 0. */
+static unsigned char *hex_env(const char *name, size_t *len) {
+  const char *hex = getenv(name);
   if (!hex) return NULL;
   size_t n = strlen(hex);
-  if (n == 0 || n % 2 != 0) return NULL;
-  unsigned char *out = malloc(n / 2);
+  if (n % 2 != 0) return NULL;
+  unsigned char *out = malloc(n / 2 + 1);
   if (!out) return NULL;
   for (size_t i = 0; i < n / 2; i++) {
     int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
@@ -121,7 +133,7 @@ static unsigned char *attach_frame(size_t *len) {
     out[i] = (unsigned char)(hi << 4 | lo);
   }
   *len = n / 2;
-  unsetenv("ATSR_RELAY_ATTACH");
+  unsetenv(name);
   return out;
 }
 
@@ -194,7 +206,7 @@ struct host_reader {
   int type;
   uint32_t remaining;     /* payload bytes of the current frame still to come */
   int in_frame;
-  int frames;             /* frames seen: the first one means "attached" */
+  int attached;           /* the host took the attach: its first frame was output */
   unsigned char *end;     /* the end frame's payload */
   size_t end_have, end_len;
   int ended;
@@ -215,7 +227,12 @@ static int host_bytes(struct host_reader *r, const unsigned char *p, size_t n, c
       r->type = r->header[0];
       r->remaining = (uint32_t)r->header[1] << 24 | (uint32_t)r->header[2] << 16 | (uint32_t)r->header[3] << 8 | r->header[4];
       r->in_frame = 1;
-      r->frames++;
+      if (r->type == FRAME_OUTPUT && !r->attached) {
+        /* Raw before the first byte reaches the terminal: a client answers the
+         * hello at once, and a cooked terminal would echo its reply back. */
+        if (enter_raw() < 0) return *why = "atsr: cannot put the terminal in raw mode", -1;
+        r->attached = 1;
+      }
       if (r->type == FRAME_END) {
         if (r->remaining < 1 || r->remaining > MAX_END) return *why = "atsr: protocol error from the session host: bad end frame", -1;
         r->end = malloc(r->remaining);
@@ -251,11 +268,14 @@ int main(int argc, char **argv) {
     return EXIT_USAGE;
   }
   size_t attach_len;
-  unsigned char *attach = attach_frame(&attach_len);
-  if (!attach) {
+  unsigned char *attach = hex_env("ATSR_RELAY_ATTACH", &attach_len);
+  if (!attach || attach_len == 0) {
     fprintf(stderr, "atsr-relay: ATSR_RELAY_ATTACH is missing or not hex (atsr starts the relay)\n");
     return EXIT_USAGE;
   }
+
+  reset_bytes = hex_env("ATSR_RELAY_RESET", &reset_len);
+  if (!reset_bytes) reset_len = 0;
 
   /* execve keeps the signal mask and ignored signals: start from defaults. */
   sigset_t none;
@@ -290,19 +310,18 @@ int main(int argc, char **argv) {
 
   struct host_reader host = {0};
   static unsigned char buf[MAX_END];
-  int attached = 0;
-  const char *lost = "atsr: lost the connection to the session host";
+  const char *lost_line = "atsr: lost the connection to the session host";
   for (;;) {
     if (quit_signal) break;
-    if (winch && attached) {
+    if (winch && host.attached) {
       winch = 0;
       queue_resize();
     }
-    if (flush_pending(sock) < 0) return fail(EXIT_SESSION_LOST, lost);
+    if (flush_pending(sock) < 0) return lost(lost_line);
     /* The terminal is read only once the host took the attach (keys typed
      * before a refusal stay there), and only while the host takes input. */
     struct pollfd fds[2] = {{.fd = sock, .events = POLLIN | (pending_len > 0 ? POLLOUT : 0)}, {.fd = 0, .events = POLLIN}};
-    int nfds = attached && pending_len == 0 ? 2 : 1;
+    int nfds = host.attached && pending_len == 0 ? 2 : 1;
     if (poll(fds, (nfds_t)nfds, -1) < 0) {
       if (errno == EINTR) continue;
       return fail(EXIT_SESSION_LOST, "atsr: poll failed");
@@ -310,17 +329,13 @@ int main(int argc, char **argv) {
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = read(sock, buf, sizeof buf);
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (n <= 0) return fail(EXIT_SESSION_LOST, lost);
+      if (n <= 0) return lost(lost_line);
       const char *why = NULL;
       if (host_bytes(&host, buf, (size_t)n, &why) < 0) {
         if (*why == '\0') break; /* the terminal is gone: leave the session running */
-        return fail(EXIT_SESSION_LOST, why);
+        return lost(why);
       }
       if (host.ended) return finish(host.end[0], (const char *)host.end + 1, host.end_len - 1);
-      if (!attached && host.frames > 0) {
-        attached = 1;
-        if (enter_raw() < 0) return fail(EXIT_SESSION_LOST, "atsr: cannot put the terminal in raw mode");
-      }
     }
     if (nfds == 2 && fds[1].revents) {
       ssize_t n = read(0, pending + HEADER_BYTES, MAX_INPUT);
