@@ -1,0 +1,167 @@
+// The screen repaint of a plain attach (issue 14): the host keeps no
+// terminal emulator per byte (it would cost throughput and memory for every
+// session); at attach time, it rebuilds the screen from the output ring with
+// @xterm/headless and serializes it with @xterm/addon-serialize. Both are
+// loaded by a dynamic import on the first repaint only, so that neither
+// startup nor a session that is never re-attached pays for them.
+import { readFileSync } from 'node:fs';
+import type { Terminal } from '@xterm/headless';
+import type { SerializeAddon } from '@xterm/addon-serialize';
+import { VT_TERMINAL_RESET, isVtFamily } from '../front/terminal-reset.js';
+
+export interface Size {
+  cols: number;
+  rows: number;
+}
+
+/** Output from offset `at` on was drawn at this size. */
+export interface SizeChange extends Size {
+  at: number;
+}
+
+/** Changes kept at most: a client resizing without end must not make the host hold more. */
+const MAX_SIZE_CHANGES = 256;
+
+/**
+ * The pty's size changes, by absolute output offset, so that the emulator
+ * reads each part of the ring at the size it was drawn at.
+ */
+export class DrawnSizes {
+  private changes: SizeChange[];
+
+  constructor(initial: Size) {
+    this.changes = [{ at: 0, ...initial }];
+  }
+
+  /** Output from `at` on is drawn at `size`; changes before `ringStart` are no longer needed. */
+  record(at: number, size: Size, ringStart: number): void {
+    const last = this.changes[this.changes.length - 1]!;
+    if (last.cols === size.cols && last.rows === size.rows) return;
+    if (last.at === at && this.changes.length > 1) this.changes.pop(); // no output was drawn at that size
+    this.changes.push({ at, cols: size.cols, rows: size.rows });
+    while (this.changes.length > 1 && this.changes[1]!.at <= ringStart) this.changes.shift();
+    if (this.changes.length > MAX_SIZE_CHANGES) this.changes.shift();
+  }
+
+  /** The changes that apply from offset `from` on, their offsets made relative to it. */
+  since(from: number): SizeChange[] {
+    const i = Math.max(0, this.changes.findLastIndex((c) => c.at <= from));
+    return this.changes.slice(i).map((c) => ({ at: Math.max(0, c.at - from), cols: c.cols, rows: c.rows }));
+  }
+}
+
+interface XtermModules {
+  Terminal: typeof Terminal;
+  SerializeAddon: typeof SerializeAddon;
+}
+
+let modules: Promise<XtermModules> | undefined;
+
+/** The emulator, loaded on first use: esbuild keeps the modules in the bundle but runs them only here. */
+function loadXterm(): Promise<XtermModules> {
+  modules ??= Promise.all([import('@xterm/headless'), import('@xterm/addon-serialize')]).then(([headless, serialize]) => ({
+    // CommonJS modules: their exports are the default export of the import.
+    Terminal: (headless.default ?? headless).Terminal,
+    SerializeAddon: (serialize.default ?? serialize).SerializeAddon,
+  }));
+  return modules;
+}
+
+/** Screen state the serialize addon leaves out, read from xterm's core (as the addon itself reads the SGR state). */
+interface XtermCore {
+  _core: {
+    coreService: { isCursorHidden: boolean };
+    buffer: { scrollTop: number; scrollBottom: number };
+  };
+}
+
+/**
+ * Clears whatever the attaching terminal shows and puts its modes to their
+ * defaults (VT_TERMINAL_RESET also leaves an alternate screen), so that the
+ * serialized screen, which sets only modes that differ from the defaults,
+ * lands on a known state.
+ */
+const CLEAR = `${VT_TERMINAL_RESET}\x1b[r\x1b[H\x1b[2J`;
+
+/**
+ * The bytes that show `output`'s current screen on a terminal of type `term`
+ * and size `shown`: a reset, the screen (the normal one, then the alternate
+ * one if it is active), the modes, the scroll region, the cursor position and
+ * visibility. Undefined for a terminal type outside the VT family, which
+ * would misread the VT sequences. `sizes[0]` is the size the output starts
+ * at (see DrawnSizes.since).
+ */
+export async function repaintFor(term: string, output: Buffer, sizes: readonly SizeChange[], shown: Size): Promise<Buffer | undefined> {
+  if (!isVtFamily(term)) return undefined;
+  const xterm = await loadXterm();
+  const first = sizes[0] ?? { at: 0, ...shown };
+  const screen = new xterm.Terminal({ cols: first.cols, rows: first.rows, scrollback: 0, allowProposedApi: true });
+  try {
+    const serializer = new xterm.SerializeAddon();
+    screen.loadAddon(serializer);
+    // The ring holds the last N bytes of the stream, so it may start inside
+    // an escape sequence or a UTF-8 character: it is fed as it is, and the
+    // emulator's parser drops the broken start and recovers at the next one.
+    await feed(screen, output, sizes);
+    screen.resize(shown.cols, shown.rows);
+    return Buffer.from(CLEAR + serializer.serialize({ scrollback: 0 }) + stateAfter(screen), 'utf8');
+  } finally {
+    screen.dispose();
+  }
+}
+
+/** Writes `output` into the emulator, resizing it where the pty was resized. */
+async function feed(screen: Terminal, output: Buffer, sizes: readonly SizeChange[]): Promise<void> {
+  let at = 0;
+  for (const change of sizes.slice(1)) {
+    const upTo = Math.min(change.at, output.length);
+    await write(screen, output.subarray(at, upTo));
+    screen.resize(change.cols, change.rows);
+    at = upTo;
+  }
+  await write(screen, output.subarray(at));
+}
+
+function write(screen: Terminal, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve) => (bytes.length === 0 ? resolve() : screen.write(bytes, resolve)));
+}
+
+/**
+ * What the addon does not restore: the scroll region, then the cursor again
+ * (setting a region or origin mode moves it home), its visibility, the
+ * keypad.
+ */
+function stateAfter(screen: Terminal): string {
+  const core = (screen as unknown as XtermCore)._core;
+  const { scrollTop, scrollBottom } = core.buffer;
+  let s = scrollTop !== 0 || scrollBottom !== screen.rows - 1 ? `\x1b[${scrollTop + 1};${scrollBottom + 1}r` : '';
+  const cursor = screen.buffer.active;
+  const row = cursor.cursorY - (screen.modes.originMode ? scrollTop : 0);
+  s += `\x1b[${row + 1};${Math.min(cursor.cursorX, screen.cols - 1) + 1}H`;
+  if (core.coreService.isCursorHidden) s += '\x1b[?25l';
+  // The addon sets the keypad as DECNKM (CSI ? 66 h), which not every VT type knows; DECKPAM is what programs send.
+  if (screen.modes.applicationKeypadMode) s += '\x1b=';
+  return s;
+}
+
+/** Ctrl-L, the redraw key of most full-screen programs (dtach's `-r ctrl_l`). */
+export const CTRL_L = Buffer.from([0x0c]);
+
+/**
+ * dtach's `-r winch`: SIGWINCH to the pty's foreground process group, as a
+ * size change would send it, so that the program redraws. The group is
+ * field 8 (tpgid) of the session leader's /proc stat. False if it cannot be
+ * found or signalled (the command is gone).
+ */
+export function signalRedraw(sessionLeader: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${sessionLeader}/stat`, 'latin1');
+    // The command name, field 2, is in parentheses and may hold anything: count from after it.
+    const tpgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[5]);
+    if (!Number.isSafeInteger(tpgid) || tpgid <= 0) return false;
+    process.kill(-tpgid, 'SIGWINCH');
+    return true;
+  } catch {
+    return false;
+  }
+}
