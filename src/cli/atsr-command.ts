@@ -103,6 +103,7 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     force: opts.force,
     updateUtmp: opts.updateUtmp,
     detach: opts.detach,
+    redraw: opts.redraw,
     handshake: opts.sync ? makeHandshake(opts) : undefined,
     diag,
   });

@@ -6,6 +6,7 @@ import { ExitCode } from '../cli/exit-codes.js';
 import { DETACH_ESCAPE_KEY, type DetachKeys } from './detach-key.js';
 import { EscapeSequence } from './escape-sequence.js';
 import type { Diagnostics } from '../log/diagnostics.js';
+import type { RedrawChoice } from '../host/redraw-method.js';
 import { FrameDecoder, FrameType, MAX_FRONT_PAYLOAD_BYTES, ProtocolError, encodeFrame, type Frame } from '../protocol/frames.js';
 import {
   type AttachRequest,
@@ -53,6 +54,7 @@ export interface AttachOptions {
   force: boolean;
   updateUtmp: boolean;
   detach: DetachKeys;
+  redraw: RedrawChoice;
   handshake: SyncHandshake | undefined;
   diag: Diagnostics;
 }
@@ -104,6 +106,8 @@ export async function attachSession(sock: Socket, opts: AttachOptions): Promise<
     clientAddr: boundedField((process.env.SSH_CLIENT ?? '').split(' ')[0] ?? ''),
     agentSocket: boundedField(process.env.SSH_AUTH_SOCK ?? ''),
     updateUtmp: opts.updateUtmp,
+    term: boundedField(process.env.TERM ?? ''),
+    redraw: opts.redraw,
   };
   sock.write(encodeJson(FrameType.attach, req));
 

@@ -10,6 +10,7 @@ import {
   MAX_FRONT_PAYLOAD_BYTES,
 } from '../protocol/frames.js';
 import { encodeJson } from '../protocol/messages.js';
+import type { RedrawRequest } from './redraw-method.js';
 
 /** A read-only viewer this far behind is cut off rather than slow the session. */
 export const VIEWER_MAX_BACKLOG = 4 << 20;
@@ -29,6 +30,8 @@ export class ClientConnection {
   resumable = false;
   exitSent = false;
   exitAcked = false;
+  /** What a plain attach of this client shows first (issue 14), set at its attach. */
+  redraw: RedrawRequest = { method: 'none', term: '', size: { cols: 80, rows: 24 } };
   private closed = false;
   private deadline: NodeJS.Timeout | undefined;
 

@@ -9,6 +9,15 @@ export const REDRAW_METHODS = ['auto', 'screen', 'winch', 'ctrl_l', 'none'] as c
 export type RedrawChoice = (typeof REDRAW_METHODS)[number];
 export type RedrawMethod = Exclude<RedrawChoice, 'auto'>;
 
+/** What a plain attach of one client shows first, from its attach request. */
+export interface RedrawRequest {
+  method: RedrawMethod;
+  /** The client's TERM. */
+  term: string;
+  /** The client's terminal size. */
+  size: { cols: number; rows: number };
+}
+
 export const isRedrawChoice = (s: string): s is RedrawChoice => (REDRAW_METHODS as readonly string[]).includes(s);
 
 /**

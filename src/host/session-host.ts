@@ -26,6 +26,8 @@ import { ClientConnection, VIEWER_MAX_BACKLOG } from './client-connection.js';
 import { SessionHangup } from './hangup.js';
 import { ATTACH_TIMEOUT_MS, type HostReady, type HostSpec, takeHostSpec } from './host-spec.js';
 import { PtyInput } from './pty-input.js';
+import { redrawMethodFor } from './redraw-method.js';
+import { CTRL_L, DrawnSizes, repaintFor, signalRedraw } from './screen-repaint.js';
 import { SessionSocket } from './session-socket.js';
 import { UtmpRecorder, findUtempter } from './utmp-recorder.js';
 
@@ -86,12 +88,15 @@ export class SessionHost {
   private ending = false;
   private shutting = false;
   private hangup: SessionHangup | undefined;
+  /** The pty's sizes along the output, for the repaint of a plain attach. */
+  private readonly drawnSizes: DrawnSizes;
 
   constructor(
     private readonly spec: HostSpec,
     private readonly diag: Diagnostics,
   ) {
     this.ring = new ByteRing(spec.bufferSize);
+    this.drawnSizes = new DrawnSizes({ cols: spec.cols, rows: spec.rows });
     this.socket = new SessionSocket(spec.socketPath, (s) => this.accept(s));
   }
 
@@ -249,6 +254,7 @@ export class SessionHost {
   /** Starts streaming to `c` from `rx` (null: from what no client was sent). */
   private startStreaming(c: ClientConnection, rx: number | null): void {
     this.flushOutput();
+    if (rx === null && !c.resumable && this.redrawFirst(c)) return;
     const out = this.ring.end;
     let from = rx === null || rx > out ? Math.min(this.delivered, out) : rx;
     if (from < this.ring.start) {
@@ -264,6 +270,46 @@ export class SessionHost {
       if (!ok) this.pauseFor(c);
     }
     if (this.exitStatus !== null) this.deliverExit(c);
+  }
+
+  /**
+   * Issue 14: a plain attach (not a resume, which replays exactly) gets the
+   * current screen, not only what comes next. Unless the replay is the whole
+   * stream from its first byte, which already is. True if the emulator's
+   * repaint goes first: streaming starts after it. The program is asked to
+   * redraw (winch, ctrl_l) only by a read-write attach: a viewer's attach
+   * does not act on the session.
+   */
+  private redrawFirst(c: ClientConnection): boolean {
+    if (this.ring.start === 0 && Math.min(this.delivered, this.ring.end) === 0) return false;
+    const { method } = c.redraw;
+    if (method === 'screen' && this.ring.end > this.ring.start) {
+      void this.streamAfterRepaint(c);
+      return true;
+    }
+    if (c !== this.writer || this.exitStatus !== null || !this.pty) return false;
+    if (method === 'winch') signalRedraw(this.pty.pid);
+    if (method === 'ctrl_l') this.input?.write(CTRL_L); // not counted: no client typed it
+    return false;
+  }
+
+  /** Sends `c` the screen rebuilt from the ring, then streams from where the ring ended. */
+  private async streamAfterRepaint(c: ClientConnection): Promise<void> {
+    const upTo = this.ring.end;
+    const { term, size } = c.redraw;
+    let screen: Buffer | undefined;
+    try {
+      screen = await repaintFor(term, this.ring.copyFrom(this.ring.start), this.drawnSizes.since(this.ring.start), size);
+    } catch (err) {
+      this.diag.log(1, `session ${this.spec.name}: screen repaint failed: ${(err as Error).message}`);
+    }
+    if (c.isClosed || c.streaming) return;
+    this.flushOutput();
+    // Not the screen (another type, a failure), or the ring moved past it meanwhile: the plain replay.
+    c.redraw = { ...c.redraw, method: 'none' };
+    if (!screen || upTo < this.ring.start) return this.startStreaming(c, null);
+    c.sendOutput(screen); // not stream bytes: startStreaming sets the position anew
+    this.startStreaming(c, upTo);
   }
 
   // ---- clients ----------------------------------------------------------------
@@ -349,6 +395,7 @@ export class SessionHost {
     if (this.ending) return c.finish(FrameType.refused, { reason: 'exiting', message: 'the session is ending' });
     c.clientAddr = req.clientAddr;
     c.resumable = req.sync;
+    c.redraw = { method: redrawMethodFor(req.term, req.redraw ?? 'auto'), term: req.term ?? '', size: { cols: Math.max(1, req.cols), rows: Math.max(1, req.rows) } };
     if (req.readOnly) {
       c.role = 'viewer';
     } else {
@@ -404,6 +451,8 @@ export class SessionHost {
   }
 
   private resizePty(size: { rows: number; cols: number }): void {
+    this.flushOutput(); // what was read so far was drawn at the old size
+    this.drawnSizes.record(this.ring.end, size, this.ring.start);
     try {
       this.pty?.resize(size.cols, size.rows);
     } catch (err) {

@@ -1,6 +1,7 @@
 // The messages carried in frames (docs/protocol.md, part 1). Control messages
 // are JSON objects (unknown fields are ignored, so either side may add some
 // in a later version); data frames carry raw bytes; resize is binary.
+import { type RedrawChoice, isRedrawChoice } from '../host/redraw-method.js';
 import { type Frame, FrameType, type FrameTypeValue, ProtocolError, encodeFrame } from './frames.js';
 
 export interface AttachRequest {
@@ -17,6 +18,10 @@ export interface AttachRequest {
   /** The front's SSH_AUTH_SOCK, which the session's stable agent path follows. */
   agentSocket: string;
   updateUtmp: boolean;
+  /** The front's TERM (absent from older fronts): what the screen repaint is written for. */
+  term?: string;
+  /** `-R`: how a plain attach gets the current screen (absent from older fronts: auto). */
+  redraw?: RedrawChoice;
 }
 
 export interface Welcome {
@@ -127,11 +132,18 @@ function check(frame: Frame, shape: Shape): Record<string, unknown> {
   return obj;
 }
 
-export const decodeAttach = (f: Frame): AttachRequest =>
-  check(f, {
+export function decodeAttach(f: Frame): AttachRequest {
+  const req = check(f, {
     v: 'offset', readOnly: 'boolean', force: 'boolean', sync: 'boolean', rows: 'offset', cols: 'offset',
     clientAddr: 'string', agentSocket: 'string', updateUtmp: 'boolean',
   }) as unknown as AttachRequest;
+  // Optional, so that older fronts still attach; a wrong one is a protocol error as for the others.
+  if (req.term !== undefined && typeof req.term !== 'string') throw new ProtocolError(`frame 0x${f.type.toString(16)}: field 'term' is not string`);
+  if (req.redraw !== undefined && !(typeof req.redraw === 'string' && isRedrawChoice(req.redraw))) {
+    throw new ProtocolError(`frame 0x${f.type.toString(16)}: field 'redraw' is not a redraw method`);
+  }
+  return req;
+}
 
 export const decodeWelcome = (f: Frame): Welcome =>
   check(f, { v: 'offset', name: 'string', resumed: 'boolean', out: 'offset', in: 'offset', bufferSize: 'offset' }) as unknown as Welcome;
