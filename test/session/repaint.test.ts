@@ -2,7 +2,10 @@
 // current screen at once. VT terminals get the screen rebuilt from the
 // output ring; other types (Wyse, ADDS, ...) get nothing unless they ask for
 // a redraw method with -R (SIGWINCH or Ctrl-L to the program).
+import { type Socket, connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { FrameDecoder, FrameType } from '../../src/protocol/frames.js';
+import { encodeJson } from '../../src/protocol/messages.js';
 import { waitUntil } from '../support/atsr-sandbox.js';
 import { useSandbox } from '../support/use-sandbox.js';
 
@@ -70,6 +73,44 @@ describe('repaint on a plain attach (TERM=xterm)', () => {
     await attached('p4');
     a.write('x\r');
     expect(await a.waitFor('LINE-x')).toBe(0);
+  });
+});
+
+/** A resumable client on the raw socket: attaches with sync, says its rx, collects the output frames. */
+class SyncingClient {
+  private readonly decoder = new FrameDecoder();
+  output = Buffer.alloc(0);
+
+  private constructor(private readonly sock: Socket) {
+    sock.on('data', (chunk: Buffer) => {
+      for (const f of this.decoder.push(chunk)) if (f.type === FrameType.output) this.output = Buffer.concat([this.output, f.payload]);
+    });
+  }
+
+  static async resume(path: string, rx: number): Promise<SyncingClient> {
+    const sock = await new Promise<Socket>((resolve, reject) => {
+      const s = connect(path, () => resolve(s));
+      s.once('error', reject);
+    });
+    const c = new SyncingClient(sock);
+    const attach = { v: 1, readOnly: false, force: false, sync: true, rows: SIZE.rows, cols: SIZE.cols, clientAddr: '', agentSocket: '', updateUtmp: false, term: 'xterm' };
+    sock.write(Buffer.concat([encodeJson(FrameType.attach, attach), encodeJson(FrameType.sync, { rx })]));
+    return c;
+  }
+
+  close(): void {
+    this.sock.destroy();
+  }
+}
+
+describe('an exact resume', () => {
+  it('replays the bytes from its rx exactly, with no repaint (TERM=xterm)', async () => {
+    await drawnThenDetached('x1', FULL_SCREEN, 'MIDDLE');
+    const drawn = '\x1b[?1049h\x1b[H\x1b[2J\x1b[2;5HTOP-LEFT\x1b[5;12HMIDDLE\x1b[?25l\x1b=\x1b[3;7H';
+    const c = await SyncingClient.resume((await box().session('x1')).socket, 10);
+    await waitUntil('the replay', () => c.output.length >= drawn.length - 10);
+    expect(c.output.toString('latin1')).toBe(drawn.slice(10));
+    c.close();
   });
 });
 
