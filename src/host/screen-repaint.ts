@@ -23,6 +23,19 @@ export interface SizeChange extends Size {
 const MAX_SIZE_CHANGES = 256;
 
 /**
+ * The emulator's largest screen: an attach may claim any size, and the
+ * emulator holds a cell object per column and row (1024x512 is some 10 MiB,
+ * and more than any real terminal shows).
+ */
+export const MAX_REPAINT_COLS = 1024;
+export const MAX_REPAINT_ROWS = 512;
+
+const bounded = (size: Size): Size => ({
+  cols: Math.min(Math.max(1, size.cols), MAX_REPAINT_COLS),
+  rows: Math.min(Math.max(1, size.rows), MAX_REPAINT_ROWS),
+});
+
+/**
  * The pty's size changes, by absolute output offset, so that the emulator
  * reads each part of the ring at the size it was drawn at.
  */
@@ -89,10 +102,19 @@ const CLEAR = `${VT_TERMINAL_RESET}\x1b[r\x1b[H\x1b[2J`;
  * one if it is active), the modes, the scroll region, the cursor position and
  * visibility. Undefined for a terminal type outside the VT family, which
  * would misread the VT sequences. `sizes[0]` is the size the output starts
- * at (see DrawnSizes.since).
+ * at (see DrawnSizes.since). Sizes are bounded by MAX_REPAINT_COLS/ROWS.
  */
-export async function repaintFor(term: string, output: Buffer, sizes: readonly SizeChange[], shown: Size): Promise<Buffer | undefined> {
-  if (!isVtFamily(term)) return undefined;
+export function repaintFor(term: string, output: Buffer, sizes: readonly SizeChange[], shown: Size): Promise<Buffer | undefined> {
+  if (!isVtFamily(term)) return Promise.resolve(undefined);
+  // One at a time: many attaches at once must not make the host hold an emulator each.
+  const done = lastRepaint.then(() => rebuild(output, sizes.map((c) => ({ at: c.at, ...bounded(c) })), bounded(shown)));
+  lastRepaint = done.catch(() => undefined);
+  return done;
+}
+
+let lastRepaint: Promise<unknown> = Promise.resolve();
+
+async function rebuild(output: Buffer, sizes: readonly SizeChange[], shown: Size): Promise<Buffer> {
   const xterm = await loadXterm();
   const first = sizes[0] ?? { at: 0, ...shown };
   const screen = new xterm.Terminal({ cols: first.cols, rows: first.rows, scrollback: 0, allowProposedApi: true });

@@ -68,6 +68,18 @@ describe('repaintFor', () => {
     expect(await shownRows(bytes, { cols: 20, rows: 4 })).toEqual(['abcdefghijKLM', '0123456789ABCDEFGHIJ', '', '']);
   });
 
+  it('bounds the screen an attach may claim: 65535x65535 is rebuilt at 1024x512', async () => {
+    const huge = { cols: 65535, rows: 65535 };
+    const out = await repaint('x\x1b[600;2000Hy', [{ at: 0, ...huge }], huge);
+    // The cursor and the y are clamped to the last row and column of 1024x512.
+    expect(out).toBe(`${CLEAR}x${'\r\n'.repeat(511)}\x1b[1023Cy\x1b[512;1024H`);
+  });
+
+  it('repaints asked for at once all complete, each with its own screen', async () => {
+    const [a, b] = await Promise.all([repaint('first'), repaint('second')]);
+    expect([a, b]).toEqual([`${CLEAR}first\x1b[1;6H`, `${CLEAR}second\x1b[1;7H`]);
+  });
+
   it('gives nothing for a type outside the VT family (the caller streams as before)', async () => {
     for (const term of ['wyse60', 'wy50', 'adds-viewpoint', 'vt52', 'dumb', '']) {
       expect(await repaintFor(term, Buffer.from('x'), at10x4, size10x4)).toBeUndefined();
