@@ -188,3 +188,22 @@ describe('resize', () => {
     );
   });
 });
+
+describe('attach: the optional term and redraw (issue 14)', () => {
+  const base = { v: 1, readOnly: false, force: false, sync: false, rows: 24, cols: 80, clientAddr: '', agentSocket: '', updateUtmp: true };
+
+  it('are absent from an older front, and kept when given', () => {
+    expect(decodeAttach(jsonFrame(FrameType.attach, base))).toEqual(base);
+    for (const redraw of ['auto', 'screen', 'winch', 'ctrl_l', 'none']) {
+      expect(decodeAttach(jsonFrame(FrameType.attach, { ...base, term: 'wy60', redraw }))).toEqual({ ...base, term: 'wy60', redraw });
+    }
+  });
+
+  it.each([[1], [null], [['xterm']]])('a term of %j is a protocol error', (term) => {
+    expect(() => decodeAttach(jsonFrame(FrameType.attach, { ...base, term }))).toThrow(new ProtocolError("frame 0x1: field 'term' is not string"));
+  });
+
+  it.each([['ctrl-l'], [''], [1], [null]])('a redraw of %j is a protocol error', (redraw) => {
+    expect(() => decodeAttach(jsonFrame(FrameType.attach, { ...base, redraw }))).toThrow(new ProtocolError("frame 0x1: field 'redraw' is not a redraw method"));
+  });
+});

@@ -59,6 +59,11 @@ describe('repaintFor', () => {
     expect(rows).toEqual(['titleok', '', ' B', '']);
   });
 
+  it('sends the emulated cells, never a sequence of the output: no title, no clipboard write', async () => {
+    const out = await repaint('\x1b]0;a title\x07\x1b]52;c;c2VjcmV0\x07\x1bP1$qm\x1b\\shown');
+    expect(out).toBe(`${CLEAR}shown\x1b[1;6H`);
+  });
+
   it('reads each part of the output at the size it was drawn at, and shows it at the client size', async () => {
     // 10 columns, then the pty grew to 20: the long line was drawn at 20.
     const output = 'abcdefghijKLM\r\n';
