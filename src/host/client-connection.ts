@@ -84,6 +84,13 @@ export class ClientConnection {
     return ok;
   }
 
+  /** Sends bytes for the terminal that are not session output (a repaint): the position stays. */
+  sendUncounted(bytes: Buffer): void {
+    const at = this.position;
+    this.sendOutput(bytes);
+    this.position = at;
+  }
+
   sendJson(type: FrameTypeValue, msg: object): void {
     if (!this.closed) this.socket.write(encodeJson(type, msg));
   }

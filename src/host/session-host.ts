@@ -308,7 +308,7 @@ export class SessionHost {
     // Not the screen (another type, a failure), or the ring moved past it meanwhile: the plain replay.
     c.redraw = { ...c.redraw, method: 'none' };
     if (!screen || upTo < this.ring.start) return this.startStreaming(c, null);
-    c.sendOutput(screen); // not stream bytes: startStreaming sets the position anew
+    c.sendUncounted(screen);
     this.startStreaming(c, upTo);
   }
 
