@@ -17,6 +17,8 @@ import { DirHandle } from '../session/dir-handle.js';
 import { removeStaleSocket } from '../session/stale-socket.js';
 import { attachSession, clientFields, connectSocket, type SyncHandshake } from '../front/attach-session.js';
 import { RELAY_PROTOCOL_VERSION, execRelay, hostVersion, relayFile } from '../front/relay-front.js';
+import { redrawMethodFor } from '../front/redraw-method.js';
+import { showScreen } from '../front/screen-on-attach.js';
 import { runDirect } from '../front/run-direct.js';
 import { startHost } from '../host/start-host.js';
 import { attachTimeoutFrom } from '../host/host-spec.js';
@@ -103,15 +105,28 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
   const relay = relayFile(process.env);
   if (relay) {
     if ((await hostVersion(sock)) >= RELAY_PROTOCOL_VERSION) {
+      const term = process.env.TERM ?? '';
+      const client = clientFields();
+      // A plain attach shows the current screen (a resume replays exactly instead).
+      const redraw = handshake === undefined ? redrawMethodFor(term, opts.redraw) : 'none';
+      let from: number | undefined;
+      if (redraw === 'screen') {
+        from = await showScreen(socketPath, term, client).catch((err: Error) => {
+          diag.log(1, `no screen repaint: ${err.message}`);
+          return undefined;
+        });
+      }
       return execRelay(relay, socketPath, {
         v: RELAY_PROTOCOL_VERSION,
         readOnly: opts.readOnly,
         force: opts.force,
-        ...clientFields(),
+        ...client,
         updateUtmp: opts.updateUtmp,
         inband: handshake !== undefined,
-        term: process.env.TERM ?? '',
+        term,
         detach: opts.detach,
+        from,
+        redraw: redraw === 'winch' || redraw === 'ctrl_l' ? redraw : undefined,
       });
     }
     // An older host, still running after an upgrade: the TypeScript front speaks its version.

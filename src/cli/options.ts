@@ -5,6 +5,7 @@ import { AtsrError, ExitCode } from './exit-codes.js';
 import type { SocketDirSpec } from '../session/socket-dir.js';
 import type { DiagLevel } from '../log/diagnostics.js';
 import { type DetachKeys, parseDetachKey } from '../front/detach-key.js';
+import { REDRAW_METHODS, type RedrawChoice, isRedrawChoice } from '../front/redraw-method.js';
 import { VERSION } from '../version.js';
 
 export const MAX_BUFFER_SIZE = 524288;
@@ -27,6 +28,8 @@ export interface AtsrOptions {
   /** Minutes without a read-write client before the command is hung up; 0 = never. */
   orphanMinutes: number;
   detach: DetachKeys;
+  /** `-R`: how a plain attach gets the current screen. */
+  redraw: RedrawChoice;
   socketDir: SocketDirSpec | undefined;
   /** `-l DIR`: the directory to list. */
   listDir: string | undefined;
@@ -57,6 +60,7 @@ function program(): Command {
     .option('-b <SIZE>', `replay buffer in bytes, 0..${MAX_BUFFER_SIZE} (default ${DEFAULT_BUFFER_SIZE})`)
     .option('-x <MIN>', 'hang up the command after MIN minutes with no read-write client (0: never)')
     .option('-e <KEY>', "detach key, e.g. '^\\' (off unless given)")
+    .option('-R <METHOD>', `redraw on attach: ${REDRAW_METHODS.join(', ')} (default auto: screen for VT terminals, none for others)`)
     .option('-g <DIR>', 'shared socket root (a private subdirectory per user)')
     .option('-u <DIR>', 'user socket directory')
     .option('-d <LEVEL>', 'diagnostics to stderr: 1 errors/status, 2 session details, 3 everything')
@@ -127,6 +131,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ParseResul
     if (!/^\d+(\.\d+)?$/.test(x)) throw new AtsrError(`-x takes minutes, a number of 0 or more, not '${x}'`, ExitCode.usage);
     orphanMinutes = Number(x);
   }
+  const redraw = o.R === undefined ? 'auto' : String(o.R);
+  if (!isRedrawChoice(redraw)) throw new AtsrError(`-R takes one of ${REDRAW_METHODS.join(', ')}, not '${redraw}'`, ExitCode.usage);
   const diagLevel = (o.d === undefined ? 0 : intInRange('d', String(o.d), 0, 3)) as DiagLevel;
 
   const nameVar = typeof o.i === 'string' ? o.i : undefined;
@@ -172,6 +178,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ParseResul
       bufferSize,
       orphanMinutes,
       detach,
+      redraw,
       socketDir,
       listDir: typeof o.l === 'string' ? o.l : undefined,
       json: o.json === true,

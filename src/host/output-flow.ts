@@ -55,6 +55,11 @@ export class OutputFlow {
     this.ring = new ByteRing(bufferSize);
   }
 
+  /** Output some read-write client was sent: where a plain attach starts. */
+  get deliveredUpTo(): number {
+    return this.delivered;
+  }
+
   onOutput(chunk: Buffer): void {
     // What one event-loop turn read goes out as one frame, which saves the
     // front most of its per-chunk work.

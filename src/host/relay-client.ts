@@ -18,6 +18,8 @@ export interface RelaySession {
   /** Streams to `c` from `from`; the exit notice follows if the command is gone. */
   stream(c: ClientConnection, from: number): void;
   hangup(c: ClientConnection): void;
+  /** dtach's redraw methods, for the read-write client (the screen repaint is the front's). */
+  redrawFor(c: ClientConnection, method: 'winch' | 'ctrl_l'): void;
 }
 
 export class RelayClient implements HandshakePeer {
@@ -43,9 +45,12 @@ export class RelayClient implements HandshakePeer {
   accept(hello: Hello): void {
     this.conn.sendTerminal(Buffer.alloc(0));
     if (this.handshake) return this.handshake.begin(hello);
-    const start = this.session.startFor(null);
+    // `from`: the front showed the screen up to there (its repaint).
+    const start = this.session.startFor(this.req.from ?? null);
     if (start.lost > 0) this.send(Buffer.from(`atsr: ${start.lost} bytes of output were lost; continuing from offset ${start.from}\r\n`));
     this.stream(start.from);
+    // Unless the whole stream is replayed from its first byte, which shows the screen already.
+    if (this.req.redraw && (start.from > 0 || start.lost > 0)) this.session.redrawFor(this.conn, this.req.redraw);
   }
 
   onInput(bytes: Buffer): void {

@@ -9,6 +9,7 @@ import { spawn as spawnPty, type IPty } from 'node-pty';
 import { ExitCode, statusFromExit } from '../cli/exit-codes.js';
 import { Diagnostics } from '../log/diagnostics.js';
 import { FrameType, ProtocolError, type Frame } from '../protocol/frames.js';
+import { encodeScreen } from '../protocol/screen-message.js';
 import {
   type AttachRequest,
   type AttachRequestV2,
@@ -27,9 +28,11 @@ import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import { pointAgentLink, removeAgentLink } from './agent-link.js';
 import { BYE_TIMEOUT_MS } from './client-handshake.js';
 import { ClientConnection } from './client-connection.js';
+import { DrawnSizes } from './drawn-sizes.js';
 import { ATTACH_TIMEOUT_MS, type HostReady, type HostSpec, takeHostSpec } from './host-spec.js';
 import { OutputFlow, type StreamStart } from './output-flow.js';
 import { PtyInput } from './pty-input.js';
+import { CTRL_L, signalRedraw } from './redraw-signal.js';
 import { RelayClient, type RelaySession } from './relay-client.js';
 import { EXIT_LINGER_MINUTES, SessionLifecycle } from './session-lifecycle.js';
 import { SessionSocket } from './session-socket.js';
@@ -53,6 +56,8 @@ export class SessionHost implements RelaySession {
   private readonly life: SessionLifecycle;
   private readonly socket: SessionSocket;
   private readonly clients = new Set<ClientConnection>();
+  /** The pty's sizes along the output, for a front's screen repaint. */
+  private readonly drawnSizes: DrawnSizes;
   private readonly createdAt = new Date();
   private readonly uid = process.getuid?.() ?? 0;
   private pty: IPty | undefined;
@@ -72,6 +77,7 @@ export class SessionHost implements RelaySession {
     private readonly spec: HostSpec,
     private readonly diag: Diagnostics,
   ) {
+    this.drawnSizes = new DrawnSizes({ cols: spec.cols, rows: spec.rows });
     this.output = new OutputFlow(
       spec.bufferSize,
       {
@@ -258,6 +264,10 @@ export class SessionHost implements RelaySession {
         c.role = 'query';
         return c.finish(FrameType.status, this.status());
       }
+      if (f.type === FrameType.screenQuery) {
+        c.role = 'query';
+        return c.finishWith(this.screen());
+      }
       throw new ProtocolError(`first frame must be attach or status query, not 0x${f.type.toString(16)}`);
     }
     if (c.relay) return this.onRelayFrame(c, c.relay, f);
@@ -378,6 +388,24 @@ export class SessionHost implements RelaySession {
     return undefined;
   }
 
+  /** The screen frame: the ring and the sizes it was drawn at, for a front's repaint. */
+  private screen(): Buffer {
+    const ring = this.output.ring;
+    this.output.flush();
+    const state = { start: ring.start, out: ring.end, delivered: this.output.deliveredUpTo, sizes: this.drawnSizes.since(ring.start) };
+    return encodeScreen(state, ring.copyFrom(ring.start));
+  }
+
+  /**
+   * dtach's redraw methods, for a read-write plain attach that asked for one
+   * (the screen repaint is the front's): the program draws itself again.
+   */
+  redrawFor(c: ClientConnection, method: 'winch' | 'ctrl_l'): void {
+    if (c !== this.writer || this.life.exited || !this.pty) return;
+    if (method === 'winch') signalRedraw(this.pty.pid);
+    else this.input?.write(CTRL_L); // not counted: no client typed it
+  }
+
   private resumedFor(c: ClientConnection): boolean {
     return c.role === 'writer' ? this.attachCount > 1 : true;
   }
@@ -400,6 +428,8 @@ export class SessionHost implements RelaySession {
   }
 
   private resizePty(size: { rows: number; cols: number }): void {
+    this.output.flush(); // what was read so far was drawn at the old size
+    this.drawnSizes.record(this.output.ring.end, size, this.output.ring.start);
     try {
       this.pty?.resize(size.cols, size.rows);
     } catch (err) {

@@ -9,6 +9,8 @@ export const FrameType = {
   sync: 0x05,
   statusQuery: 0x06,
   exitAck: 0x07,
+  /** v2: the output ring and the sizes it was drawn at, for the front's repaint. */
+  screenQuery: 0x08,
   // host -> front
   welcome: 0x41,
   output: 0x42,
@@ -19,6 +21,8 @@ export const FrameType = {
   status: 0x47,
   /** v2: the last frame to a relay (its exit code, a message for stderr). */
   end: 0x48,
+  /** v2: the answer to screenQuery. */
+  screen: 0x49,
 } as const;
 
 export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType];

@@ -32,6 +32,14 @@ export interface AttachRequestV2 extends Omit<AttachRequest, 'v' | 'sync'> {
   term: string;
   /** The detach key or sequence the host applies to this client's input. */
   detach: DetachKeys;
+  /**
+   * A plain attach (not inband) whose front showed the screen up to this
+   * output offset (docs/protocol.md, "The screen on attach"): the stream
+   * starts there. Absent: from what no client was sent.
+   */
+  from?: number;
+  /** The program is asked to redraw on a read-write plain attach (`-R winch|ctrl_l`). */
+  redraw?: 'winch' | 'ctrl_l';
 }
 
 /** end (v2): the relay exits with `code` after writing `message` (if any) and a newline to stderr. */
@@ -172,6 +180,10 @@ export function decodeAttachV2(f: Frame): AttachRequestV2 {
     agentSocket: 'string', updateUtmp: 'boolean', inband: 'boolean', term: 'string',
   }) as unknown as AttachRequestV2;
   if (!isDetachRule(req.detach)) throw new ProtocolError(`frame 0x${f.type.toString(16)}: field 'detach' is not a detach rule`);
+  if (req.from !== undefined && !isOffset(req.from)) throw new ProtocolError(`frame 0x${f.type.toString(16)}: field 'from' is not an offset`);
+  if (req.redraw !== undefined && req.redraw !== 'winch' && req.redraw !== 'ctrl_l') {
+    throw new ProtocolError(`frame 0x${f.type.toString(16)}: field 'redraw' is not winch or ctrl_l`);
+  }
   return req;
 }
 

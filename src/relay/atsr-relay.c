@@ -55,19 +55,16 @@ static unsigned char *reset_bytes;
 static size_t reset_len;
 static struct termios saved_tty;
 static int tty_raw = 0;
-static int saved_fl[2] = {-1, -1};
 static volatile sig_atomic_t winch = 0;
 static volatile sig_atomic_t quit_signal = 0;
 
 static void on_winch(int sig) { (void)sig; winch = 1; }
 static void on_quit(int sig) { quit_signal = sig; }
 
-/* Puts the terminal and the descriptors' flags back as they were. */
+/* Puts the terminal back as it was. */
 static void restore(void) {
   if (tty_raw) tcsetattr(0, TCSADRAIN, &saved_tty);
   tty_raw = 0;
-  for (int fd = 0; fd < 2; fd++)
-    if (saved_fl[fd] >= 0) fcntl(fd, F_SETFL, saved_fl[fd]);
 }
 
 /* Writes all of buf to a blocking descriptor. */
@@ -289,11 +286,12 @@ int main(int argc, char **argv) {
   sigaction(SIGHUP, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
 
-  /* Node may leave the terminal descriptors non-blocking; the relay blocks on them. */
+  /* Node may leave the terminal non-blocking (its stdin stream sets that on
+   * the shared file description); the relay blocks on it, and so does the
+   * shell that reads it next, so it stays blocking. */
   for (int fd = 0; fd < 2; fd++) {
-    saved_fl[fd] = fcntl(fd, F_GETFL);
-    if (saved_fl[fd] >= 0 && (saved_fl[fd] & O_NONBLOCK)) fcntl(fd, F_SETFL, saved_fl[fd] & ~O_NONBLOCK);
-    else saved_fl[fd] = -1;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
   }
 
   int sock = connect_path(argv[1]);

@@ -137,7 +137,7 @@ describe('FrameDecoder', () => {
     expect(d.buffered).toBe(2);
   });
 
-  it.each([0x00, 0x08, 0x40, 0x49, 0xff])('refuses unknown type %i', (type) => {
+  it.each([0x00, 0x09, 0x40, 0x4a, 0xff])('refuses unknown type %i', (type) => {
     const d = new FrameDecoder();
     expect(() => d.push(Buffer.from([type, 0, 0, 0, 0]))).toThrow(
       new ProtocolError(`unknown frame type 0x${type.toString(16)}`),

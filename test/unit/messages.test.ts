@@ -18,6 +18,7 @@ import {
   encodeJson,
   encodeResize,
 } from '../../src/protocol/messages.js';
+import { decodeScreen, encodeScreen } from '../../src/protocol/screen-message.js';
 
 /** A frame as the peer would see it: encoded, then decoded from the byte stream. */
 function viaWire(bytes: Buffer): Frame {
@@ -231,5 +232,46 @@ describe('end', () => {
 
   it('refuses an end without its code byte', () => {
     expect(() => decodeEnd({ type: FrameType.end, payload: Buffer.alloc(0) })).toThrow(ProtocolError);
+  });
+});
+
+describe('v2 attach: from and redraw (the screen on attach)', () => {
+  const base = {
+    v: 2, readOnly: false, force: false, rows: 24, cols: 80, clientAddr: '', agentSocket: '', updateUtmp: false,
+    inband: false, term: 'xterm', detach: { kind: 'none' },
+  };
+  const frame = (extra: object): Frame => ({ type: FrameType.attach, payload: Buffer.from(JSON.stringify({ ...base, ...extra })) });
+
+  it('takes an offset and winch or ctrl_l', () => {
+    expect(decodeAttachV2(frame({ from: 7, redraw: 'winch' }))).toMatchObject({ from: 7, redraw: 'winch' });
+    expect(decodeAttachV2(frame({ redraw: 'ctrl_l' }))).toMatchObject({ redraw: 'ctrl_l' });
+  });
+
+  it.each([[-1], [1.5], ['7'], [null]])('a from of %j is a protocol error', (from) => {
+    expect(() => decodeAttachV2(frame({ from }))).toThrow(new ProtocolError("frame 0x1: field 'from' is not an offset"));
+  });
+
+  it.each([['screen'], ['none'], [''], [1]])('a redraw of %j is a protocol error (the screen is the front\'s)', (redraw) => {
+    expect(() => decodeAttachV2(frame({ redraw }))).toThrow(new ProtocolError("frame 0x1: field 'redraw' is not winch or ctrl_l"));
+  });
+});
+
+describe('screen frame', () => {
+  const state = { start: 10, out: 15, delivered: 12, sizes: [{ at: 0, cols: 80, rows: 24 }] };
+  const decode = (payload: Buffer): ReturnType<typeof decodeScreen> => decodeScreen({ type: FrameType.screen, payload });
+
+  it('carries the state and the ring bytes', () => {
+    const bytes = encodeScreen(state, Buffer.from('hello'));
+    expect(bytes[0]).toBe(FrameType.screen);
+    const { state: got, ring } = decode(bytes.subarray(5));
+    expect(got).toEqual(state);
+    expect(ring.toString()).toBe('hello');
+  });
+
+  it('refuses a ring whose length is not out - start, and a JSON length past the frame', () => {
+    expect(() => decode(encodeScreen(state, Buffer.from('hell')).subarray(5))).toThrow('out - start is 5, but the ring has 4 bytes');
+    expect(() => decode(Buffer.from([0, 0, 1, 0, 0x7b]))).toThrow('its JSON runs past the frame');
+    const zero = { ...state, sizes: [{ at: 0, cols: 0, rows: 24 }] };
+    expect(() => decode(encodeScreen(zero, Buffer.from('hello')).subarray(5))).toThrow('sizes are not sizes');
   });
 });

@@ -19,6 +19,7 @@ const BASE: AtsrOptions = {
   bufferSize: DEFAULT_BUFFER_SIZE,
   orphanMinutes: 0,
   detach: { kind: 'none' },
+  redraw: 'auto',
   socketDir: undefined,
   listDir: undefined,
   json: false,
@@ -68,6 +69,10 @@ describe('parseOptions', () => {
     [['-g', '/tmp/atsr', '-t', 's1', 'sh'], { socketDir: { kind: 'shared', root: '/tmp/atsr' } }],
     [['-e', '^\\', '-t', 's1', 'sh'], { detach: { kind: 'key', key: 0x1c } }],
     [['-e', '^?', '-t', 's1', 'sh'], { detach: { kind: 'key', key: 0x7f } }],
+    [['-R', 'winch', '-t', 's1', 'sh'], { redraw: 'winch' }],
+    [['-R', 'ctrl_l', '-a', 's1'], { action: 'attach', command: [], detach: { kind: 'escape' }, redraw: 'ctrl_l' }],
+    [['-Rnone', '-t', 's1', 'sh'], { redraw: 'none' }],
+    [['-R', 'screen', '-r', '-a', 's1'], { action: 'attach', command: [], readOnly: true, detach: { kind: 'escape' }, redraw: 'screen' }],
     // the name from the environment
     [['-i', 'ATSR_ID', '-t', 'bash'], { name: 'from-env', nameVar: 'ATSR_ID', command: ['bash'] }],
     [['-i', 'ATSR_ID', '-a'], { action: 'attach', name: 'from-env', nameVar: 'ATSR_ID', command: [], detach: { kind: 'escape' } }],
@@ -113,6 +118,7 @@ describe('parseOptions', () => {
     [['-l', '--', 's1'], "-l takes no session or command (got 's1')"],
     [['-e', 'ab', '-t', 's1', 'sh'], "-e takes one character or ^X (caret notation), not 'ab'"],
     [['-b'], "option '-b <SIZE>' argument missing"],
+    [['-R', 'ctrl-l', '-t', 's1', 'sh'], "-R takes one of auto, screen, winch, ctrl_l, none, not 'ctrl-l'"],
   ])('atsr %j fails: %s', (argv, message) => {
     expect(() => parseOptions(argv, ENV)).toThrow(usage(message));
   });

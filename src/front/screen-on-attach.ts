@@ -1,0 +1,63 @@
+// The screen on a plain attach (issue 14; docs/protocol.md, "The screen on
+// attach"): before it becomes the relay, the front asks the host for its
+// output ring, rebuilds the screen from it with a terminal emulator, shows
+// it, and attaches from the ring's end. The emulator runs here, in a process
+// that is about to be replaced, so no session host ever loads it.
+import { FrameDecoder, FrameType, encodeFrame } from '../protocol/frames.js';
+import { decodeScreen } from '../protocol/screen-message.js';
+import type { Size } from '../host/drawn-sizes.js';
+import { connectSocket } from './attach-session.js';
+import { RawTty } from './raw-tty.js';
+
+/** The host answers at once unless it is wedged; then the attach goes on without a repaint. */
+const SCREEN_QUERY_MS = 5000;
+
+/**
+ * Shows the session's current screen on this terminal. Returns the output
+ * offset it shows up to (the attach's `from`), or undefined when there is
+ * nothing to repaint: the replay is the whole stream from its first byte, the
+ * ring is empty, or the terminal type is not one the emulator speaks.
+ */
+export async function showScreen(socketPath: string, term: string, shown: Size): Promise<number | undefined> {
+  const { state, ring } = await fetchScreen(socketPath);
+  if (ring.length === 0 || (state.start === 0 && Math.min(state.delivered, state.out) === 0)) return undefined;
+  const { repaintFor } = await import('./screen-repaint.js');
+  const bytes = await repaintFor(term, ring, state.sizes, shown);
+  if (!bytes) return undefined;
+  // Raw, so that the bytes reach the terminal unchanged (no CR added before LF).
+  const tty = new RawTty();
+  tty.enter();
+  try {
+    await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
+  } finally {
+    tty.restore();
+  }
+  return state.out;
+}
+
+function fetchScreen(socketPath: string): Promise<ReturnType<typeof decodeScreen>> {
+  return connectSocket(socketPath).then(
+    (sock) =>
+      new Promise((resolve, reject) => {
+        const decoder = new FrameDecoder();
+        const timer = setTimeout(() => done(new Error('the session host did not send its screen')), SCREEN_QUERY_MS);
+        const done = (result: ReturnType<typeof decodeScreen> | Error): void => {
+          clearTimeout(timer);
+          sock.destroy();
+          if (result instanceof Error) reject(result);
+          else resolve(result);
+        };
+        sock.on('data', (chunk: Buffer) => {
+          try {
+            const f = decoder.push(chunk).find((x) => x.type === FrameType.screen);
+            if (f) done(decodeScreen(f));
+          } catch (err) {
+            done(err as Error);
+          }
+        });
+        sock.on('error', done);
+        sock.on('close', () => done(new Error('the session host closed the connection')));
+        sock.write(encodeFrame(FrameType.screenQuery));
+      }),
+  );
+}
