@@ -13,6 +13,7 @@ import { buildOuterReader } from './fast-outer.js';
 import { atsrBuilds } from './peers.js';
 import { jsonReport, markdownReport } from './report.js';
 import { progress, type BenchConfig, type RanSuite, type Suite } from './suite.js';
+import { burstMemory } from './suites/burst-memory.js';
 import { keystroke } from './suites/keystroke.js';
 import { memory } from './suites/memory.js';
 import { resume } from './suites/resume.js';
@@ -20,7 +21,7 @@ import { scale } from './suites/scale.js';
 import { startup } from './suites/startup.js';
 import { throughput } from './suites/throughput.js';
 
-const SUITES: Record<string, Suite> = { throughput, keystroke, memory, startup, resume, scale };
+const SUITES: Record<string, Suite> = { throughput, keystroke, memory, burst: burstMemory, startup, resume, scale };
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
