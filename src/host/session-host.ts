@@ -25,6 +25,7 @@ import { pointAgentLink, removeAgentLink } from './agent-link.js';
 import { ClientConnection, VIEWER_MAX_BACKLOG } from './client-connection.js';
 import { SessionHangup } from './hangup.js';
 import { ATTACH_TIMEOUT_MS, type HostReady, type HostSpec, takeHostSpec } from './host-spec.js';
+import { idleMemoryTrim } from './memory-trim.js';
 import { PtyInput } from './pty-input.js';
 import { SessionSocket } from './session-socket.js';
 import { UtmpRecorder, findUtempter } from './utmp-recorder.js';
@@ -86,6 +87,7 @@ export class SessionHost {
   private ending = false;
   private shutting = false;
   private hangup: SessionHangup | undefined;
+  private readonly memoryTrim = idleMemoryTrim();
 
   constructor(
     private readonly spec: HostSpec,
@@ -182,6 +184,7 @@ export class SessionHost {
     const chunk = this.pendingOutput.length === 1 && !readOn ? this.pendingOutput[0]! : Buffer.concat(this.pendingOutput);
     this.pendingOutput = [];
     this.ring.append(chunk);
+    this.memoryTrim?.noteOutput(chunk.length);
     for (const c of this.clients) {
       if (!c.streaming) continue;
       const ok = c.sendOutput(chunk);
