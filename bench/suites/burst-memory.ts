@@ -91,7 +91,8 @@ export async function burstMemory(config: BenchConfig): Promise<SuiteResult> {
     return [row('server side', (s) => s.server), row('front', (s) => s.front), row('attached session', (s) => sumSplits([s.server, s.front]))];
   });
   const atsr = results.get(peers[1]!)!;
-  const hostGrowth = atsr.quietAgain.server.pss - atsr.idle.server.pss;
+  // Anon: the executable's pages the burst touched are shared by every host and can be dropped by the kernel.
+  const hostGrowth = atsr.quietAgain.server.pssAnon - atsr.idle.server.pssAnon;
   return {
     id: 'burst',
     title: `Memory per attached session around a burst: ${sessions} sessions each writing ${mib(size)} MiB at once, Pss (and Pss_Anon) in MiB per session`,
@@ -112,7 +113,7 @@ export async function burstMemory(config: BenchConfig): Promise<SuiteResult> {
         met: anon(atsr.quietAgain) <= 12 * MIB_KIB,
       },
       {
-        target: `memory: a host back within 1 MiB of its idle Pss ${QUIET_MS / 1000} s after its output went quiet`,
+        target: `memory: a host back within 1 MiB of its idle Pss_Anon ${QUIET_MS / 1000} s after its output went quiet`,
         measured: `${hostGrowth >= 0 ? '+' : ''}${m(hostGrowth)} MiB`,
         met: hostGrowth <= MIB_KIB,
       },
