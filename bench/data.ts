@@ -4,8 +4,10 @@
 // exactly: the file with that translation.
 import { createCipheriv, createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 
 const LINE_CHARS = 76;
+const CRLF = Buffer.from('\r\n');
 
 /** `size` bytes of deterministic base64 lines for `seed`. */
 export function seededText(seed: number, size: number): Buffer {
@@ -28,20 +30,27 @@ export interface OutputFile {
   expectedBytes: number;
   /** sha256 of those bytes. */
   expectedSha256: string;
+  /** zlib's CRC-32 of those bytes (what bench/outer-reader.c computes). */
+  expectedCrc32: number;
 }
 
 export function writeOutputFile(path: string, seed: number, size: number): OutputFile {
   const text = seededText(seed, size);
   writeFileSync(path, text);
   const hash = createHash('sha256');
+  let crc = 0;
+  const add = (bytes: Buffer): void => {
+    hash.update(bytes);
+    crc = crc32(bytes, crc);
+  };
   let newlines = 0;
   let from = 0;
   for (let nl = text.indexOf(0x0a); nl >= 0; nl = text.indexOf(0x0a, from)) {
-    hash.update(text.subarray(from, nl));
-    hash.update('\r\n');
+    add(text.subarray(from, nl));
+    add(CRLF);
     newlines++;
     from = nl + 1;
   }
-  hash.update(text.subarray(from));
-  return { path, expectedBytes: size + newlines, expectedSha256: hash.digest('hex') };
+  add(text.subarray(from));
+  return { path, expectedBytes: size + newlines, expectedSha256: hash.digest('hex'), expectedCrc32: crc };
 }

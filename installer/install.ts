@@ -126,6 +126,7 @@ function prefixChanges(prefix: string, payload: string, rezumable: string, tunab
     program('pty.node'),
     program('rezume-connect'),
     program('atsr-relay'),
+    program('malloc-trim.node'),
     ...(exists(join(bin, 'rezume'))
       ? []
       : [{ summary: `link ${join(bin, 'rezume')} -> atsr (the client)`, apply: (log: InstallLog) => installSymlink('atsr', join(bin, 'rezume'), log) }]),

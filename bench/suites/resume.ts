@@ -131,7 +131,15 @@ export async function resume(config: BenchConfig): Promise<SuiteResult> {
       `From the proxy passing traffic again to the first line the command printed during the outage on the outer pty; rezume probes the port every ${PROBE_INTERVAL_MS} ms early in an outage, and the restores fall at evenly spread points of that interval; a resume is a fresh ssh login (the last row: rezume connects through rezume-connect) plus the start of the front and the handshake.`,
       `Keystroke round trip through ssh (${keys} keys, after 50 warm-up): direct \`ssh -tt\` pty p50 ${fixed(median(direct), 3)} / p99 ${fixed(percentile(direct, 99), 3)} ms; a resumed rezume session p50 ${fixed(median(resumed), 3)} / p99 ${fixed(percentile(resumed, 99), 3)} ms; added p50 ${fixed(addedP50, 3)}, p99 ${fixed(addedP99, 3)} ms.`,
     ],
-    targets: [{ target: 'resume: median under 300 ms', measured: `${fixed(median([...times.reset, ...times.blackhole]), 1)} ms`, met: median([...times.reset, ...times.blackhole]) < 300 }],
+    targets: [
+      { target: 'resume: median under 300 ms', measured: `${fixed(median([...times.reset, ...times.blackhole]), 1)} ms`, met: median([...times.reset, ...times.blackhole]) < 300 },
+      {
+        // The resume of a reset outage less a fresh login the way rezume connects (issue 12).
+        target: "resume: atsr's share ≤ 15 ms (reset median − fresh ssh through rezume-connect median)",
+        measured: `${fixed(median(times.reset) - median(freshSshViaHelper), 1)} ms`,
+        met: median(times.reset) - median(freshSshViaHelper) <= 15,
+      },
+    ],
     data: { measured: true, resumeMs: times, freshSshMs: freshSsh, freshSshViaHelperMs: freshSshViaHelper, keystrokeMs: { direct, resumed } },
   };
 }

@@ -149,7 +149,10 @@ export async function scale(config: BenchConfig): Promise<SuiteResult> {
       'Memory of the same processes: idle = summed Pss just before the output began; peak = that plus the highest growth of their resident anonymous memory (/proc/PID/statm, sampled every 250 ms; smaps_rollup is too slow to sample hundreds of processes without stalling the harness).',
       'tmux is left out here: it redraws a screen instead of passing the bytes, so they cannot be verified.',
     ],
-    targets: [{ target: `scale: every byte of ${n} sessions arrives (sha256)`, measured: `${atsr.verified}/${n}`, met: atsr.verified === n }],
+    targets: [
+      { target: `scale: every byte of ${n} sessions arrives (sha256)`, measured: `${atsr.verified}/${n}`, met: atsr.verified === n },
+      { target: `scale: CPU of ${n} busy sessions ≤ 1.5x dtach's`, measured: ratio(atsr.cpuSeconds, dtach.cpuSeconds), met: atsr.cpuSeconds <= 1.5 * dtach.cpuSeconds },
+    ],
     data: { bytesPerSession: BYTES_PER_SESSION, peers: peers.map((p) => ({ peer: p.id, label: p.label, ...runs.get(p) })) },
   };
 }

@@ -50,6 +50,7 @@ export async function startup(config: BenchConfig): Promise<SuiteResult> {
   }
   const med = (peer: Peer): number => median(samples.get(peer)!);
   const dtach = peers[0]!;
+  const atsr = peers[2]!;
   const rows = peers.map((peer) => [peer.label, fixed(med(peer), 1), fixed(percentile(samples.get(peer)!, 90), 1), ratio(med(peer), med(dtach))]);
   return {
     id: 'startup',
@@ -60,7 +61,7 @@ export async function startup(config: BenchConfig): Promise<SuiteResult> {
       'From spawning the front in the outer pty to the bytes the command printed on the SIGWINCH the attach caused.',
       `tmux redraws its screen on attach; the time is still to the command's own answer.`,
     ],
-    targets: [],
+    targets: [{ target: 'attach: ≤ 10 ms (median)', measured: `${fixed(med(atsr), 1)} ms`, met: med(atsr) <= 10 }],
     data: Object.fromEntries(peers.map((p) => [p.id, { label: p.label, samples: samples.get(p) }])),
   };
 }

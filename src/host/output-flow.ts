@@ -5,6 +5,7 @@ import { readSync } from 'node:fs';
 import type { IPty } from 'node-pty';
 import type { Diagnostics } from '../log/diagnostics.js';
 import { ByteRing } from '../session/byte-ring.js';
+import { idleMemoryTrim } from './memory-trim.js';
 import { ptyMasterFd, ptyReaderIdle } from '../pty/pty-internals.js';
 import { type ClientConnection, VIEWER_MAX_BACKLOG } from './client-connection.js';
 
@@ -46,6 +47,8 @@ export class OutputFlow {
   private pausedFor: ClientConnection | undefined;
   /** Highest output offset ever sent to a read-write client. */
   private delivered = 0;
+  /** Gives a burst's memory back once the output goes quiet. */
+  private readonly memoryTrim = idleMemoryTrim();
 
   constructor(
     bufferSize: number,
@@ -74,6 +77,7 @@ export class OutputFlow {
     const chunk = this.pending.length === 1 && !readOn ? this.pending[0]! : Buffer.concat(this.pending);
     this.pending = [];
     this.ring.append(chunk);
+    this.memoryTrim?.noteOutput(chunk.length);
     const writer = this.targets.writer();
     for (const c of this.targets.clients()) {
       if (!c.streaming) continue;

@@ -1,0 +1,94 @@
+// The outer terminal for measurements where the reader must not set the
+// result: bench/outer-reader.c (built with cc at bench time) owns the pty
+// and reads it in C; this side only talks to it over pipes.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { benchEnv } from './env.js';
+
+/** What the reader says when its command is done (times in ms from just before its fork). */
+export interface ReaderDone {
+  exitCode: number;
+  signal: number;
+  received: number;
+  /** zlib's CRC-32 of the --crc range (0 without one). */
+  crc32: number;
+  firstMs: number;
+  lastMs: number;
+  exitMs: number;
+}
+
+export interface FastOuterOptions {
+  cols?: number;
+  rows?: number;
+  /** CRC-32 of the `length` bytes that arrive from stream offset `from` on. */
+  crc?: { from: number; length: number };
+  /** Report each time this text arrives (`seen`). */
+  notify?: string;
+}
+
+/** Compiles the reader into `workDir`; returns its path. */
+export function buildOuterReader(root: string, workDir: string): string {
+  const out = join(workDir, 'outer-reader');
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', out, join(root, 'bench/outer-reader.c'), '-lz'], { stdio: 'inherit' });
+  return out;
+}
+
+export class FastOuter {
+  /** The command's pid: the session leader on the outer pty (the front). */
+  readonly childPid: Promise<number>;
+  readonly done: Promise<ReaderDone>;
+  private readonly proc: ChildProcess;
+  private seenCount = 0;
+  private seenWaiters: { count: number; resolve: () => void }[] = [];
+
+  constructor(reader: string, argv: readonly string[], opts: FastOuterOptions = {}) {
+    const args = ['--cols', String(opts.cols ?? 80), '--rows', String(opts.rows ?? 24)];
+    if (opts.crc) args.push('--crc', String(opts.crc.from), String(opts.crc.length));
+    if (opts.notify) args.push('--notify', opts.notify);
+    this.proc = spawn(reader, [...args, '--', ...argv], { stdio: ['pipe', 'pipe', 'inherit'], env: benchEnv() });
+    let onChild: (pid: number) => void = () => {};
+    let onDone: (d: ReaderDone) => void = () => {};
+    this.childPid = new Promise((resolve) => (onChild = resolve));
+    this.done = new Promise((resolve, reject) => {
+      onDone = resolve;
+      this.proc.on('close', (code, signal) => reject(new Error(`outer-reader ended (${code ?? signal}) before its command was done`)));
+    });
+    // The rejection above only matters to whoever awaits `done`.
+    this.done.catch(() => {});
+    const lines = createInterface({ input: this.proc.stdout! });
+    lines.on('line', (line) => {
+      const [word, rest] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)];
+      if (word === 'child') onChild(Number(rest));
+      else if (word === 'seen') this.onSeen();
+      else if (word === 'done') onDone(JSON.parse(rest) as ReaderDone);
+    });
+  }
+
+  /** Resolves once the notify text has arrived `count` times in all. */
+  seen(count: number): Promise<void> {
+    if (this.seenCount >= count) return Promise.resolve();
+    return new Promise((resolve) => this.seenWaiters.push({ count, resolve }));
+  }
+
+  /** Keys for the session (written to the pty by the reader). */
+  write(data: string): void {
+    this.proc.stdin!.write(data);
+  }
+
+  /** Hangs the command up (SIGHUP), as a dropped connection would. */
+  async hangUp(): Promise<void> {
+    try {
+      process.kill(await this.childPid, 'SIGHUP');
+    } catch {
+      // Already gone.
+    }
+  }
+
+  private onSeen(): void {
+    this.seenCount++;
+    const ready = this.seenWaiters.filter((w) => w.count <= this.seenCount);
+    this.seenWaiters = this.seenWaiters.filter((w) => w.count > this.seenCount);
+    for (const w of ready) w.resolve();
+  }
+}

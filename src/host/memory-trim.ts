@@ -1,0 +1,84 @@
+// Memory that comes back after a burst of output. A 64 MiB burst leaves a
+// host ~12 MiB bigger for good (docs/benchmarks.md): not the V8 heap, but
+// glibc's malloc heap, full of the per-read Buffers V8 had not collected
+// yet and of free pages pinned between live chunks. Once the output has
+// been quiet a while, a full GC frees the dead Buffers and malloc_trim(0)
+// gives the free pages back to the kernel. Either step alone gives back
+// little (a GC frees into malloc, which keeps the pages; a trim before the
+// GC finds them still in use).
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { findShippedFile } from '../shipped-file.js';
+
+/** Output quiet this long counts as the end of a burst. */
+const QUIET_MS = 2000;
+/** Less output than this since the last trim (keystroke echoes, a prompt) is not worth a GC. */
+const BURST_BYTES = 1 << 20;
+
+export interface TrimSteps {
+  collectGarbage(): void;
+  /** Returns free malloc pages to the kernel. */
+  trimMalloc(): void;
+}
+
+/** Counts output and trims once it has gone quiet after at least BURST_BYTES. */
+export class IdleMemoryTrim {
+  private sinceTrim = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly steps: TrimSteps) {}
+
+  /** `bytes` of output just went out: the quiet period starts again. */
+  noteOutput(bytes: number): void {
+    this.sinceTrim += bytes;
+    if (this.sinceTrim < BURST_BYTES) return;
+    if (this.timer) this.timer.refresh();
+    else this.timer = setTimeout(this.trim, QUIET_MS).unref();
+  }
+
+  private readonly trim = (): void => {
+    this.timer = undefined;
+    this.sinceTrim = 0;
+    this.steps.collectGarbage();
+    this.steps.trimMalloc();
+  };
+}
+
+/**
+ * The trim for this process, or undefined where malloc-trim.node is not
+ * beside the executable (or does not load): a GC alone gives nothing back.
+ */
+export function idleMemoryTrim(): IdleMemoryTrim | undefined {
+  const file = findShippedFile('malloc-trim.node');
+  if (!file) return undefined;
+  const holder = { exports: {} as MallocTrimModule };
+  try {
+    process.dlopen(holder, file);
+  } catch {
+    return undefined; // never a reason for a session not to start
+  }
+  return new IdleMemoryTrim({ collectGarbage: memoryReducingGc(), trimMalloc: () => holder.exports.trim() });
+}
+
+/** V8's gc extension (--expose-gc). */
+type GcFunction = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
+
+interface MallocTrimModule {
+  /** malloc_trim(0); true if it gave memory back. */
+  trim(): boolean;
+}
+
+/** A full GC that also shrinks V8's heap, exposed when first needed. */
+function memoryReducingGc(): () => void {
+  let gc: GcFunction | undefined;
+  return () => {
+    // A context made after --expose-gc has `gc`; the main one was made before.
+    if (!gc) {
+      setFlagsFromString('--expose-gc');
+      gc = runInNewContext('gc') as GcFunction;
+    }
+    // last-resort: V8's memory-reducing GC (as on a low-memory notification),
+    // which also gives back the heap pages the burst made V8 grow.
+    gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  };
+}

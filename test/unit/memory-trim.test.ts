@@ -1,0 +1,71 @@
+// The host's trim after bursts (src/host/memory-trim.ts): when it runs, in
+// which order, and that the shipped malloc-trim.node loads. What it gives
+// back is measured by `npm run bench -- --only burst`, not here.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { IdleMemoryTrim } from '../../src/host/memory-trim.js';
+import { ROOT } from '../support/atsr-bin.js';
+
+const MIB = 1 << 20;
+
+function recordingTrim(): { trim: IdleMemoryTrim; steps: string[] } {
+  const steps: string[] = [];
+  const trim = new IdleMemoryTrim({ collectGarbage: () => steps.push('gc'), trimMalloc: () => steps.push('malloc_trim') });
+  return { trim, steps };
+}
+
+describe('IdleMemoryTrim', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('never trims after less than 1 MiB of output (keystroke echoes, prompts)', () => {
+    const { trim, steps } = recordingTrim();
+    for (let i = 0; i < 255; i++) trim.noteOutput(4096);
+    vi.advanceTimersByTime(60_000);
+    expect(steps).toEqual([]);
+  });
+
+  it('trims once, GC first, 2 s after a burst of output went quiet', () => {
+    const { trim, steps } = recordingTrim();
+    trim.noteOutput(MIB);
+    vi.advanceTimersByTime(1999);
+    expect(steps).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(steps).toEqual(['gc', 'malloc_trim']);
+    vi.advanceTimersByTime(60_000);
+    expect(steps).toEqual(['gc', 'malloc_trim']);
+  });
+
+  it('waits while output keeps coming, and counts anew after a trim', () => {
+    const { trim, steps } = recordingTrim();
+    trim.noteOutput(MIB);
+    for (let i = 0; i < 10; i++) {
+      vi.advanceTimersByTime(1500);
+      trim.noteOutput(4096);
+    }
+    expect(steps).toEqual([]);
+    vi.advanceTimersByTime(2000);
+    expect(steps).toEqual(['gc', 'malloc_trim']);
+    trim.noteOutput(MIB - 1);
+    vi.advanceTimersByTime(60_000);
+    expect(steps).toEqual(['gc', 'malloc_trim']);
+    trim.noteOutput(1);
+    vi.advanceTimersByTime(2000);
+    expect(steps).toEqual(['gc', 'malloc_trim', 'gc', 'malloc_trim']);
+  });
+});
+
+describe('dist/malloc-trim.node', () => {
+  it('is built and loads as a Node-API addon whose trim() answers whether it gave memory back', () => {
+    const file = join(ROOT, 'dist/malloc-trim.node');
+    expect(existsSync(file)).toBe(true);
+    const holder = { exports: {} as { trim?: () => unknown } };
+    process.dlopen(holder, file);
+    expect(typeof holder.exports.trim!()).toBe('boolean');
+  });
+});
