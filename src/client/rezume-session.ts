@@ -5,13 +5,13 @@ import { readFileSync } from 'node:fs';
 import type { IPty } from 'node-pty';
 import { EscapeSequence } from '../front/escape-sequence.js';
 import { ByteRing } from '../session/byte-ring.js';
-import { InbandScanner } from '../inband/inband-scanner.js';
+import type { InbandMessage } from '../inband/inband-message.js';
+import { InbandScanner, partBytes } from '../inband/inband-scanner.js';
 import { ConnectionNotice } from './connection-notice.js';
 import { failureReason, looksLikePrompt } from './failure-reason.js';
 import { probeIntervalMs, probeSshBanner } from './reachability-probe.js';
 import { leftRunning } from './resume-hint.js';
 import type { RezumeOptions } from './rezume-options.js';
-import { type V2Message, partBytes, readMessage } from './server-messages.js';
 import { ServerStream } from './server-stream.js';
 import { type SshEndpoint, startSsh } from './ssh-link.js';
 import { userFacingSshStderr } from './ssh-stderr.js';
@@ -170,7 +170,7 @@ export class RezumeSession {
   private onSshOutput(chunk: Buffer): void {
     clearTimeout(this.holdTimer);
     for (const part of this.scanner.push(chunk)) {
-      const message = readMessage(part);
+      const message = 'message' in part ? part.message : undefined;
       if (message && this.expects(message)) this.onMessage(message);
       else this.onStreamBytes(partBytes(part));
     }
@@ -186,7 +186,7 @@ export class RezumeSession {
    * rest as the connection's ServerStream decides (its nonce, its place).
    * Anything else is the session's own output that happens to look like a message.
    */
-  private expects(m: V2Message): boolean {
+  private expects(m: InbandMessage): boolean {
     if (m.kind === 'hello') return this.phase === 'first' || this.phase === 'reconnecting';
     return this.phase === 'live' && this.stream.accepts(m);
   }
@@ -217,7 +217,7 @@ export class RezumeSession {
     }
   }
 
-  private onMessage(m: V2Message): void {
+  private onMessage(m: InbandMessage): void {
     switch (m.kind) {
       case 'hello':
         return this.onHello(m.resumed, m.out, m.in, m.n);

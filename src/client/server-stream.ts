@@ -1,8 +1,7 @@
 // The server's side of one connection as the client counts it: the stream
 // offset received (rx), the hello's nonce that tells the server's messages
 // from session output, and the bytes a `start` said we have already.
-import type { V2Message } from './server-messages.js';
-import { encodeV2 } from './server-messages.js';
+import { type InbandMessage, encodeInband } from '../inband/inband-message.js';
 
 export class ServerStream {
   /** Session output received (absolute offset). */
@@ -33,7 +32,7 @@ export class ServerStream {
    * only at the true end of the stream; an error, with the nonce, at any time
    * (a sync reply that came too late). Anything else is session output.
    */
-  accepts(m: V2Message): boolean {
+  accepts(m: InbandMessage): boolean {
     if (this.nonce !== undefined && m.n !== this.nonce) return false;
     switch (m.kind) {
       case 'loss':
@@ -72,19 +71,19 @@ export class ServerStream {
   }
 
   sync(): Buffer {
-    return encodeV2(this.withNonce({ kind: 'sync', rx: this.received }));
+    return encodeInband(this.withNonce({ kind: 'sync', rx: this.received }));
   }
 
   bye(): Buffer {
-    return encodeV2(this.withNonce({ kind: 'bye' }));
+    return encodeInband(this.withNonce({ kind: 'bye' }));
   }
 
   /** The hang-up request, or undefined when the server is too old to know it (it would be typed into the session). */
   hangup(): Buffer | undefined {
-    return this.nonce === undefined ? undefined : encodeV2({ kind: 'hangup', n: this.nonce });
+    return this.nonce === undefined ? undefined : encodeInband({ kind: 'hangup', n: this.nonce });
   }
 
-  private withNonce(m: V2Message): V2Message {
+  private withNonce(m: InbandMessage): InbandMessage {
     return this.nonce === undefined ? m : { ...m, n: this.nonce };
   }
 }

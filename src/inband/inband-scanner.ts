@@ -6,6 +6,9 @@ import { INBAND_END, INBAND_MAX_BYTES, INBAND_PREFIX, type InbandMessage, parseI
 
 export type ScanPart = { plain: Buffer } | { message: InbandMessage; raw: Buffer } | { malformed: Buffer };
 
+/** The bytes of a scanner part, as they came. */
+export const partBytes = (part: ScanPart): Buffer => ('plain' in part ? part.plain : 'raw' in part ? part.raw : part.malformed);
+
 export class InbandScanner {
   private held: Buffer = Buffer.alloc(0);
 

@@ -2,8 +2,8 @@
 // counts only with the hello's nonce; `start;from=F` states a loss or drops
 // what the client already has; the client's messages carry the nonce.
 import { describe, expect, it } from 'vitest';
-import { InbandScanner } from '../../src/inband/inband-scanner.js';
-import { type V2Message, encodeV2, partBytes, readMessage } from '../../src/client/server-messages.js';
+import { InbandScanner, partBytes } from '../../src/inband/inband-scanner.js';
+import { type InbandMessage, encodeInband } from '../../src/inband/inband-message.js';
 import { ServerStream } from '../../src/client/server-stream.js';
 
 const N = '0123456789abcdef';
@@ -11,8 +11,8 @@ const OTHER = 'fedcba9876543210';
 const msg = (body: string): Buffer => Buffer.from(`\x1b_atsr:1;${body}\x1b\\`, 'latin1');
 
 /** What the client reads from `bytes`: messages as parsed, the rest as plain text. */
-function read(bytes: Buffer): (V2Message | string)[] {
-  return new InbandScanner().push(bytes).map((p) => readMessage(p) ?? partBytes(p).toString('latin1'));
+function read(bytes: Buffer): (InbandMessage | string)[] {
+  return new InbandScanner().push(bytes).map((p) => ('message' in p ? p.message : undefined) ?? partBytes(p).toString('latin1'));
 }
 
 /** A stream greeted at rx 100 of 1000 by a hello with `nonce`. */
@@ -22,7 +22,7 @@ function greeted(nonce: string | undefined, rx = 100): ServerStream {
   return s;
 }
 
-describe('readMessage', () => {
+describe('the scanner\'s messages, as the client reads them', () => {
   it('reads the nonce of every kind, and start and hangup', () => {
     expect(read(msg(`hello;id=rz1;resumed=1;out=5;in=6;buf=7;n=${N}`))).toEqual([
       { kind: 'hello', id: 'rz1', resumed: true, out: 5, in: 6, buf: 7, n: N },
@@ -139,6 +139,6 @@ describe('ServerStream: client messages', () => {
   });
 
   it('encode as the scanner reads them back', () => {
-    expect(read(encodeV2({ kind: 'hangup', n: N }))).toEqual([{ kind: 'hangup', n: N }]);
+    expect(read(encodeInband({ kind: 'hangup', n: N }))).toEqual([{ kind: 'hangup', n: N }]);
   });
 });
