@@ -186,12 +186,13 @@ const frame = (type: number, payload: Buffer): Buffer => {
   return Buffer.concat([h, payload]);
 };
 
-type Answer = 'end' | 'refused' | 'close';
-/** The host's answers before any output: a v2 host's refusal, an older (v1) host's refusal of a v2 attach, a host that goes. */
+type Answer = 'end' | 'refused' | 'close' | 'silence';
+/** The host's answers before any output: a v2 host's refusal, an older (v1) host's refusal of a v2 attach, a host that goes, a wedged one. */
 const ANSWERS: Record<Answer, (c: Socket) => void> = {
   end: (c) => c.end(frame(0x48, Buffer.concat([Buffer.from([9]), Buffer.from('atsr: the session is ending')]))),
   refused: (c) => c.end(frame(0x45, Buffer.from(JSON.stringify({ reason: 'protocol', message: "frame 0x1: field 'sync' is missing or not boolean" })))),
   close: (c) => c.destroy(),
+  silence: () => {}, // the relay gives up after 5 s
 };
 
 describe('the fast resume before the host took the attach', () => {
@@ -204,6 +205,7 @@ describe('the fast resume before the host took the attach', () => {
     },
     { answer: 'refused', env: { SSH_CLIENT: `${'x'.repeat(4097)} 5222 22`, SSH_AUTH_SOCK: '/tmp/agent.sock' }, fields: { clientAddr: '', agentSocket: '/tmp/agent.sock' } },
     { answer: 'close', env: {}, fields: { clientAddr: '', agentSocket: '' } },
+    { answer: 'silence', env: {}, fields: { clientAddr: '', agentSocket: '' } },
   ];
   for (const { answer, env, shPrefix, fields } of CASES) {
     it(`hands a host's ${answer} first to the full path, with nothing written to the terminal, after an exact attach`, async () => {
