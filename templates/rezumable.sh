@@ -23,6 +23,9 @@ SOCKET_ROOT=@SOCKET_ROOT@
 EXTRA=@EXTRA@
 
 ATSR=@PREFIX@/bin/atsr
+# The fast resume: reaches a running session of the user's without starting
+# Node, else runs the atsr command line below unchanged (docs/atsr.md).
+RELAY=@PREFIX@/bin/atsr-relay
 
 if [ $# -eq 0 ]; then
   echo "usage: rezumable command [args...]" >&2
@@ -30,6 +33,9 @@ if [ $# -eq 0 ]; then
 fi
 if [ -n "${ATSR_ID:-}" ]; then
   if [ -t 0 ] && [ -x "$ATSR" ]; then
+    if [ -z "$EXTRA" ] && [ -x "$RELAY" ]; then
+      exec "$RELAY" --resume "$SOCKET_ROOT" -- "$ATSR" -i ATSR_ID -t -f -s -x "$ORPHAN_TIMEOUT" -b "$BUFFER_SIZE" -g "$SOCKET_ROOT" "$@"
+    fi
     # $EXTRA is unquoted on purpose: it may hold several options.
     exec "$ATSR" -i ATSR_ID -t -f -s -x "$ORPHAN_TIMEOUT" -b "$BUFFER_SIZE" -g "$SOCKET_ROOT" $EXTRA "$@"
   fi

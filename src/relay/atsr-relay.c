@@ -1,11 +1,14 @@
 /*
  * atsr-relay SOCKET_PATH      (environment: ATSR_RELAY_ATTACH=<hex>)
+ * atsr-relay --resume SOCKET_ROOT -- ATSR-COMMAND...   (rezumable: fast-resume.c)
  *
  * The front of an attached session, for as long as the connection lasts: the
  * role of dtach's attach.c. The TypeScript front makes every decision (the
  * options, the socket directory's checks, creating the session, the attach
  * request) and then execve()s this relay, so that an attached session costs
  * one Node process (the host), not two (docs/benchmarks.md has the figures).
+ * With --resume, rezumable starts it directly, and it either reaches the
+ * user's own running host or execs the full atsr command line.
  *
  * It holds no session semantics (docs/protocol.md, Part 1, version 2): it
  * sends the attach frame it was given, waits for the host's first frame,
@@ -31,14 +34,16 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "relay.h"
 
 /* Frame types (src/protocol/frames.ts). */
 #define FRAME_INPUT 0x02
 #define FRAME_RESIZE 0x04
 #define FRAME_OUTPUT 0x42
 #define FRAME_END 0x48
-#define HEADER_BYTES 5
 /* A front sends at most this much per frame (MAX_FRONT_PAYLOAD_BYTES). */
 #define MAX_INPUT 65536
 /* An end frame is a status and one line; anything longer is not the host. */
@@ -51,7 +56,7 @@
 /* What the terminal gets when the host goes without its end frame: the
  * command's modes (alternate screen, hidden cursor...) are reset, as the host
  * does before an end that leaves the command running (ATSR_RELAY_RESET). */
-static unsigned char *reset_bytes;
+static const unsigned char *reset_bytes;
 static size_t reset_len;
 static struct termios saved_tty;
 static int tty_raw = 0;
@@ -196,6 +201,16 @@ static int flush_pending(int sock) {
   return 0;
 }
 
+/* Node may leave the terminal non-blocking (its stdin stream sets that on
+ * the shared file description); the relay blocks on it, and so does the
+ * shell that reads it next, so it stays blocking. */
+static void make_terminal_blocking(void) {
+  for (int fd = 0; fd < 2; fd++) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  }
+}
+
 /* Reads frames from the host: output straight to the terminal, an end whole. */
 struct host_reader {
   unsigned char header[HEADER_BYTES];
@@ -204,12 +219,26 @@ struct host_reader {
   uint32_t remaining;     /* payload bytes of the current frame still to come */
   int in_frame;
   int attached;           /* the host took the attach: its first frame was output */
+  int must_attach;        /* a fast resume: any other first frame is handed to the full path */
   unsigned char *end;     /* the end frame's payload */
   size_t end_have, end_len;
   int ended;
 };
 
-/* Returns -1 on a protocol error (with *why set), 0 otherwise. */
+/* host_bytes(): the host did not take a fast resume's attach (its first frame was not output). */
+#define HOST_DECLINED 1
+
+/* The host's first output frame: from here on the terminal is the relay's. */
+static int take_terminal(struct host_reader *r) {
+  /* Raw before the first byte reaches the terminal: a client answers the
+   * hello at once, and a cooked terminal would echo its reply back. */
+  if (r->must_attach) make_terminal_blocking();
+  if (enter_raw() < 0) return -1;
+  r->attached = 1;
+  return 0;
+}
+
+/* Returns -1 on a protocol error (with *why set), HOST_DECLINED, or 0. */
 static int host_bytes(struct host_reader *r, const unsigned char *p, size_t n, const char **why) {
   while (n > 0 && !r->ended) {
     if (!r->in_frame) {
@@ -224,11 +253,9 @@ static int host_bytes(struct host_reader *r, const unsigned char *p, size_t n, c
       r->type = r->header[0];
       r->remaining = (uint32_t)r->header[1] << 24 | (uint32_t)r->header[2] << 16 | (uint32_t)r->header[3] << 8 | r->header[4];
       r->in_frame = 1;
-      if (r->type == FRAME_OUTPUT && !r->attached) {
-        /* Raw before the first byte reaches the terminal: a client answers the
-         * hello at once, and a cooked terminal would echo its reply back. */
-        if (enter_raw() < 0) return *why = "atsr: cannot put the terminal in raw mode", -1;
-        r->attached = 1;
+      if (!r->attached && r->must_attach && r->type != FRAME_OUTPUT) return HOST_DECLINED;
+      if (r->type == FRAME_OUTPUT && !r->attached && take_terminal(r) < 0) {
+        return *why = "atsr: cannot put the terminal in raw mode", -1;
       }
       if (r->type == FRAME_END) {
         if (r->remaining < 1 || r->remaining > MAX_END) return *why = "atsr: protocol error from the session host: bad end frame", -1;
@@ -259,21 +286,23 @@ static int host_bytes(struct host_reader *r, const unsigned char *p, size_t n, c
   return 0;
 }
 
-int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: atsr-relay SOCKET_PATH (started by atsr, with ATSR_RELAY_ATTACH)\n");
-    return EXIT_USAGE;
-  }
-  size_t attach_len;
-  unsigned char *attach = hex_env("ATSR_RELAY_ATTACH", &attach_len);
-  if (!attach || attach_len == 0) {
-    fprintf(stderr, "atsr-relay: ATSR_RELAY_ATTACH is missing or not hex (atsr starts the relay)\n");
-    return EXIT_USAGE;
-  }
+/* How long a fast resume waits for the host's first frame before the full path takes over (VERSION_QUERY_MS). */
+#define FIRST_FRAME_MS 5000
 
-  reset_bytes = hex_env("ATSR_RELAY_RESET", &reset_len);
-  if (!reset_bytes) reset_len = 0;
+static long long now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
+/* The poll timeout: none once attached; a fast resume waits FIRST_FRAME_MS in all for the first frame. */
+static int poll_timeout(const struct host_reader *r, long long deadline) {
+  if (r->attached || !r->must_attach) return -1;
+  long long left = deadline - now_ms();
+  return left > 0 ? (int)left : 0;
+}
+
+static void set_handlers(void) {
   /* execve keeps the signal mask and ignored signals: start from defaults. */
   sigset_t none;
   sigemptyset(&none);
@@ -285,30 +314,25 @@ int main(int argc, char **argv) {
   sa.sa_handler = on_quit;
   sigaction(SIGHUP, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+}
 
-  /* Node may leave the terminal non-blocking (its stdin stream sets that on
-   * the shared file description); the relay blocks on it, and so does the
-   * shell that reads it next, so it stays blocking. */
-  for (int fd = 0; fd < 2; fd++) {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+/*
+ * Sends the attach on `sock` and relays until the session or the terminal
+ * ends; returns the exit code. With a fast resume (`resume` set), anything
+ * that goes wrong before the host's first output frame is the full path's
+ * to handle: resume_fall_back() does not return.
+ */
+static int relay(int sock, const unsigned char *attach, size_t attach_len, struct resume *resume) {
+  if (write_all(sock, attach, attach_len) < 0) {
+    if (resume) resume_fall_back(resume);
+    return fail(EXIT_SESSION_LOST, "atsr: lost the connection to the session host");
   }
-
-  int sock = connect_path(argv[1]);
-  if (sock < 0) {
-    char line[512];
-    int n = snprintf(line, sizeof line, "atsr: cannot connect to %s: %s", argv[1], strerror(errno));
-    return finish(EXIT_SESSION_LOST, line, (size_t)n);
-  }
-  int sent = write_all(sock, attach, attach_len);
-  free(attach);
-  if (sent < 0) return fail(EXIT_SESSION_LOST, "atsr: lost the connection to the session host");
-
   fcntl(sock, F_SETFL, O_NONBLOCK);
 
-  struct host_reader host = {0};
+  struct host_reader host = {.must_attach = resume != NULL};
   static unsigned char buf[MAX_END];
   const char *lost_line = "atsr: lost the connection to the session host";
+  long long deadline = now_ms() + FIRST_FRAME_MS;
   for (;;) {
     if (quit_signal) break;
     if (winch && host.attached) {
@@ -320,16 +344,21 @@ int main(int argc, char **argv) {
      * before a refusal stay there), and only while the host takes input. */
     struct pollfd fds[2] = {{.fd = sock, .events = POLLIN | (pending_len > 0 ? POLLOUT : 0)}, {.fd = 0, .events = POLLIN}};
     int nfds = host.attached && pending_len == 0 ? 2 : 1;
-    if (poll(fds, (nfds_t)nfds, -1) < 0) {
+    int ready = poll(fds, (nfds_t)nfds, poll_timeout(&host, deadline));
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return fail(EXIT_SESSION_LOST, "atsr: poll failed");
     }
+    if (ready == 0 && resume) resume_fall_back(resume); /* only a fast resume's wait for its first frame times out */
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = read(sock, buf, sizeof buf);
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0 && resume && !host.attached) resume_fall_back(resume);
       if (n <= 0) return lost(lost_line);
       const char *why = NULL;
-      if (host_bytes(&host, buf, (size_t)n, &why) < 0) {
+      int got = host_bytes(&host, buf, (size_t)n, &why);
+      if (got == HOST_DECLINED) resume_fall_back(resume);
+      if (got < 0) {
         if (*why == '\0') break; /* the terminal is gone: leave the session running */
         return lost(why);
       }
@@ -350,4 +379,48 @@ int main(int argc, char **argv) {
     raise(quit_signal);
   }
   return 0;
+}
+
+/* `atsr-relay SOCKET_PATH`: started by the TypeScript front, which made every decision. */
+static int run_for_front(const char *socket_path) {
+  size_t attach_len;
+  unsigned char *attach = hex_env("ATSR_RELAY_ATTACH", &attach_len);
+  if (!attach || attach_len == 0) {
+    fprintf(stderr, "atsr-relay: ATSR_RELAY_ATTACH is missing or not hex (atsr starts the relay)\n");
+    return EXIT_USAGE;
+  }
+  size_t len;
+  unsigned char *reset = hex_env("ATSR_RELAY_RESET", &len);
+  reset_bytes = reset;
+  reset_len = reset ? len : 0;
+  set_handlers();
+  make_terminal_blocking();
+
+  int sock = connect_path(socket_path);
+  if (sock < 0) {
+    char line[512];
+    int n = snprintf(line, sizeof line, "atsr: cannot connect to %s: %s", socket_path, strerror(errno));
+    return finish(EXIT_SESSION_LOST, line, (size_t)n);
+  }
+  return relay(sock, attach, attach_len, NULL);
+}
+
+/* `atsr-relay --resume SOCKET_ROOT -- ATSR-COMMAND...`: rezumable's fast resume (fast-resume.c). */
+static int run_fast_resume(const char *socket_root, char **fallback) {
+  struct resume r = {.fallback = fallback, .sock = -1};
+  resume_save_signals();
+  if (resume_prepare(&r, socket_root) < 0) resume_fall_back(&r);
+  reset_bytes = (const unsigned char *)r.reset;
+  reset_len = strlen(r.reset);
+  set_handlers();
+  return relay(r.sock, r.attach.data, r.attach.len, &r);
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 5 && strcmp(argv[1], "--resume") == 0 && strcmp(argv[3], "--") == 0) return run_fast_resume(argv[2], argv + 4);
+  if (argc == 2) return run_for_front(argv[1]);
+  fprintf(stderr,
+          "usage: atsr-relay SOCKET_PATH (started by atsr, with ATSR_RELAY_ATTACH)\n"
+          "       atsr-relay --resume SOCKET_ROOT -- ATSR-COMMAND... (started by rezumable)\n");
+  return EXIT_USAGE;
 }
