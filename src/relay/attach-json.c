@@ -119,7 +119,7 @@ static const char VT_TERMINAL_RESET[] =
 
 static int starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
-/* VT_FAMILY of terminal-reset.ts: these prefixes, vt100..vt599, and linux or alacritty alone or followed by '-'. */
+/* VT_FAMILY of terminal-reset.ts (test/unit/relay-reset-parity.test.ts keeps them equal): these prefixes, vt100..vt599, and linux or alacritty alone or followed by '-'. */
 static int is_vt_family(const char *term) {
   static const char *const prefixes[] = {"xterm", "screen", "tmux", "rxvt", "putty", "konsole", "gnome", "foot", "kitty"};
   for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
