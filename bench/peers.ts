@@ -120,7 +120,7 @@ export interface AtsrBuild {
 export function atsrBuilds(root: string, workDir: string): AtsrBuild[] {
   const dist = join(workDir, 'dist');
   mkdirSync(dist);
-  for (const file of ['atsr', 'atsr.cjs', 'pty.node', 'malloc-trim.node']) {
+  for (const file of ['atsr', 'atsr.cjs', 'pty.node', 'malloc-trim.node', 'atsr-relay', 'rezume-connect']) {
     if (existsSync(join(root, 'dist', file))) copyFileSync(join(root, 'dist', file), join(dist, file));
   }
   const builds: AtsrBuild[] = [];

@@ -92,6 +92,7 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
       diagLevel: opts.diagLevel,
       diagFile: opts.diagFile ?? '',
       attachTimeoutMs: attachTimeoutFrom(process.env),
+      holdForCreator: opts.action !== 'create-detached',
     });
     if (started === 'exists' && opts.action !== 'attach-or-create') {
       throw new AtsrError(`session ${name} exists already`, ExitCode.sessionExists);

@@ -39,6 +39,8 @@ export interface HostSpec {
   diagFile: string;
   /** ATTACH_TIMEOUT_MS, unless a test asked for another. */
   attachTimeoutMs: number;
+  /** The creating front attaches at once: the output waits for it (at most attachTimeoutMs). */
+  holdForCreator: boolean;
 }
 
 /** What the host reports on its readiness pipe, as one JSON line. */

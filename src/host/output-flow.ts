@@ -47,6 +47,8 @@ export class OutputFlow {
   private pausedFor: ClientConnection | undefined;
   /** Highest output offset ever sent to a read-write client. */
   private delivered = 0;
+  /** A new session's output waits for the front that created it (see holdForCreator). */
+  private creatorHold: NodeJS.Timeout | undefined;
   /** Gives a burst's memory back once the output goes quiet. */
   private readonly memoryTrim = idleMemoryTrim();
 
@@ -113,8 +115,28 @@ export class OutputFlow {
     if (isWriter) {
       this.delivered = Math.max(this.delivered, c.position);
       if (!ok) this.pauseFor(c);
+      this.releaseCreatorHold();
     }
   }
+
+  /**
+   * A session started for a front that attaches at once: the command's
+   * output waits in the pty (the command blocks as on a terminal nobody
+   * reads) until a read-write client streams, or `ms` passed. Otherwise a
+   * fast command (`cat` of a big file) would overrun the ring before its
+   * own creator attached, and the creator would see a loss at offset 0.
+   */
+  holdForCreator(ms: number): void {
+    this.creatorHold = setTimeout(this.releaseCreatorHold, ms);
+    this.targets.pty()?.pause();
+  }
+
+  readonly releaseCreatorHold = (): void => {
+    if (!this.creatorHold) return;
+    clearTimeout(this.creatorHold);
+    this.creatorHold = undefined;
+    if (!this.pausedFor && !this.targets.ending()) this.targets.pty()?.resume();
+  };
 
   /** A client that stops reading (cut off, taken over) must not keep the command paused. */
   release(c: ClientConnection): void {
@@ -168,6 +190,6 @@ export class OutputFlow {
     this.pausedFor = undefined;
     c.socket.off('drain', this.resumeOutput);
     c.socket.off('close', this.resumeOutput);
-    if (!this.targets.ending()) this.targets.pty()?.resume();
+    if (!this.targets.ending() && !this.creatorHold) this.targets.pty()?.resume();
   };
 }

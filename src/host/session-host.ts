@@ -122,6 +122,7 @@ export class SessionHost implements RelaySession {
     try {
       this.pty = this.spawnCommand();
       this.input = this.inputFor(this.pty);
+      if (this.spec.holdForCreator) this.output.holdForCreator(this.spec.attachTimeoutMs || ATTACH_TIMEOUT_MS);
     } catch (err) {
       this.socket.close();
       report({ ok: false, exists: false, message: `cannot start ${this.spec.command[0]}: ${(err as Error).message}` });
