@@ -45,15 +45,6 @@ function listSessions(): Promise<{ code: number | null; stdout: string; stderr: 
 /** The ssh arguments rig().rezume passes after rezume's own options. */
 const rigSshArgs = (remote: string): string[] => [...rig().sshd.sshArgs(['-p', String(rig().proxy.port)]), rig().sshd.destination, remote];
 
-/** The session name rezume sent as ATSR_ID: the one rig session not in `before`. */
-async function newSession(before: Set<string>): Promise<string> {
-  let name: string | undefined;
-  await waitUntil('the session is listed', async () => {
-    name = (await rig().box.list()).find((s) => !before.has(s.name))?.name;
-    return name !== undefined;
-  });
-  return name!;
-}
 
 /** Resets the network until rezume notices, then leaves it resetting (every reconnect fails at once). */
 async function cutNetwork(r: PtyRun): Promise<void> {
@@ -71,7 +62,7 @@ describe('finding and resuming a session', () => {
     const before = new Set((await rig().box.list()).map((s) => s.name));
     const first = rig().rezume(remote);
     await first.waitFor('ready\r\n');
-    const name = await newSession(before);
+    const name = await rig().newSession(before);
     try {
       await cutNetwork(first);
       first.write('\r~.');
@@ -139,7 +130,7 @@ describe('finding and resuming a session', () => {
     const remote = rig().remoteCommand(['sh', '-c', 'echo ready; read x; exit 4']);
     const r = rig().rezume(remote);
     await r.waitFor('ready\r\n');
-    const name = await newSession(before);
+    const name = await rig().newSession(before);
     try {
       await cutNetwork(r);
       r.kill('SIGHUP');

@@ -15,14 +15,6 @@ function hupRecorder(file: string): string[] {
   return ['sh', '-c', `trap 'echo hup > ${file}; exit 129' HUP; echo ready; while :; do sleep 0.05; done`];
 }
 
-async function newSession(before: Set<string>): Promise<string> {
-  let name: string | undefined;
-  await waitUntil('the session is listed', async () => {
-    name = (await rig().box.list()).find((s) => !before.has(s.name))?.name;
-    return name !== undefined;
-  });
-  return name!;
-}
 
 describe('closing the terminal', () => {
   // Needs a version 2 host (its side of `hangup;n=N`): an older server never
@@ -32,7 +24,7 @@ describe('closing the terminal', () => {
     const before = new Set((await rig().box.list()).map((s) => s.name));
     const r = rig().rezume(rig().remoteCommand(hupRecorder(hup)));
     await r.waitFor('ready\r\n');
-    const name = await newSession(before);
+    const name = await rig().newSession(before);
     const sent = Date.now();
     r.kill('SIGHUP');
     await r.exit(2000);
@@ -45,7 +37,7 @@ describe('closing the terminal', () => {
     const before = new Set((await rig().box.list()).map((s) => s.name));
     const r = rig().rezume(rig().remoteCommand(hupRecorder(hup)), { rezumeOptions: ['--keep'] });
     await r.waitFor('ready\r\n');
-    const name = await newSession(before);
+    const name = await rig().newSession(before);
     r.kill('SIGHUP');
     expect((await r.exit(2000)).exitCode).toBe(129);
     expect(r.text()).toMatch(new RegExp(`rezume: the session ${name} is still running on the server; get it back with: rezume --session ${name} `));

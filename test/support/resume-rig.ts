@@ -1,6 +1,6 @@
 // The real thing end to end: rezume on a pty, the real ssh through a fault
 // proxy, a real sshd on loopback, and atsr -s on the server side.
-import { AtsrSandbox } from './atsr-sandbox.js';
+import { AtsrSandbox, waitUntil } from './atsr-sandbox.js';
 import { atsrCommand, rezumeCommand } from './atsr-bin.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import { PtyRun } from './pty-harness.js';
@@ -42,6 +42,16 @@ export class ResumeRig {
   }
 
   /** Ends every rezume started so far, so that the next test has the proxy to itself. */
+  /** The session a rezume just started (the name it sent as ATSR_ID): the one listed that is not in `before`. */
+  async newSession(before: Set<string>): Promise<string> {
+    let name: string | undefined;
+    await waitUntil('the session is listed', async () => {
+      name = (await this.box.list()).find((s) => !before.has(s.name))?.name;
+      return name !== undefined;
+    });
+    return name!;
+  }
+
   endClients(): void {
     for (const c of this.clients.splice(0)) c.kill('SIGKILL');
     this.proxy.setMode('pass');
