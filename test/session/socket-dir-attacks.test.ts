@@ -4,10 +4,11 @@
 // (before the fix: A's home became 1777 within a few runs, and root's first
 // use chmodded a root-owned directory to 0700 within a few dozen).
 import { type ChildProcess, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmodSync, chownSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { atsrCommand } from '../support/atsr-bin.js';
-import { ThrowawayUser, removeUsers } from '../support/throwaway-user.js';
+import type { ThrowawayUser } from '../support/throwaway-user.js';
+import { useUserPair } from '../support/use-sandbox.js';
 
 // Before the fix about one run in fifteen lost the race (measured with this
 // flipper), so a hundred runs fail the old code but for a chance under 0.1%.
@@ -57,47 +58,34 @@ async function stopFlipper(child: ChildProcess): Promise<number> {
 }
 
 describe('making socket directories while another user flips a symlink', () => {
-  let a: ThrowawayUser;
-  let b: ThrowawayUser;
-  const scratch: string[] = [];
-
-  beforeAll(() => {
-    a = ThrowawayUser.create();
-    b = ThrowawayUser.create();
-  });
-  afterAll(() => {
-    for (const d of scratch) rmSync(d, { recursive: true, force: true });
-    removeUsers(a, b);
-  });
+  const users = useUserPair();
 
   it(`A's home keeps mode 700 over ${RUNS_A} runs of A's atsr -g B-dir/atsr (-l and -n)`, async () => {
-    const bDir = mkdtempSync('/tmp/atsr-bdir-');
-    scratch.push(bDir);
-    chownSync(bDir, b.uid, b.gid);
+    const bDir = users.tempDir('/tmp/atsr-bdir-');
+    chownSync(bDir, users.b.uid, users.b.gid);
     chmodSync(bDir, 0o755);
     const link = `${bDir}/atsr`;
-    const flipper = await startFlipper(b, link, a.home);
+    const flipper = await startFlipper(users.b, link, users.a.home);
     let successes = 0;
     const codes = new Set<number | null>();
     try {
       for (let i = 0; i < RUNS_A && successes === 0; i++) {
         const args = i % 2 === 0 ? ['-g', link, '-l'] : ['-g', link, '-x', '0.01', '-n', `s${i}`, 'sleep', '5'];
-        codes.add((await a.atsr(args)).code);
-        if (modeOf(a.home) !== 0o700) successes++;
+        codes.add((await users.a.atsr(args)).code);
+        if (modeOf(users.a.home) !== 0o700) successes++;
         resetFirstUse(link);
       }
     } finally {
       expect(await stopFlipper(flipper)).toBeGreaterThan(RUNS_A);
     }
-    expect(modeOf(a.home).toString(8)).toBe('700');
+    expect(modeOf(users.a.home).toString(8)).toBe('700');
     expect(successes).toBe(0);
     // And B denied A nothing: every run fell back to A's own directory (item 8).
     expect([...codes]).toEqual([0]);
   }, RACE_TIMEOUT_MS);
 
   it(`root's first use in the installed layout never chmods the root-owned directory B points ROOT/0 at (${RUNS_ROOT} runs)`, async () => {
-    const prefix = mkdtempSync('/tmp/atsr-inst-');
-    scratch.push(prefix);
+    const prefix = users.tempDir('/tmp/atsr-inst-');
     chmodSync(prefix, 0o755);
     const run = `${prefix}/run`;
     mkdirSync(run);
@@ -109,7 +97,7 @@ describe('making socket directories while another user flips a symlink', () => {
     mkdirSync(rootHome, { mode: 0o700 });
     const env = { PATH: process.env.PATH, HOME: rootHome, TERM: 'xterm' };
     const link = `${run}/0`;
-    const flipper = await startFlipper(b, link, victim);
+    const flipper = await startFlipper(users.b, link, victim);
     let successes = 0;
     const codes = new Set<number | null>();
     const [file, ...pre] = atsrCommand();
