@@ -16,7 +16,8 @@ import { runList } from '../list/list-command.js';
 import { DirHandle } from '../session/dir-handle.js';
 import { removeStaleSocket } from '../session/stale-socket.js';
 import { attachSession, clientFields, connectSocket, type SyncHandshake } from '../front/attach-session.js';
-import { RELAY_PROTOCOL_VERSION, execRelay, hostVersion, relayFile } from '../front/relay-front.js';
+import { execRelay, hostVersion, relayFile } from '../front/relay-front.js';
+import { RELAY_PROTOCOL_VERSION } from '../protocol/messages.js';
 import { redrawMethodFor } from '../front/redraw-method.js';
 import { showScreen } from '../front/screen-on-attach.js';
 import { runDirect } from '../front/run-direct.js';
@@ -73,6 +74,8 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     sock?.destroy();
     return cannot(new AtsrError('standard input is not a terminal', ExitCode.noTty));
   }
+  /** This front started the host: it runs this executable, and its output waits for this attach. */
+  let startedHere = false;
   if (!sock) {
     if (!findCommand(opts.command[0]!, process.env)) {
       throw new AtsrError(`${opts.command[0]}: command not found`, ExitCode.commandNotFound);
@@ -99,19 +102,22 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
     }
     diag.log(2, started === 'exists' ? `session ${name} was created by another client at the same time` : `session ${name} created`);
     if (opts.action === 'create-detached') return ExitCode.ok;
+    startedHere = started !== 'exists';
     sock = await tryConnect(dir.dir, name);
     if (!sock) throw new AtsrError(`session ${name} ended before it could be attached`, ExitCode.sessionLost);
   }
   const handshake = opts.sync ? makeHandshake(opts) : undefined;
   const relay = relayFile(process.env);
   if (relay) {
-    if ((await hostVersion(sock)) >= RELAY_PROTOCOL_VERSION) {
+    // A host started here needs no version question, and has no screen to repaint yet.
+    if (startedHere) sock.destroy();
+    if (startedHere || (await hostVersion(sock)) >= RELAY_PROTOCOL_VERSION) {
       const term = process.env.TERM ?? '';
       const client = clientFields();
       // A plain attach shows the current screen (a resume replays exactly instead).
       const redraw = handshake === undefined ? redrawMethodFor(term, opts.redraw) : 'none';
       let from: number | undefined;
-      if (redraw === 'screen') {
+      if (redraw === 'screen' && !startedHere) {
         from = await showScreen(socketPath, term, client).catch((err: Error) => {
           diag.log(1, `no screen repaint: ${err.message}`);
           return undefined;

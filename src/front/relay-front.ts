@@ -6,11 +6,9 @@
 import { constants } from 'node:fs';
 import type { Socket } from 'node:net';
 import { FrameDecoder, FrameType } from '../protocol/frames.js';
-import { type AttachRequestV2, RELAY_PROTOCOL_VERSION, decodeStatus, encodeJson } from '../protocol/messages.js';
+import { type AttachRequestV2, decodeStatus, encodeJson } from '../protocol/messages.js';
 import { findShippedFile } from '../shipped-file.js';
 import { terminalResetFor } from './terminal-reset.js';
-
-export { RELAY_PROTOCOL_VERSION };
 
 /** Forces the TypeScript front (a test knob, so that its path keeps being tested against the host). */
 export const FRONT_PROTOCOL_ENV = 'ATSR_FRONT_PROTOCOL';

@@ -131,7 +131,7 @@ export class OutputFlow {
     this.targets.pty()?.pause();
   }
 
-  readonly releaseCreatorHold = (): void => {
+  private readonly releaseCreatorHold = (): void => {
     if (!this.creatorHold) return;
     clearTimeout(this.creatorHold);
     this.creatorHold = undefined;
