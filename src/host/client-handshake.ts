@@ -4,7 +4,7 @@
 // stream starts, counted input, late replies, hangup, and the exit's bye.
 import { randomBytes } from 'node:crypto';
 import { type InbandMessage, type Nonce, encodeInband } from '../inband/inband-message.js';
-import { InbandScanner, type ScanPart } from '../inband/inband-scanner.js';
+import { InbandScanner, type ScanPart, partBytes } from '../inband/inband-scanner.js';
 import type { StreamStart } from './output-flow.js';
 
 /** How long the host waits for the client's sync reply before it starts the stream itself. */
@@ -142,9 +142,7 @@ export class ClientHandshake {
   private feedLive(parts: ScanPart[]): void {
     for (const p of parts) {
       if (this.phase !== 'streaming') return; // a hangup or detach ended it
-      if ('plain' in p) this.peer.input(p.plain);
-      else if ('malformed' in p) this.peer.input(p.malformed);
-      else if (!this.consumed(p.message)) this.peer.input(p.raw);
+      if (!('message' in p) || !this.consumed(p.message)) this.peer.input(partBytes(p));
     }
     this.holdAtMost();
   }
