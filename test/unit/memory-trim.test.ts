@@ -9,9 +9,13 @@ import { ROOT } from '../support/atsr-bin.js';
 
 const MIB = 1 << 20;
 
+/** A trim past the one the host's start makes (which each test checks first). */
 function recordingTrim(): { trim: IdleMemoryTrim; steps: string[] } {
   const steps: string[] = [];
   const trim = new IdleMemoryTrim({ collectGarbage: () => steps.push('gc'), trimMalloc: () => steps.push('malloc_trim') });
+  vi.advanceTimersByTime(2000);
+  expect(steps).toEqual(['gc', 'malloc_trim']);
+  steps.length = 0;
   return { trim, steps };
 }
 
@@ -21,6 +25,19 @@ describe('IdleMemoryTrim', () => {
   });
   afterEach(() => {
     vi.useRealTimers();
+  });
+
+  it("trims once 2 s after the host's start, and the start's small output (a prompt) does not put it off", () => {
+    const steps: string[] = [];
+    const trim = new IdleMemoryTrim({ collectGarbage: () => steps.push('gc'), trimMalloc: () => steps.push('malloc_trim') });
+    vi.advanceTimersByTime(1000);
+    trim.noteOutput(100);
+    vi.advanceTimersByTime(999);
+    expect(steps).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(steps).toEqual(['gc', 'malloc_trim']);
+    vi.advanceTimersByTime(60_000);
+    expect(steps).toEqual(['gc', 'malloc_trim']);
   });
 
   it('never trims after less than 1 MiB of output (keystroke echoes, prompts)', () => {
