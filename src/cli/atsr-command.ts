@@ -118,7 +118,7 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
       const redraw = handshake === undefined ? redrawMethodFor(term, opts.redraw) : 'none';
       let from: number | undefined;
       if (redraw === 'screen' && !startedHere) {
-        from = await showScreen(socketPath, term, client).catch((err: Error) => {
+        from = await showScreen(socketPath, term, client, diag).catch((err: Error) => {
           diag.log(1, `no screen repaint: ${err.message}`);
           return undefined;
         });

@@ -6,8 +6,11 @@
 import { FrameDecoder, FrameType, encodeFrame } from '../protocol/frames.js';
 import { decodeScreen } from '../protocol/screen-message.js';
 import type { Size } from '../host/drawn-sizes.js';
+import type { Diagnostics } from '../log/diagnostics.js';
 import { connectSocket } from './attach-session.js';
 import { RawTty } from './raw-tty.js';
+import { isVtFamily } from './terminal-reset.js';
+import { loadXterm } from './xterm-code.js';
 
 /** The host answers at once unless it is wedged; then the attach goes on without a repaint. */
 const SCREEN_QUERY_MS = 5000;
@@ -18,8 +21,16 @@ const SCREEN_QUERY_MS = 5000;
  * nothing to repaint: the replay is the whole stream from its first byte, the
  * ring is empty, or the terminal type is not one the emulator speaks.
  */
-export async function showScreen(socketPath: string, term: string, shown: Size): Promise<number | undefined> {
-  const { state, ring } = await fetchScreen(socketPath);
+export async function showScreen(socketPath: string, term: string, shown: Size, diag: Diagnostics): Promise<number | undefined> {
+  // The emulator loads while the host gathers its ring: the load is this process's work, the ring the host's.
+  const asked = () => {
+    if (!isVtFamily(term)) return;
+    loadXterm().then(
+      (x) => diag.log(3, `screen emulator from the ${x.source}, code cache ${x.cache}`),
+      (err: Error) => diag.log(1, `screen emulator: ${err.message}`),
+    );
+  };
+  const { state, ring } = await fetchScreen(socketPath, asked);
   if (ring.length === 0 || (state.start === 0 && Math.min(state.delivered, state.out) === 0)) return undefined;
   const { repaintFor } = await import('./screen-repaint.js');
   const bytes = await repaintFor(term, ring, state.sizes, shown);
@@ -35,7 +46,7 @@ export async function showScreen(socketPath: string, term: string, shown: Size):
   return state.out;
 }
 
-function fetchScreen(socketPath: string): Promise<ReturnType<typeof decodeScreen>> {
+function fetchScreen(socketPath: string, asked: () => void): Promise<ReturnType<typeof decodeScreen>> {
   return connectSocket(socketPath).then(
     (sock) =>
       new Promise((resolve, reject) => {
@@ -58,6 +69,7 @@ function fetchScreen(socketPath: string): Promise<ReturnType<typeof decodeScreen
         sock.on('error', done);
         sock.on('close', () => done(new Error('the session host closed the connection')));
         sock.write(encodeFrame(FrameType.screenQuery));
+        asked();
       }),
   );
 }

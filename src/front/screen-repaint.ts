@@ -3,12 +3,12 @@
 // session). At attach time the front, a short-lived process that becomes the
 // relay, rebuilds the screen from the host's output ring with
 // @xterm/headless and serializes it with @xterm/addon-serialize. Both are
-// loaded by a dynamic import only then, so neither the host's memory nor a
-// front's startup pays for them.
+// loaded only then, from outside the main bundle (xterm-code.ts), so neither
+// the host's memory nor a front's startup pays for them.
 import type { Terminal } from '@xterm/headless';
-import type { SerializeAddon } from '@xterm/addon-serialize';
 import type { Size, SizeChange } from '../host/drawn-sizes.js';
 import { VT_TERMINAL_RESET, isVtFamily } from './terminal-reset.js';
+import { loadXterm } from './xterm-code.js';
 
 /**
  * The emulator's largest screen: an attach may claim any size, and the
@@ -22,23 +22,6 @@ const bounded = (size: Size): Size => ({
   cols: Math.min(Math.max(1, size.cols), MAX_REPAINT_COLS),
   rows: Math.min(Math.max(1, size.rows), MAX_REPAINT_ROWS),
 });
-
-interface XtermModules {
-  Terminal: typeof Terminal;
-  SerializeAddon: typeof SerializeAddon;
-}
-
-let modules: Promise<XtermModules> | undefined;
-
-/** The emulator, loaded on first use: esbuild keeps the modules in the bundle but runs them only here. */
-function loadXterm(): Promise<XtermModules> {
-  modules ??= Promise.all([import('@xterm/headless'), import('@xterm/addon-serialize')]).then(([headless, serialize]) => ({
-    // CommonJS modules: their exports are the default export of the import.
-    Terminal: (headless.default ?? headless).Terminal,
-    SerializeAddon: (serialize.default ?? serialize).SerializeAddon,
-  }));
-  return modules;
-}
 
 /** Screen state the serialize addon leaves out, read from xterm's core (as the addon itself reads the SGR state). */
 interface XtermCore {
@@ -70,7 +53,7 @@ export function repaintFor(term: string, output: Buffer, sizes: readonly SizeCha
 }
 
 async function rebuild(output: Buffer, sizes: readonly SizeChange[], shown: Size): Promise<Buffer> {
-  const xterm = await loadXterm();
+  const xterm = (await loadXterm()).modules;
   const first = sizes[0] ?? { at: 0, ...shown };
   const screen = new xterm.Terminal({ cols: first.cols, rows: first.rows, scrollback: 0, allowProposedApi: true });
   try {

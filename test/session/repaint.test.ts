@@ -2,6 +2,7 @@
 // current screen at once. VT terminals get the screen rebuilt from the
 // output ring; other types (Wyse, ADDS, ...) get nothing unless they ask for
 // a redraw method with -R (SIGWINCH or Ctrl-L to the program).
+import { readFileSync } from 'node:fs';
 import { type Socket, connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FrameDecoder, FrameType } from '../../src/protocol/frames.js';
@@ -48,6 +49,15 @@ describe('repaint on a plain attach (TERM=xterm)', () => {
     const a = box().attach(['-a', 'p1'], SIZE);
     const end = (await a.waitFor('\x1b=')) + 2;
     expect(a.text().slice(0, end)).toBe(REPAINT);
+  });
+
+  it('loads the emulator from the executable, with the code cache the build made for it taken by V8', async () => {
+    await drawnThenDetached('p5', FULL_SCREEN, 'MIDDLE');
+    const log = `${box().dir}/p5.log`;
+    const a = box().attach(['-d', '3', '-o', log, '-a', 'p5'], SIZE);
+    await a.waitFor('\x1b[?66h');
+    const source = process.env.ATSR_TEST_BUNDLE === '1' ? 'file' : 'executable';
+    expect(readFileSync(log, 'utf8')).toMatch(new RegExp(` atsr\\[front \\d+\\]: screen emulator from the ${source}, code cache accepted\n`));
   });
 
   it('a read-only viewer (-r) of an attached session shows the current screen at once', async () => {
