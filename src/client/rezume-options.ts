@@ -88,14 +88,37 @@ function longOptionForSsh(args: string[]): string | undefined {
       hostSeen = true;
       continue;
     }
-    // A cluster such as -vp22: a letter that takes an argument ends it, taking the next word when it is last.
-    for (let j = 1; j < a.length; j++) {
-      if (!SSH_OPTIONS_WITH_ARGUMENT.has(a[j])) continue;
-      if (j === a.length - 1) i++;
-      break;
-    }
+    if (takesNextWord(a)) i++;
   }
   return undefined;
+}
+
+/**
+ * Whether an option cluster such as -vp22 or -vp takes the next word: a
+ * letter that takes an argument ends the cluster, with the rest of it or,
+ * when it is last, with the next word.
+ */
+function takesNextWord(cluster: string): boolean {
+  for (let j = 1; j < cluster.length; j++) {
+    if (SSH_OPTIONS_WITH_ARGUMENT.has(cluster[j])) return j === cluster.length - 1;
+  }
+  return false;
+}
+
+/** The words ssh would run as the remote command: after the host and the options ssh reads right after it. */
+function remoteCommandWords(args: string[]): string[] {
+  let hostSeen = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') return args.slice(hostSeen ? i + 1 : i + 2);
+    if (a.length < 2 || !a.startsWith('-')) {
+      if (hostSeen) return args.slice(i);
+      hostSeen = true;
+    } else if (takesNextWord(a)) {
+      i++;
+    }
+  }
+  return [];
 }
 
 /** A long option in ssh's place: ours misplaced, or one nobody has; ssh would print its usage. */
@@ -157,6 +180,10 @@ export function parseRezumeOptions(argv: string[]): RezumeParse {
   refuseLongOption(cmd);
   const session = o.session === undefined ? undefined : sessionName(String(o.session));
   if (o.list && session !== undefined) throw new AtsrError('--list and --session cannot go together', ExitCode.usage);
+  // The listing is the remote command: one given after the host would run in its place.
+  if (o.list && remoteCommandWords(cmd.args).length > 0) {
+    throw new AtsrError(`--list takes no command after the host: ${cmd.args.join(' ')}`, ExitCode.usage);
+  }
   return {
     kind: o.list ? 'list' : 'run',
     options: {

@@ -39,12 +39,19 @@ describe('rezume options for finding sessions', () => {
     expect(options(['--session', 'rzabc', 'db1'])).toMatchObject({ kind: 'run', options: { session: 'rzabc', keep: false } });
     expect(options(['--keep', 'db1'])).toMatchObject({ kind: 'run', options: { keep: true, session: undefined } });
     expect(options(['--server-atsr', '/opt/atsr/bin/atsr', '--list', 'db1'])).toMatchObject({ options: { serverAtsr: '/opt/atsr/bin/atsr' } });
+    // ssh's options and their arguments before the host are not a command.
+    expect(options(['--list', '-p', '2222', '-o', 'User=bob', '-4v', '-i', 'key', 'db1'])).toMatchObject({ kind: 'list' });
+    expect(options(['--list', '-p2222', '-vl', 'alice', '--', 'db1'])).toMatchObject({ kind: 'list' });
+    expect(options(['--list', 'db1', '-p', '2222'])).toMatchObject({ kind: 'list' }); // ssh reads options after the host too
   });
 
   it.each([
     [['--session', 'a/b', 'db1'], "--session: the session name contains '/'"],
     [['--session', 'a b', 'db1'], '--session: the session name may use only letters, digits and _ . @ + - (and not start with . @ + -)'],
     [['--list', '--session', 'rzabc', 'db1'], '--list and --session cannot go together'],
+    [['--list', 'db1', 'top'], '--list takes no command after the host: db1 top'],
+    [['--list', '-p', '2222', '-vl', 'alice', 'db1', 'ls', '-l'], '--list takes no command after the host: -p 2222 -vl alice db1 ls -l'],
+    [['--list', '-p2222', '--', 'db1', 'x'], '--list takes no command after the host: -p2222 -- db1 x'],
   ])('refuses %j', (argv, message) => {
     expect(() => parseRezumeOptions(argv)).toThrow(new AtsrError(message, 2));
   });
