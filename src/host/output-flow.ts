@@ -60,6 +60,11 @@ export class OutputFlow {
     this.ring = new ByteRing(bufferSize);
   }
 
+  /** Gives back what some work just allocated (an attach), once the output is quiet. */
+  trimWhenQuiet(): void {
+    this.memoryTrim?.noteWork();
+  }
+
   /** Output some read-write client was sent: where a plain attach starts. */
   get deliveredUpTo(): number {
     return this.delivered;

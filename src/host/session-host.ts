@@ -357,6 +357,7 @@ export class SessionHost implements RelaySession {
    * refused (busy), or undefined once `c` has its role.
    */
   private admit(c: ClientConnection, req: AttachCommon): string | undefined {
+    this.output.trimWhenQuiet();
     if (req.readOnly) {
       c.role = 'viewer';
       return undefined;

@@ -40,6 +40,17 @@ describe('IdleMemoryTrim', () => {
     expect(steps).toEqual(['gc', 'malloc_trim']);
   });
 
+  it('trims 2 s after other work (an attach), also with no output', () => {
+    const { trim, steps } = recordingTrim();
+    trim.noteWork();
+    vi.advanceTimersByTime(1000);
+    trim.noteWork();
+    vi.advanceTimersByTime(1999);
+    expect(steps).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(steps).toEqual(['gc', 'malloc_trim']);
+  });
+
   it('never trims after less than 1 MiB of output (keystroke echoes, prompts)', () => {
     const { trim, steps } = recordingTrim();
     for (let i = 0; i < 255; i++) trim.noteOutput(4096);
