@@ -22,16 +22,11 @@ const SCREEN_QUERY_MS = 5000;
  * ring is empty, or the terminal type is not one the emulator speaks.
  */
 export async function showScreen(socketPath: string, term: string, shown: Size, diag: Diagnostics): Promise<number | undefined> {
-  // The emulator loads while the host gathers its ring: the load is this process's work, the ring the host's.
-  const asked = () => {
-    if (!isVtFamily(term)) return;
-    loadXterm().then(
-      (x) => diag.log(3, `screen emulator from the ${x.source}, code cache ${x.cache}`),
-      (err: Error) => diag.log(1, `screen emulator: ${err.message}`),
-    );
-  };
-  const { state, ring } = await fetchScreen(socketPath, asked);
+  const { state, ring } = await fetchScreen(socketPath);
   if (ring.length === 0 || (state.start === 0 && Math.min(state.delivered, state.out) === 0)) return undefined;
+  if (!isVtFamily(term)) return undefined;
+  const emulator = await loadXterm();
+  diag.log(3, `screen emulator from the ${emulator.source}, code cache ${emulator.cache}`);
   const { repaintFor } = await import('./screen-repaint.js');
   const bytes = await repaintFor(term, ring, state.sizes, shown);
   if (!bytes) return undefined;
@@ -46,7 +41,7 @@ export async function showScreen(socketPath: string, term: string, shown: Size, 
   return state.out;
 }
 
-function fetchScreen(socketPath: string, asked: () => void): Promise<ReturnType<typeof decodeScreen>> {
+function fetchScreen(socketPath: string): Promise<ReturnType<typeof decodeScreen>> {
   return connectSocket(socketPath).then(
     (sock) =>
       new Promise((resolve, reject) => {
@@ -69,7 +64,6 @@ function fetchScreen(socketPath: string, asked: () => void): Promise<ReturnType<
         sock.on('error', done);
         sock.on('close', () => done(new Error('the session host closed the connection')));
         sock.write(encodeFrame(FrameType.screenQuery));
-        asked();
       }),
   );
 }
