@@ -22,14 +22,19 @@ const SCREEN_QUERY_MS = 5000;
  * ring is empty, or the terminal type is not one the emulator speaks.
  */
 export async function showScreen(socketPath: string, term: string, shown: Size, diag: Diagnostics): Promise<number | undefined> {
+  const asked = performance.now();
   const { state, ring } = await fetchScreen(socketPath);
   if (ring.length === 0 || (state.start === 0 && Math.min(state.delivered, state.out) === 0)) return undefined;
   if (!isVtFamily(term)) return undefined;
+  const fetched = performance.now();
   const emulator = await loadXterm();
   diag.log(3, `screen emulator from the ${emulator.source}, code cache ${emulator.cache}`);
+  const loaded = performance.now();
   const { repaintFor } = await import('./screen-repaint.js');
   const bytes = await repaintFor(term, ring, state.sizes, shown);
   if (!bytes) return undefined;
+  const ms = (from: number, to: number): string => (to - from).toFixed(1);
+  diag.log(3, `screen repaint: ${ring.length} bytes of ring in ${ms(asked, fetched)} ms, emulator loaded in ${ms(fetched, loaded)}, screen rebuilt in ${ms(loaded, performance.now())} (${bytes.length} bytes)`);
   // Raw, so that the bytes reach the terminal unchanged (no CR added before LF).
   const tty = new RawTty();
   tty.enter();
