@@ -79,11 +79,18 @@ export class OutputFlow {
   }
 
   onOutput(chunk: Buffer): void {
+    this.pending.push(chunk);
+    if (this.pending.length > 1) return;
+    // A short read with nothing before it (a keystroke's echo, a prompt):
+    // the pty had no more, so nothing joins it in this turn, and it goes
+    // out at once rather than through another phase of the event loop.
+    if (chunk.length < FULL_PTY_READ) return this.flush();
     // What one event-loop turn read goes out as one frame, which saves the
     // front most of its per-chunk work.
-    this.pending.push(chunk);
-    if (this.pending.length === 1) setImmediate(() => this.flush());
+    setImmediate(this.flushSoon);
   }
+
+  private readonly flushSoon = (): void => this.flush();
 
   /** Sends the output read so far: call before anything that depends on `out`. */
   flush(): void {
