@@ -103,6 +103,7 @@ export class OutputFlow {
     }
     let length = 0;
     for (const chunk of chunks) length += chunk.length;
+    if (length === 0) return; // an empty frame would say nothing
     // More than a pooled frame holds (node-pty handing out what it buffered while paused): a frame per
     // read, and no reading on, which would put the pty's next bytes before the reads still to send.
     if (HEADER_BYTES + length > POOLED_FRAME_BYTES) for (const chunk of chunks) this.send(this.frameOf([chunk], chunk.length, false));

@@ -540,8 +540,8 @@ export class SessionHost implements RelaySession {
  * The host runs little JavaScript per event and spends its time in syscalls.
  * V8's optimizing compilers (Maglev, TurboFan) would compile its hot paths
  * on background threads, and deoptimize them, while its user types: that was
- * most of the host's keystroke tail (p99 about 1 ms over the raw pty; with
- * them off about 0.3 ms, docs/benchmarks.md). Interpreted and baseline code
+ * most of the host's keystroke tail (p99 1.0–1.5 ms over the raw pty; with
+ * them off 0.25–0.6 ms here, docs/benchmarks.md). Interpreted and baseline code
  * is fast enough for the rest. Flags set at run time apply from then on.
  */
 function withoutOptimizingCompilers(): void {
