@@ -85,6 +85,20 @@ export class ClientConnection {
     return ok;
   }
 
+  /**
+   * Sends one whole output frame (header and payload in one buffer: one
+   * write); false when the socket asks us to wait for 'drain'. `onWritten`:
+   * the socket is done with `frame` (written out, or the socket destroyed).
+   */
+  sendOutputFrame(frame: Buffer, onWritten?: () => void): boolean {
+    if (this.closed) {
+      onWritten?.();
+      return true;
+    }
+    this.position += frame.length - HEADER_BYTES;
+    return this.socket.write(frame, onWritten);
+  }
+
   /** Sends bytes for the client's terminal that are not session output (v2: messages, a reset); position unchanged. */
   sendTerminal(bytes: Buffer): void {
     if (!this.closed) this.socket.write(encodeFrame(FrameType.output, bytes));

@@ -4,10 +4,12 @@
 import { readSync } from 'node:fs';
 import type { IPty } from 'node-pty';
 import type { Diagnostics } from '../log/diagnostics.js';
+import { FrameType, HEADER_BYTES, writeHeader } from '../protocol/frames.js';
 import { ByteRing } from '../session/byte-ring.js';
 import { idleMemoryTrim } from './memory-trim.js';
 import { ptyMasterFd, ptyReaderIdle } from '../pty/pty-internals.js';
 import { type ClientConnection, VIEWER_MAX_BACKLOG } from './client-connection.js';
+import { type FrameLease, FramePool } from './frame-pool.js';
 
 /** At most this much output is read on per flush (`readOn`). */
 const READ_ON_BYTES = 64 * 1024;
@@ -17,6 +19,17 @@ const READ_ON_BYTES = 64 * 1024;
  * that the pty is empty, so reading on would only cost a syscall.
  */
 const FULL_PTY_READ = 4095;
+/** A pooled frame holds its header, what node-pty read in the turn (a read or two), and what was read on. */
+const POOLED_FRAME_BYTES = HEADER_BYTES + 4 * FULL_PTY_READ + READ_ON_BYTES;
+/** Node's Buffer.allocUnsafe serves smaller sizes from its shared slab, without an allocation of their own. */
+const SLAB_BYTES = 4096;
+
+/** One flush's output, encoded as one frame for every client. */
+interface OutgoingFrame {
+  bytes: Buffer;
+  /** Where `bytes` came from the pool; undefined for a buffer of its own. */
+  lease: FrameLease | undefined;
+}
 
 /** What the output flow needs to know of the session around it. */
 export interface OutputTargets {
@@ -41,8 +54,8 @@ export class OutputFlow {
   readonly ring: ByteRing;
   /** Output read from the pty in this event-loop turn, not yet sent. */
   private pending: Buffer[] = [];
-  /** Where `readOn` reads to: copied out at once, so one is enough. */
-  private readOnBuffer: Buffer | undefined;
+  /** Buffers for big frames; one is enough while the clients keep up. */
+  private readonly frames = new FramePool(POOLED_FRAME_BYTES, 1);
   /** The client whose full socket has the pty paused. */
   private pausedFor: ClientConnection | undefined;
   /** Highest output offset ever sent to a read-write client. */
@@ -71,24 +84,43 @@ export class OutputFlow {
   }
 
   onOutput(chunk: Buffer): void {
+    this.pending.push(chunk);
+    if (this.pending.length > 1) return;
+    // A short read with nothing before it (a keystroke's echo, a prompt):
+    // the pty had no more, so nothing joins it in this turn, and it goes
+    // out at once rather than through another phase of the event loop.
+    if (chunk.length < FULL_PTY_READ) return this.flush();
     // What one event-loop turn read goes out as one frame, which saves the
     // front most of its per-chunk work.
-    this.pending.push(chunk);
-    if (this.pending.length === 1) setImmediate(() => this.flush());
+    setImmediate(this.flushSoon);
   }
+
+  private readonly flushSoon = (): void => this.flush();
 
   /** Sends the output read so far: call before anything that depends on `out`. */
   flush(): void {
     if (this.pending.length === 0) return;
-    const readOn = this.readOn();
-    const chunk = this.pending.length === 1 && !readOn ? this.pending[0]! : Buffer.concat(this.pending);
+    const chunks = this.pending;
     this.pending = [];
-    this.ring.append(chunk);
-    this.memoryTrim?.noteOutput(chunk.length);
+    if (!this.anyStreaming()) {
+      for (const chunk of chunks) this.keep(chunk);
+      return;
+    }
+    let length = 0;
+    for (const chunk of chunks) length += chunk.length;
+    if (length === 0) return; // an empty frame would say nothing
+    // More than a pooled frame holds (node-pty handing out what it buffered while paused): a frame per
+    // read, and no reading on, which would put the pty's next bytes before the reads still to send.
+    if (HEADER_BYTES + length > POOLED_FRAME_BYTES) for (const chunk of chunks) this.send(this.frameOf([chunk], chunk.length, false));
+    else this.send(this.frameOf(chunks, length, this.mayReadOn(chunks[chunks.length - 1]!)));
+  }
+
+  private send(frame: OutgoingFrame): void {
+    this.keep(frame.bytes.subarray(HEADER_BYTES));
     const writer = this.targets.writer();
     for (const c of this.targets.clients()) {
       if (!c.streaming) continue;
-      const ok = c.sendOutput(chunk);
+      const ok = c.sendOutputFrame(frame.bytes, frame.lease?.hold());
       if (c === writer) {
         this.delivered = c.position;
         // Backpressure: a slow client slows the command instead of growing memory.
@@ -98,6 +130,7 @@ export class OutputFlow {
         c.drop();
       }
     }
+    frame.lease?.letGo();
   }
 
   /**
@@ -148,35 +181,72 @@ export class OutputFlow {
     if (this.pausedFor === c) this.resumeOutput();
   }
 
+  /** Appends output to the ring. */
+  private keep(bytes: Buffer): void {
+    this.ring.append(bytes);
+    this.memoryTrim?.noteOutput(bytes.length);
+  }
+
+  private anyStreaming(): boolean {
+    for (const c of this.targets.clients()) if (c.streaming) return true;
+    return false;
+  }
+
+  /**
+   * `chunks` and, if `mayReadOn`, what `readOn` reads after them, as one
+   * output frame: copied once, into a pooled buffer for a burst (its pages
+   * already the process's), or Node's shared slab for a keystroke's echo.
+   */
+  private frameOf(chunks: Buffer[], length: number, mayReadOn: boolean): OutgoingFrame {
+    const readOn = mayReadOn && HEADER_BYTES + length + FULL_PTY_READ <= POOLED_FRAME_BYTES;
+    const pooled = readOn || (HEADER_BYTES + length >= SLAB_BYTES && HEADER_BYTES + length <= POOLED_FRAME_BYTES);
+    const lease = pooled ? this.frames.lease() : undefined;
+    const buf = lease?.buf ?? Buffer.allocUnsafe(HEADER_BYTES + length);
+    let at = HEADER_BYTES;
+    for (const chunk of chunks) at += chunk.copy(buf, at);
+    if (readOn) at += this.readOn(buf, at);
+    writeHeader(buf, FrameType.output, at - HEADER_BYTES);
+    return { bytes: buf.subarray(0, at), lease };
+  }
+
   /**
    * A pty master gives at most ~4 KiB per read, and node-pty reads once per
    * event-loop turn (libuv stops at a short read), so a burst of output would
    * cross the socket and the front's terminal in thousands of 4 KiB frames.
-   * While a read-write client takes output as fast as it comes, read on here
-   * until the pty has no more (or READ_ON_BYTES): fewer, larger frames. Never
-   * while node-pty holds unread output (order) or a client holds the pty
-   * paused (backpressure); and not for a detached session, whose ring would
-   * only be overrun sooner. Returns whether it appended to `pending`.
+   * While a read-write client takes output as fast as it comes, read on
+   * (`readOn`) until the pty has no more (or READ_ON_BYTES): fewer, larger
+   * frames. Never while node-pty holds unread output (order) or a client
+   * holds the pty paused (backpressure); and not for a detached session,
+   * whose ring would only be overrun sooner.
    */
-  private readOn(): boolean {
+  private mayReadOn(last: Buffer): boolean {
+    if (last.length < FULL_PTY_READ) return false;
     const pty = this.targets.pty();
-    if (this.pending[this.pending.length - 1]!.length < FULL_PTY_READ) return false;
-    if (!pty || !this.targets.writer()?.streaming || this.pausedFor || this.targets.stopped() || !ptyReaderIdle(pty)) return false;
-    const fd = ptyMasterFd(pty);
-    if (fd === undefined) return false;
-    const buf = (this.readOnBuffer ??= Buffer.allocUnsafe(READ_ON_BYTES));
-    let at = 0;
-    while (at < READ_ON_BYTES) {
+    return !!pty && !!this.targets.writer()?.streaming && !this.pausedFor && !this.targets.stopped() && ptyReaderIdle(pty);
+  }
+
+  /**
+   * Reads what the pty holds into `buf` from `at`, in full pty reads, up to
+   * READ_ON_BYTES; returns the bytes read. A short read means the pty was
+   * empty: another would only fail (EAGAIN), and a failed read costs an
+   * Error with its stack.
+   */
+  private readOn(buf: Buffer, at: number): number {
+    const fd = ptyMasterFd(this.targets.pty()!);
+    if (fd === undefined) return 0;
+    const end = Math.min(buf.length, at + READ_ON_BYTES);
+    let read = 0;
+    while (end - (at + read) >= FULL_PTY_READ) {
+      let n: number;
       try {
-        const n = readSync(fd, buf, at, READ_ON_BYTES - at, null);
-        if (n <= 0) break;
-        at += n;
+        n = readSync(fd, buf, at + read, end - (at + read), null);
       } catch {
         break; // EAGAIN: nothing more for now; EIO: the command is gone, and node-pty will see it too
       }
+      read += n;
+      if (n < FULL_PTY_READ) break;
     }
-    if (at > 0) this.pending.push(buf.subarray(0, at));
-    return at > 0;
+    return read;
   }
 
   private pauseFor(c: ClientConnection): void {

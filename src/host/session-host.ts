@@ -3,6 +3,7 @@
 // (docs/protocol.md): here the connections and the attach policy; the
 // output flow, the lifecycle and a v2 client's handshake have files of their own.
 import { userInfo } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { spawn as spawnPty, type IPty } from 'node-pty';
@@ -536,8 +537,22 @@ export class SessionHost implements RelaySession {
   }
 }
 
+/**
+ * The host runs little JavaScript per event and spends its time in syscalls.
+ * V8's optimizing compilers (Maglev, TurboFan) would compile its hot paths
+ * on background threads, and deoptimize them, while its user types: that was
+ * most of the host's keystroke tail (p99 1.0–1.5 ms over the raw pty; with
+ * them off 0.25–0.6 ms here, docs/benchmarks.md). Interpreted and baseline code
+ * is fast enough for the rest. Flags set at run time apply from then on.
+ */
+function withoutOptimizingCompilers(): void {
+  setFlagsFromString('--no-maglev');
+  setFlagsFromString('--no-turbofan');
+}
+
 /** Entry point of the host role (started by a front with HOST_ROLE_ARG). */
 export async function runSessionHost(): Promise<void> {
+  withoutOptimizingCompilers();
   const spec = takeHostSpec(process.env);
   process.title = `atsr: ${spec.name}`;
   const diag = new Diagnostics({ level: spec.diagLevel, file: spec.diagFile || undefined, toStderr: false, role: 'host' });

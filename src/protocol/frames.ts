@@ -47,10 +47,15 @@ export class ProtocolError extends Error {}
 
 export function encodeFrame(type: FrameTypeValue, payload: Buffer = Buffer.alloc(0)): Buffer {
   const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
-  out[0] = type;
-  out.writeUInt32BE(payload.length, 1);
+  writeHeader(out, type, payload.length);
   payload.copy(out, HEADER_BYTES);
   return out;
+}
+
+/** Writes the header of a frame with a `length`-byte payload at the start of `buf`. */
+export function writeHeader(buf: Buffer, type: FrameTypeValue, length: number): void {
+  buf[0] = type;
+  buf.writeUInt32BE(length, 1);
 }
 
 /**
