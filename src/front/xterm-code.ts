@@ -4,7 +4,7 @@
 // build puts it in dist/xterm.cjs, and into the single executable as an
 // asset, beside V8's code cache of a sample repaint (ci/xterm-cache.ts):
 // loading it then costs a deserialization, not a compile of every function
-// the repaint runs (docs/benchmarks.md, "Screen repaint").
+// the repaint runs (docs/benchmarks.md, "The screen repaint on attach").
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getAsset, isSea } from 'node:sea';
