@@ -15,12 +15,13 @@ import { type Sshd, startSshd } from '../support/sshd-fixture.js';
 
 // Prints tick-1, tick-2, ... every 0.5 s and records the last number in a
 // file, so the test knows what was produced while the network was down; a
-// line of input ends it with that line as its exit status.
+// line of input ends it with that line as its exit status. The file is
+// replaced by a rename: a read must never find it truncated and empty.
 const TICKER = `i=0
 while :; do
   i=$((i + 1))
   echo "tick-$i"
-  echo "$i" > "$1"
+  echo "$i" > "$1.new" && mv "$1.new" "$1"
   if read -t 0.5 status; then echo "bye:$status"; exit "$status"; fi
 done
 `;
