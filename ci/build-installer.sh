@@ -39,6 +39,8 @@ cp docs/*.md "$STAGE/docs/"
 # here-document to makeself, so the help text must hold no $, ` or \.
 MS_HEADER=/usr/share/makeself/makeself-header.sh
 HEADER=build/makeself-header.sh
+# In the header's here-document: \$ and \` become $ and ` in the archive.
+export MKTEMP_LINE='	tmpdir=\`mktemp -d "\$TMPROOT/selfgz.XXXXXX" 2>/dev/null\` && dashp="-p" || { tmpdir="\$TMPROOT/selfgz\$\$\$RANDOM"; dashp=""; }'
 [ "$(sed -n 2p "$MS_HEADER")" = '#!/bin/sh' ] || { echo "build-installer: $MS_HEADER does not start as expected" >&2; exit 1; }
 HELP=$(dist/atsr --atsr-run-script "$STAGE/installer.cjs" --help)
 case $HELP in *'$'* | *'`'* | *'\'*) echo "build-installer: the installer's --help text holds \$, \` or \\" >&2; exit 1 ;; esac
@@ -49,8 +51,15 @@ case $HELP in *'$'* | *'`'* | *'\'*) echo "build-installer: the installer's --he
   printf '%s\n' "$HELP"
   printf '%s\n' 'ATSR_HELP' '    exit 0 ;;' "  --version) echo 'install-atsr $VERSION'; exit 0 ;;" \
     '  --makeself-help) shift; set -- --help "\$@" ;;' 'esac'
-  sed -n '3,$p' "$MS_HEADER"
-} >"$HEADER"
+  # makeself unpacks into $TMPDIR/selfgz$$$RANDOM, made with a plain mkdir;
+  # sh has no $RANDOM, so a directory left there by an earlier run with the
+  # same PID made the install fail ("Cannot create target directory").
+  # mktemp -d makes a fresh private one; the old name stays the fallback.
+  sed -n '3,$p' "$MS_HEADER" | awk '
+    /^\ttmpdir="\\\$TMPROOT\/selfgz\\\$\\\$\\\$RANDOM"$/ { print ENVIRON["MKTEMP_LINE"]; getline; if ($0 != "\tdashp=\"\"") exit 1; replaced = 1; next }
+    { print }
+    END { if (!replaced) exit 1 }'
+} >"$HEADER" || { echo "build-installer: $MS_HEADER does not make its directory as expected" >&2; exit 1; }
 
 # Built under a temporary name: a test or build running at the same time
 # never sees half an archive.

@@ -2,7 +2,7 @@
 // PATH: every unsupported system is refused with what was found and what is
 // needed, before any shipped binary runs and before anything changes.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { INSTALLER, InstallSandbox, installerBin } from './installer-harness.js';
@@ -88,6 +88,24 @@ describe('platform check', () => {
     const makeself = top('--makeself-help');
     expect(makeself.status).toBe(0);
     expect(makeself.stderr).toMatch(/^Makeself version /); // makeself prints its help on stderr
+  });
+
+  it('unpacks where a directory of makeself\'s old name for this PID is left in TMPDIR, and removes its own', () => {
+    sandbox = new InstallSandbox('UsePAM yes\n');
+    sandbox.standIn('uname', LINUX_X86_64);
+    sandbox.standIn('getconf', GLIBC('2.17')); // refused once unpacked: nothing is installed
+    const tmp = join(sandbox.dir, 'tmp');
+    mkdirSync(tmp);
+    // exec keeps the PID: the installer's sh is the $$ that made the directory.
+    const r = spawnSync('sh', ['-c', 'mkdir "$TMPDIR/selfgz$$" && exec sh "$0" -- "$@"', INSTALLER, ...sandbox.installArgs('--accept-env')], {
+      encoding: 'utf8',
+      env: { ...sandbox.env, TMPDIR: tmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    expect(r.stderr).not.toContain('Cannot create target directory');
+    expect(r.status).toBe(3);
+    expect(r.stderr).toContain('install-atsr: this system is not supported: found glibc 2.17;');
+    expect(readdirSync(tmp)).toEqual([expect.stringMatching(/^selfgz\d+$/)]);
   });
 
   it('refuses a tampered archive before anything runs', async () => {
