@@ -73,24 +73,33 @@ function positive(flag: string, value: string, min: number, max: number): number
 /** ssh's options that take an argument (OpenSSH's getopt string; -P takes a tag since 9.2). */
 const SSH_OPTIONS_WITH_ARGUMENT = new Set('bceilmopBDEFIJLOPQRSWw');
 
+/** ssh's arguments as ssh reads them. */
+interface SshArgs {
+  /** The first long option where ssh would read options (it has none), if any. */
+  longOption: string | undefined;
+  /** The words ssh would run as the remote command. */
+  command: string[];
+}
+
 /**
- * The first long option where ssh would read options, if any: before the
- * host and right after it (ssh parses options once more there), up to `--`.
+ * Reads ssh's arguments as ssh does: options before the host and right
+ * after it (ssh parses options once more there), up to `--`; then the
+ * command, whose words are its own.
  */
-function longOptionForSsh(args: string[]): string | undefined {
+function readSshArgs(args: string[]): SshArgs {
   let hostSeen = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === '--') return undefined;
-    if (a.startsWith('--')) return a;
+    if (a === '--') return { longOption: undefined, command: args.slice(hostSeen ? i + 1 : i + 2) };
+    if (a.startsWith('--')) return { longOption: a, command: [] };
     if (a.length < 2 || !a.startsWith('-')) {
-      if (hostSeen) return undefined; // the command: its words are its own
+      if (hostSeen) return { longOption: undefined, command: args.slice(i) };
       hostSeen = true;
-      continue;
+    } else if (takesNextWord(a)) {
+      i++;
     }
-    if (takesNextWord(a)) i++;
   }
-  return undefined;
+  return { longOption: undefined, command: [] };
 }
 
 /**
@@ -105,25 +114,8 @@ function takesNextWord(cluster: string): boolean {
   return false;
 }
 
-/** The words ssh would run as the remote command: after the host and the options ssh reads right after it. */
-function remoteCommandWords(args: string[]): string[] {
-  let hostSeen = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--') return args.slice(hostSeen ? i + 1 : i + 2);
-    if (a.length < 2 || !a.startsWith('-')) {
-      if (hostSeen) return args.slice(i);
-      hostSeen = true;
-    } else if (takesNextWord(a)) {
-      i++;
-    }
-  }
-  return [];
-}
-
 /** A long option in ssh's place: ours misplaced, or one nobody has; ssh would print its usage. */
-function refuseLongOption(cmd: Command): void {
-  const arg = longOptionForSsh(cmd.args);
+function refuseLongOption(cmd: Command, arg: string | undefined): void {
   if (arg === undefined) return;
   const name = arg.split('=')[0];
   if (cmd.options.some((o) => o.long === name)) {
@@ -177,11 +169,12 @@ export function parseRezumeOptions(argv: string[]): RezumeParse {
     return { kind: 'printed' };
   }
   if (cmd.args.length === 0) throw new AtsrError('missing the host to connect to (see rezume --help)', ExitCode.usage);
-  refuseLongOption(cmd);
+  const ssh = readSshArgs(cmd.args);
+  refuseLongOption(cmd, ssh.longOption);
   const session = o.session === undefined ? undefined : sessionName(String(o.session));
   if (o.list && session !== undefined) throw new AtsrError('--list and --session cannot go together', ExitCode.usage);
   // The listing is the remote command: one given after the host would run in its place.
-  if (o.list && remoteCommandWords(cmd.args).length > 0) {
+  if (o.list && ssh.command.length > 0) {
     throw new AtsrError(`--list takes no command after the host: ${cmd.args.join(' ')}`, ExitCode.usage);
   }
   return {
