@@ -9,6 +9,7 @@ import {
   type FrameTypeValue,
   MAX_FRONT_PAYLOAD_BYTES,
   encodeFrame,
+  writeHeader,
 } from '../protocol/frames.js';
 import { encodeJson } from '../protocol/messages.js';
 import type { RelayClient } from './relay-client.js';
@@ -75,8 +76,7 @@ export class ClientConnection {
     for (let at = 0; at < chunk.length; at += REPLAY_CHUNK) {
       const part = chunk.subarray(at, at + REPLAY_CHUNK);
       const header = Buffer.allocUnsafe(HEADER_BYTES);
-      header[0] = FrameType.output;
-      header.writeUInt32BE(part.length, 1);
+      writeHeader(header, FrameType.output, part.length);
       this.socket.cork();
       this.socket.write(header);
       ok = this.socket.write(part);
