@@ -16,11 +16,10 @@ import { directConnectOptions } from '../../src/client/direct-connect.js';
 import { probeIntervalMs } from '../../src/client/reachability-probe.js';
 import { ROOT } from '../../test/support/atsr-bin.js';
 import { ResumeRig } from '../../test/support/resume-rig.js';
+import { shQuote } from '../../installer/rezumable.js';
 
 type Outage = 'blackhole' | 'reset';
 const ATSR = join(ROOT, 'dist/atsr');
-
-const shellQuote = (w: string): string => `'${w.replace(/'/g, `'\\''`)}'`;
 
 /**
  * What rezumable runs for a client that sent ATSR_ID, with no EXTRA options
@@ -31,7 +30,7 @@ function rezumableCommand(root: string, command: string[]): string {
   mkdirSync(root, { recursive: true });
   chmodSync(root, 0o1777);
   const atsr = [ATSR, '-i', 'ATSR_ID', '-t', '-f', '-s', '-g', root, ...command];
-  return [join(ROOT, 'dist/atsr-relay'), '--resume', root, '--', ...atsr].map(shellQuote).join(' ');
+  return [join(ROOT, 'dist/atsr-relay'), '--resume', root, '--', ...atsr].map(shQuote).join(' ');
 }
 
 /** Ends the sessions under a shared root (the rig's own cleanup knows only its -u directory). */

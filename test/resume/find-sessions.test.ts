@@ -45,7 +45,6 @@ function listSessions(): Promise<{ code: number | null; stdout: string; stderr: 
 /** The ssh arguments rig().rezume passes after rezume's own options. */
 const rigSshArgs = (remote: string): string[] => [...rig().sshd.sshArgs(['-p', String(rig().proxy.port)]), rig().sshd.destination, remote];
 
-
 /** Resets the network until rezume notices, then leaves it resetting (every reconnect fails at once). */
 async function cutNetwork(r: PtyRun): Promise<void> {
   const from = r.output().length;

@@ -1,12 +1,11 @@
 // The real thing end to end: rezume on a pty, the real ssh through a fault
 // proxy, a real sshd on loopback, and atsr -s on the server side.
+import { shQuote } from '../../installer/rezumable.js';
 import { AtsrSandbox, waitUntil } from './atsr-sandbox.js';
 import { atsrCommand, rezumeCommand } from './atsr-bin.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import { PtyRun } from './pty-harness.js';
 import { type Sshd, startSshd } from './sshd-fixture.js';
-
-const shellQuote = (w: string): string => `'${w.replace(/'/g, `'\\''`)}'`;
 
 export class ResumeRig {
   private readonly clients: PtyRun[] = [];
@@ -26,7 +25,7 @@ export class ResumeRig {
   /** The remote command: the session under `atsr -t -f -s`, as rezumable runs it. */
   remoteCommand(command: string[], atsrOptions: string[] = []): string {
     return [...atsrCommand(), '-u', this.box.sockets, ...atsrOptions, '-i', 'ATSR_ID', '-t', '-f', '-s', ...command]
-      .map(shellQuote)
+      .map(shQuote)
       .join(' ');
   }
 
