@@ -9,10 +9,16 @@ import { ROOT } from '../support/atsr-bin.js';
 
 const MIB = 1 << 20;
 
-/** A trim past the one the host's start makes (which each test checks first). */
-function recordingTrim(): { trim: IdleMemoryTrim; steps: string[] } {
+/** A trim that records its steps, as the host's start makes it. */
+function newRecordingTrim(): { trim: IdleMemoryTrim; steps: string[] } {
   const steps: string[] = [];
   const trim = new IdleMemoryTrim({ collectGarbage: () => steps.push('gc'), trimMalloc: () => steps.push('malloc_trim') });
+  return { trim, steps };
+}
+
+/** A trim past the one the host's start makes (which each test checks first). */
+function recordingTrim(): { trim: IdleMemoryTrim; steps: string[] } {
+  const { trim, steps } = newRecordingTrim();
   vi.advanceTimersByTime(2000);
   expect(steps).toEqual(['gc', 'malloc_trim']);
   steps.length = 0;
@@ -28,8 +34,7 @@ describe('IdleMemoryTrim', () => {
   });
 
   it("trims once 2 s after the host's start, and the start's small output (a prompt) does not put it off", () => {
-    const steps: string[] = [];
-    const trim = new IdleMemoryTrim({ collectGarbage: () => steps.push('gc'), trimMalloc: () => steps.push('malloc_trim') });
+    const { trim, steps } = newRecordingTrim();
     vi.advanceTimersByTime(1000);
     trim.noteOutput(100);
     vi.advanceTimersByTime(999);
