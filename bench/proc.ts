@@ -2,16 +2,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { isAlive } from '../test/support/atsr-sandbox.js';
 
-/** Proportional set size in KiB (shared pages divided among their users); 0 if the process is gone. */
-export function pssKiB(pid: number): number {
-  try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
 /** Pss and its anonymous part (heap, arenas, buffers) in KiB, from smaps_rollup; zeros if gone. */
 export interface PssSplit {
   pss: number;
@@ -27,6 +17,9 @@ export function pssSplitKiB(pid: number): PssSplit {
     return { pss: 0, pssAnon: 0 };
   }
 }
+
+/** Proportional set size in KiB (shared pages divided among their users); 0 if the process is gone. */
+export const pssKiB = (pid: number): number => pssSplitKiB(pid).pss;
 
 export function sumSplits(splits: readonly PssSplit[]): PssSplit {
   return splits.reduce((a, b) => ({ pss: a.pss + b.pss, pssAnon: a.pssAnon + b.pssAnon }), { pss: 0, pssAnon: 0 });
