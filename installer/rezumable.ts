@@ -3,6 +3,7 @@
 // the new template, and only the rest of the file is replaced.
 import { DEFAULT_BUFFER_SIZE } from '../src/cli/options.js';
 import { INSTALLED_SOCKET_ROOT, OLD_INSTALLED_SOCKET_ROOT } from '../src/session/socket-dir.js';
+import { shQuote } from '../src/shell-quote.js';
 
 export const TUNABLES = ['ORPHAN_TIMEOUT', 'BUFFER_SIZE', 'SOCKET_ROOT', 'EXTRA'] as const;
 export type Tunable = (typeof TUNABLES)[number];
@@ -10,9 +11,6 @@ export type Tunable = (typeof TUNABLES)[number];
 export type TunableValues = Record<Tunable, string>;
 
 export const DEFAULT_ORPHAN_MINUTES = 60;
-
-/** Single-quotes a value for sh. */
-export const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function defaultTunables(prefix: string, orphanMinutes: number): TunableValues {
   return {

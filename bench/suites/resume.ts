@@ -16,7 +16,7 @@ import { directConnectOptions } from '../../src/client/direct-connect.js';
 import { probeIntervalMs } from '../../src/client/reachability-probe.js';
 import { ROOT } from '../../test/support/atsr-bin.js';
 import { ResumeRig } from '../../test/support/resume-rig.js';
-import { shQuote } from '../../installer/rezumable.js';
+import { shQuote } from '../../src/shell-quote.js';
 
 type Outage = 'blackhole' | 'reset';
 const ATSR = join(ROOT, 'dist/atsr');

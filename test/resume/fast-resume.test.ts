@@ -10,7 +10,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSyn
 import { type Socket, connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultTunables, renderRezumable, shQuote } from '../../installer/rezumable.js';
+import { defaultTunables, renderRezumable } from '../../installer/rezumable.js';
+import { shQuote } from '../../src/shell-quote.js';
 import { ROOT, atsrCommand } from '../support/atsr-bin.js';
 import { isAlive, waitUntil } from '../support/atsr-sandbox.js';
 import { traversableTempDir } from '../support/fake-hosts.js';

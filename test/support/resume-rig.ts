@@ -1,6 +1,6 @@
 // The real thing end to end: rezume on a pty, the real ssh through a fault
 // proxy, a real sshd on loopback, and atsr -s on the server side.
-import { shQuote } from '../../installer/rezumable.js';
+import { shQuote } from '../../src/shell-quote.js';
 import { AtsrSandbox, waitUntil } from './atsr-sandbox.js';
 import { atsrCommand, rezumeCommand } from './atsr-bin.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
