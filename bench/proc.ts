@@ -1,5 +1,6 @@
 // Reading other processes' memory and CPU from /proc.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { processIds } from '../src/processes.js';
 import { isAlive } from '../test/support/atsr-sandbox.js';
 
 /** Pss and its anonymous part (heap, arenas, buffers) in KiB, from smaps_rollup; zeros if gone. */
@@ -28,9 +29,7 @@ export function sumSplits(splits: readonly PssSplit[]): PssSplit {
 /** `pid` and every process below it. */
 export function withDescendants(pid: number): number[] {
   const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const child = Number(entry);
+  for (const child of processIds()) {
     const parent = parentPid(child);
     children.set(parent, [...(children.get(parent) ?? []), child]);
   }
@@ -71,11 +70,10 @@ export function cpuSeconds(pid: number): number {
 /** Processes whose argument vector satisfies `match`. */
 export function findPids(match: (argv: string[]) => boolean): number[] {
   const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const pid of processIds()) {
     try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
-      if (argv.length > 0 && match(argv)) pids.push(Number(entry));
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+      if (argv.length > 0 && match(argv)) pids.push(pid);
     } catch {
       // Gone while we looked.
     }
