@@ -123,7 +123,7 @@ export class SessionHost implements RelaySession {
     try {
       this.pty = this.spawnCommand();
       this.input = this.inputFor(this.pty);
-      if (this.spec.holdForCreator) this.output.holdForCreator(this.spec.attachTimeoutMs || ATTACH_TIMEOUT_MS);
+      if (this.spec.holdForCreator) this.output.holdForCreator(this.attachLimitMs);
     } catch (err) {
       this.socket.close();
       report({ ok: false, exists: false, message: `cannot start ${this.spec.command[0]}: ${(err as Error).message}` });
@@ -217,13 +217,18 @@ export class SessionHost implements RelaySession {
 
   // ---- clients ----------------------------------------------------------------
 
+  /** How long a connection has to attach (and a new session's output waits for its creator). */
+  private get attachLimitMs(): number {
+    return this.spec.attachTimeoutMs || ATTACH_TIMEOUT_MS; // a spec from before the limit has none
+  }
+
   private accept(socket: Socket): void {
     if (this.pendingCount() >= MAX_PENDING_CONNECTIONS) {
       this.diag.log(1, `session ${this.spec.name}: ${MAX_PENDING_CONNECTIONS} connections have not attached yet; closing a new one`);
       socket.destroy();
       return;
     }
-    const limitMs = this.spec.attachTimeoutMs || ATTACH_TIMEOUT_MS; // a spec from before the limit has none
+    const limitMs = this.attachLimitMs;
     const c = new ClientConnection(socket, limitMs);
     this.clients.add(c);
     c.setDeadline(limitMs, () => {
