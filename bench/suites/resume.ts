@@ -13,8 +13,8 @@ import { median, nowMs, percentile, sleep } from '../stats.js';
 import type { BenchConfig, SuiteResult } from '../suite.js';
 import { PtyRun } from '../../test/support/pty-harness.js';
 import { directConnectOptions } from '../../src/client/direct-connect.js';
-import { probeIntervalMs } from '../../src/client/reachability-probe.js';
 import { ROOT } from '../../test/support/atsr-bin.js';
+import { type FaultProxy, startFaultProxy } from '../../test/support/fault-proxy.js';
 import { ResumeRig } from '../../test/support/resume-rig.js';
 import { shQuote } from '../../src/shell-quote.js';
 
@@ -42,8 +42,8 @@ const KEYS = 'abcdefgijknopqrsuvwxyz';
 /** The session prints a numbered line every 50 ms, so missed output exists at every resume. */
 const TICKER = ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo "n$i"; sleep 0.05; done'];
 
-/** rezume probes the port this often early in an outage (the bench restores within 10 s). */
-const PROBE_INTERVAL_MS = probeIntervalMs(0);
+/** rezume-connect tries a connection this often early in an outage (src/client/rezume-connect.c; the bench restores within 10 s). */
+const TRY_INTERVAL_MS = 25;
 
 /**
  * One outage: cut, wait until rezume says so, restore, wait for the hello.
@@ -55,7 +55,7 @@ async function outage(rig: ResumeRig, r: PtyRun, mode: Outage, phase = 0): Promi
   const from = r.output().length;
   rig.proxy.setMode(mode);
   await within(r.waitFor('\x1b]2;rezume: connection lost', 30_000, from), 30_000, 'outage noticed');
-  await sleep(300 + phase * PROBE_INTERVAL_MS); // rezume is probing by now, as it would be after any outage
+  await sleep(300 + phase * TRY_INTERVAL_MS); // rezume is waiting for the server by now, as it would be after any outage
   const restored = nowMs();
   rig.proxy.setMode('pass');
   const resumedAt = await r.waitFor('\x1b[23;0t', 30_000, from); // the hello came: the title is popped
@@ -77,13 +77,45 @@ async function timeResume(rig: ResumeRig, r: PtyRun, mode: Outage, phase: number
 function timeFreshSsh(rig: ResumeRig, viaHelper: boolean, withPty = false): Promise<number> {
   const port = rig.proxy.port;
   const endpoint = { host: rig.sshd.host, port, family: 'any' as const, sshConnects: false };
-  const helper = viaHelper ? directConnectOptions(endpoint, 5, join(ROOT, 'dist/rezume-connect')) : [];
+  const helper = viaHelper ? directConnectOptions(endpoint, 5, false, join(ROOT, 'dist/rezume-connect')) : [];
   const started = nowMs();
   const args = [...helper, ...(withPty ? ['-tt'] : []), '-p', String(port)];
   const child = spawn('ssh', [...rig.sshd.sshArgs(args), rig.sshd.destination, 'true'], { stdio: 'ignore' });
   return new Promise((resolve, reject) =>
     child.on('exit', (code) => (code === 0 ? resolve(nowMs() - started) : reject(new Error(`ssh exited ${code}`)))),
   );
+}
+
+/**
+ * The floor of a resume, of the same shape: a fresh `ssh -tt host 'echo
+ * ready'` started into a reset outage, its connection waiting in
+ * rezume-connect as a resume's does; ms from the network's return (at
+ * `phase` of the try interval) to `ready` on its stdout. Through a proxy of
+ * its own, so that the outage does not touch the session being measured.
+ */
+async function timeWaitingSsh(rig: ResumeRig, proxy: FaultProxy, phase: number): Promise<number> {
+  const port = proxy.port;
+  const endpoint = { host: rig.sshd.host, port, family: 'any' as const, sshConnects: false };
+  const helper = directConnectOptions(endpoint, 5, true, join(ROOT, 'dist/rezume-connect'));
+  proxy.setMode('reset');
+  const tried = proxy.connections;
+  const child = spawn('ssh', [...rig.sshd.sshArgs([...helper, '-tt', '-p', String(port)]), rig.sshd.destination, 'echo ready'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  let out = '';
+  const ready = new Promise<number>((resolve) =>
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready')) resolve(nowMs());
+    }),
+  );
+  await within(proxy.waitForConnections(tried + 2), 30_000, 'ssh waiting');
+  await sleep(300 + phase * TRY_INTERVAL_MS);
+  const restored = nowMs();
+  proxy.setMode('pass');
+  const at = await within(ready, 30_000, 'ready');
+  const code = await exited;
+  if (code !== 0) throw new Error(`ssh exited ${code}`);
+  return at - restored;
 }
 
 async function roundTrips(r: PtyRun, count: number): Promise<number[]> {
@@ -126,16 +158,18 @@ export async function resume(config: BenchConfig): Promise<SuiteResult> {
     }
     rig.endClients();
     const sharedRoot = join(rig.box.dir, 'shared-root');
+    const floorProxy = await startFaultProxy({ targetPort: rig.sshd.port });
     try {
       const fastTicker = rig.rezume(rezumableCommand(sharedRoot, TICKER));
       await fastTicker.waitFor('n2\r\n');
       for (let i = 0; i < count; i++) {
         // Its floor interleaved, login for login, so that both see the same load.
-        fastFloor.push(await timeFreshSsh(rig, true, true));
+        fastFloor.push(await timeWaitingSsh(rig, floorProxy, ((i * 7) % count) / count));
         fastResets.push(await timeResume(rig, fastTicker, 'reset', ((i * 7) % count) / count));
       }
       rig.endClients();
     } finally {
+      await floorProxy.close();
       endSessions(sharedRoot);
     }
 
@@ -166,13 +200,13 @@ export async function resume(config: BenchConfig): Promise<SuiteResult> {
       row('reset (RST both ways)', times.reset),
       row('blackhole (no FIN; noticed by ServerAlive 1 s × 2)', times.blackhole),
       row("reset, through rezumable's command line (the relay's fast resume, no Node)", fastResets),
-      row('its floor, run between those resumes: a fresh `ssh -tt host true` through rezume-connect', fastFloor),
+      row("its floor, run between those resumes: a fresh `ssh -tt host 'echo ready'` started into the outage, waiting in rezume-connect", fastFloor),
       row('for comparison: a fresh `ssh host true`, the floor of any reconnect', freshSsh),
       row('the same through rezume-connect (TCP_NODELAY from the start), as rezume connects', freshSshViaHelper),
       row('the same with a pty (`ssh -tt`), as a terminal login gets one', freshPtyViaHelper),
     ],
     notes: [
-      `From the proxy passing traffic again to the first line the command printed during the outage on the outer pty; rezume probes the port every ${PROBE_INTERVAL_MS} ms early in an outage, and the restores fall at evenly spread points of that interval; a resume is a fresh ssh login (the last row: rezume connects through rezume-connect) plus the start of the front and the handshake.`,
+      `From the proxy passing traffic again to the first line the command printed during the outage on the outer pty; rezume's ssh is waiting in rezume-connect, which tries a connection every ${TRY_INTERVAL_MS} ms early in an outage, and the restores fall at evenly spread points of that interval; a resume is a fresh ssh login (the last row: rezume connects through rezume-connect) plus the start of the front and the handshake.`,
       `Keystroke round trip through ssh (${keys} keys, after 50 warm-up): direct \`ssh -tt\` pty p50 ${fixed(median(direct), 3)} / p99 ${fixed(percentile(direct, 99), 3)} ms; a resumed rezume session p50 ${fixed(median(resumed), 3)} / p99 ${fixed(percentile(resumed, 99), 3)} ms; added p50 ${fixed(addedP50, 3)}, p99 ${fixed(addedP99, 3)} ms.`,
     ],
     targets: [

@@ -2,6 +2,9 @@
 // beside the executable) open ssh's TCP connection with TCP_NODELAY and hand
 // it over (ProxyUseFdpass): without it, Nagle and the server's delayed ACKs
 // stall ssh's key exchange and authentication by ~50 ms on every reconnect.
+// During an outage the same helper waits for the server, so that the
+// network's return finds ssh already started.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { findShippedFile } from '../shipped-file.js';
 import type { SshEndpoint } from './ssh-link.js';
@@ -17,9 +20,31 @@ function findConnectHelper(): string | undefined {
 /** sh quoting, then ssh's own: ProxyCommand expands %-tokens before sh runs it. */
 const proxyWord = (w: string): string => `'${w.replace(/'/g, `'\\''`)}'`.replace(/%/g, '%%');
 
-/** Options for `ssh` (before the user's own), or none where ssh must connect by itself. */
-export function directConnectOptions(ep: SshEndpoint, timeoutSeconds: number, helperPath = findConnectHelper()): string[] {
+const helperArgs = (ep: SshEndpoint, timeoutSeconds: number): string[] => [ep.host, String(ep.port), String(timeoutSeconds), ep.family];
+
+/**
+ * Options for `ssh` (before the user's own), or none where ssh must connect
+ * by itself. `waitForServer`: the helper waits until the server answers
+ * instead of failing (a reconnect during an outage).
+ */
+export function directConnectOptions(ep: SshEndpoint, timeoutSeconds: number, waitForServer = false, helperPath = findConnectHelper()): string[] {
   if (!helperPath || ep.sshConnects) return [];
-  const command = [helperPath, ep.host, String(ep.port), String(timeoutSeconds), ep.family].map(proxyWord).join(' ');
+  const command = [helperPath, ...helperArgs(ep, timeoutSeconds), ...(waitForServer ? ['wait'] : [])].map(proxyWord).join(' ');
   return ['-o', 'ProxyUseFdpass=yes', '-o', `ProxyCommand=${command}`];
+}
+
+/** Whether an attempt started now can wait for the server itself (directConnectOptions with waitForServer). */
+export function attemptsCanWait(ep: SshEndpoint): boolean {
+  return directConnectOptions(ep, 1, true).length > 0;
+}
+
+/**
+ * For an ssh that connects by itself: the helper waits until the server
+ * answers and exits 0 (`probe`); it goes when its stdout, rezume's pipe,
+ * closes. Undefined without the helper.
+ */
+export function waitForServer(ep: SshEndpoint, timeoutSeconds: number): ChildProcess | undefined {
+  const path = findConnectHelper();
+  if (!path) return undefined;
+  return spawn(path, [...helperArgs(ep, timeoutSeconds), 'probe'], { stdio: ['ignore', 'pipe', 'ignore'] });
 }

@@ -1,6 +1,7 @@
 // The rezume client: relays between the user's terminal and ssh, counts
 // both directions once the server's hello has come, and after a lost
 // connection reconnects and resumes exactly (docs/protocol.md, part 2).
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { IPty } from 'node-pty';
 import { EscapeSequence } from '../front/escape-sequence.js';
@@ -9,11 +10,11 @@ import type { InbandMessage } from '../inband/inband-message.js';
 import { InbandScanner, partBytes } from '../inband/inband-scanner.js';
 import { ConnectionNotice } from './connection-notice.js';
 import { failureReason, looksLikePrompt } from './failure-reason.js';
-import { probeIntervalMs, probeSshBanner } from './reachability-probe.js';
+import { attemptsCanWait, waitForServer } from './direct-connect.js';
 import { leftRunning } from './resume-hint.js';
 import type { RezumeOptions } from './rezume-options.js';
 import { ServerStream } from './server-stream.js';
-import { type SshEndpoint, startSsh } from './ssh-link.js';
+import { type SshEndpoint, connectTimeoutSeconds, startSsh } from './ssh-link.js';
 import { userFacingSshStderr } from './ssh-stderr.js';
 
 /** The line that says a reconnect found the session gone, and what that cost. */
@@ -29,7 +30,6 @@ export const ABANDONED_STATUS = 255;
 export const HANGUP_STATUS = 128 + 1;
 /** After a SIGHUP, how long rezume waits for the session's exit before it leaves anyway. */
 const HANGUP_WAIT_MS = 1500;
-const PROBE_TIMEOUT_MS = 400;
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 8000;
 /** A partial in-band prefix at the end of a read is shown after this long. */
@@ -46,7 +46,7 @@ type Phase =
   | 'first' // the first connection, before its hello: a plain ssh so far
   | 'live' // counted stream
   | 'down' // connection lost, waiting to retry
-  | 'reconnecting' // an attempt is running, before its hello
+  | 'reconnecting' // an attempt is running (or waiting for the server), before its hello
   | 'ended';
 
 export class RezumeSession {
@@ -72,9 +72,8 @@ export class RezumeSession {
   private promptShown = false;
   private backoff = FIRST_BACKOFF_MS;
   private retryTimer: NodeJS.Timeout | undefined;
-  private probing = false;
-  /** When probing began in this outage (cleared by the next hello). */
-  private probingSince: number | undefined;
+  /** rezume-connect waiting for the server, for an ssh that connects by itself. */
+  private serverWait: ChildProcess | undefined;
   private readonly notice: ConnectionNotice;
   /** Enter, the quit key, '.' gives up waiting during an outage. */
   private readonly giveUp: EscapeSequence | undefined;
@@ -148,16 +147,21 @@ export class RezumeSession {
 
   // ---- from ssh -----------------------------------------------------------------
 
-  private connect(): void {
+  /**
+   * Starts an attempt. `waiting`: at the start of an outage, ssh starts at
+   * once and its connection waits for the server (rezume-connect `wait`),
+   * so the network's return finds ssh ready; the outage's notice stays.
+   */
+  private connect(waiting = false): void {
     clearTimeout(this.retryTimer);
     if (this.phase !== 'first') {
       this.phase = 'reconnecting';
       this.promptShown = false;
       this.attemptOutput = '';
-      this.notice.show('reconnecting...');
+      if (!waiting) this.notice.show('reconnecting...');
     }
     this.scanner = new InbandScanner();
-    const ssh = startSsh(this.opts, this.sessionId, this.term.size(), this.sshStderrFile, this.endpoint);
+    const ssh = startSsh(this.opts, this.sessionId, this.term.size(), this.sshStderrFile, this.endpoint, this.phase !== 'first' && this.opts.autoReconnect);
     this.ssh = ssh;
     ssh.onData((d) => {
       if (this.ssh === ssh) this.onSshOutput(d as unknown as Buffer);
@@ -274,7 +278,6 @@ export class RezumeSession {
     this.helloSeen = true;
     this.phase = 'live';
     this.backoff = FIRST_BACKOFF_MS;
-    this.probingSince = undefined;
     this.ssh?.write(this.stream.sync());
     this.resendFrom(inCount);
     this.notice.clear();
@@ -342,31 +345,26 @@ export class RezumeSession {
     const delay = hostAnswered ? this.backoff : 0;
     if (hostAnswered) this.backoff = Math.min(MAX_BACKOFF_MS, this.backoff * 2);
     this.notice.show(`${why}; reconnecting${delay >= 1000 ? ` in ${Math.round(delay / 1000)} s` : ''}${this.quitHint()}`);
-    if (hostAnswered || !this.endpoint) {
-      this.retryTimer = setTimeout(() => this.connect(), Math.max(delay, hostAnswered ? 0 : FIRST_BACKOFF_MS));
+    if (hostAnswered) {
+      this.retryTimer = setTimeout(() => this.connect(), delay);
       return;
     }
-    void this.probeThenConnect();
-  }
-
-  /** While the host does not answer, probe often and connect the moment it does. */
-  private async probeThenConnect(): Promise<void> {
-    if (this.probing) return;
-    this.probing = true;
-    const since = (this.probingSince ??= Date.now());
-    try {
-      // A probe into a dead network hangs until its timeout, so a new one
-      // starts every interval without waiting for the last: the first
-      // answer after the network returns is seen within one interval.
-      while (this.phase === 'down') {
-        void probeSshBanner(this.endpoint!, PROBE_TIMEOUT_MS).then((answered) => {
-          if (answered && this.phase === 'down') this.connect();
-        });
-        await new Promise((r) => setTimeout(r, probeIntervalMs(Date.now() - since)));
-      }
-    } finally {
-      this.probing = false;
+    // The host did not answer: the network is down, or the server is.
+    if (this.endpoint && attemptsCanWait(this.endpoint)) return this.connect(true);
+    const wait = this.endpoint && waitForServer(this.endpoint, connectTimeoutSeconds(this.opts));
+    if (!wait) {
+      // Through a ProxyJump or ProxyCommand nothing can tell when the server is back.
+      this.retryTimer = setTimeout(() => this.connect(), FIRST_BACKOFF_MS);
+      return;
     }
+    this.serverWait = wait;
+    wait.on('exit', (code) => {
+      if (this.serverWait !== wait) return;
+      this.serverWait = undefined;
+      if (this.phase !== 'down') return;
+      if (code === 0) this.connect();
+      else this.retryTimer = setTimeout(() => this.connect(), FIRST_BACKOFF_MS);
+    });
   }
 
   /** Ends rezume from outside (a signal): the notice is cleared, ssh stopped, a session left running is named. */
@@ -404,6 +402,8 @@ export class RezumeSession {
     this.phase = 'ended';
     clearTimeout(this.retryTimer);
     clearTimeout(this.holdTimer);
+    this.serverWait?.kill();
+    this.serverWait = undefined;
     this.notice.clear();
     const ssh = this.ssh;
     this.ssh = undefined;

@@ -18,12 +18,14 @@ export function startSsh(
   size: { cols: number; rows: number },
   stderrFile: string,
   endpoint: SshEndpoint | undefined,
+  /** Wait for the server instead of failing while it does not answer (a reconnect during an outage). */
+  waitForServer = false,
 ): IPty {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   env.ATSR_ID = sessionId;
   env.REZUME_SSH_STDERR = stderrFile;
-  const connectTimeout = Math.max(2, opts.aliveInterval * opts.aliveCount);
+  const connectTimeout = connectTimeoutSeconds(opts);
   const args = [
     '-t',
     '-e', 'none',
@@ -31,7 +33,7 @@ export function startSsh(
     '-o', `ServerAliveInterval=${opts.aliveInterval}`,
     '-o', `ServerAliveCountMax=${opts.aliveCount}`,
     '-o', `ConnectTimeout=${connectTimeout}`,
-    ...(endpoint ? directConnectOptions(endpoint, connectTimeout) : []),
+    ...(endpoint ? directConnectOptions(endpoint, connectTimeout, waitForServer) : []),
     ...opts.sshArgs,
   ];
   // Echo off before ssh saves the terminal settings: when ssh exits it puts
@@ -39,6 +41,11 @@ export function startSsh(
   // as if they were session output (and they would be counted).
   const script = 'f=$REZUME_SSH_STDERR; unset REZUME_SSH_STDERR; stty -echo 2>/dev/null; exec "$0" "$@" 2>"$f"';
   return spawn('/bin/sh', ['-c', script, opts.ssh, ...args], { name: env.TERM || 'xterm', cols: size.cols, rows: size.rows, env, encoding: null });
+}
+
+/** ssh's ConnectTimeout: the time keepalives take to give up on a connection, at least 2 s. */
+export function connectTimeoutSeconds(opts: RezumeOptions): number {
+  return Math.max(2, opts.aliveInterval * opts.aliveCount);
 }
 
 export interface SshEndpoint {

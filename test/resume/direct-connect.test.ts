@@ -1,7 +1,8 @@
 // rezume-connect, the ProxyCommand that opens ssh's connection with
 // TCP_NODELAY and passes it over (src/client/rezume-connect.c): with the real
 // ssh and sshd, its errors, and rezume using it (or not) for its attempts.
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -38,12 +39,14 @@ describe('rezume-connect', () => {
   });
 
   it('names what is wrong with its arguments and exits 255', () => {
-    const usage = 'rezume-connect: usage: rezume-connect HOST PORT TIMEOUT_SECONDS any|inet|inet6 (ssh\'s ProxyCommand with ProxyUseFdpass=yes)\n';
+    const usage = 'rezume-connect: usage: rezume-connect HOST PORT TIMEOUT_SECONDS any|inet|inet6 [wait|probe] (ssh\'s ProxyCommand with ProxyUseFdpass=yes)\n';
     expect(helper([])).toMatchObject({ status: 255, stdout: '', stderr: usage });
     expect(helper(['127.0.0.1', '22', '5'])).toMatchObject({ status: 255, stderr: usage });
     expect(helper(['127.0.0.1', '22', '0', 'any'])).toMatchObject({ status: 255, stderr: 'rezume-connect: timeout must be a whole number of seconds: 0\n' });
     expect(helper(['127.0.0.1', '22', '5s', 'any'])).toMatchObject({ status: 255, stderr: 'rezume-connect: timeout must be a whole number of seconds: 5s\n' });
     expect(helper(['127.0.0.1', '22', '5', 'ipx'])).toMatchObject({ status: 255, stderr: 'rezume-connect: address family must be any, inet or inet6: ipx\n' });
+    expect(helper(['127.0.0.1', '22', '5', 'any', 'later'])).toMatchObject({ status: 255, stderr: 'rezume-connect: the last word must be wait or probe: later\n' });
+    expect(helper(['127.0.0.1', '22', '5', 'any', 'wait', 'x'])).toMatchObject({ status: 255, stderr: usage });
   });
 
   it('reports a refused connection, an address of the wrong family, and a stdout that is not ssh\'s socket', async () => {
@@ -61,6 +64,67 @@ describe('rezume-connect', () => {
     const r = helper(['127.0.0.1', String(rig().sshd.port), '5', 'any'], 'ignore');
     expect(r.status).toBe(255);
     expect(r.stderr).toBe('rezume-connect: cannot pass the socket to ssh (is ProxyUseFdpass=yes set?): Socket operation on non-socket\n');
+  });
+});
+
+/** The exit code and stderr of a child started with stderr 'pipe'. */
+async function exited(child: ChildProcess): Promise<{ code: number | null; stderr: string }> {
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stderr };
+}
+
+describe('rezume-connect waiting for the server (a reconnect during an outage)', () => {
+  it('keeps trying while the network holds its connections, and hands ssh the first that brings the banner', async () => {
+    const { sshd, proxy } = rig();
+    proxy.setMode('blackhole');
+    try {
+      const tried = proxy.connections;
+      const proxyCommand = `ProxyCommand=${HELPER} %h %p 5 inet wait`;
+      const ssh = spawn('ssh', [...sshd.sshArgs(['-p', String(proxy.port), '-o', 'ProxyUseFdpass=yes', '-o', proxyCommand]), sshd.destination, 'printf via-wait'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      ssh.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      const result = exited(ssh);
+      await proxy.waitForConnections(tried + 3); // each try held silent, as by a dead network
+      proxy.setMode('pass');
+      expect(await result).toEqual({ code: 0, stderr: '' });
+      expect(stdout).toBe('via-wait');
+    } finally {
+      proxy.setMode('pass');
+    }
+  });
+
+  it('gives up quietly once ssh, its stdout, is gone', async () => {
+    const { proxy } = rig();
+    proxy.setMode('blackhole');
+    try {
+      const tried = proxy.connections;
+      const child = spawn(HELPER, ['127.0.0.1', String(proxy.port), '5', 'any', 'wait'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const result = exited(child);
+      await proxy.waitForConnections(tried + 2);
+      child.stdout!.destroy(); // ssh's end of the socket pair closes
+      expect(await result).toEqual({ code: 255, stderr: '' });
+    } finally {
+      proxy.setMode('pass');
+    }
+  });
+
+  it('as `probe`, exits 0 once the server answers, for an ssh that connects by itself', async () => {
+    const { proxy } = rig();
+    proxy.setMode('reset'); // each connection accepted, then reset before a word
+    try {
+      const tried = proxy.connections;
+      const child = spawn(HELPER, ['127.0.0.1', String(proxy.port), '5', 'any', 'probe'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const result = exited(child);
+      await proxy.waitForConnections(tried + 3);
+      proxy.setMode('pass');
+      expect(await result).toEqual({ code: 0, stderr: '' });
+    } finally {
+      proxy.setMode('pass');
+    }
   });
 });
 
@@ -89,7 +153,8 @@ describe('rezume with rezume-connect', () => {
       expect((await r.exit()).exitCode).toBe(0);
       const args = ssh.args();
       const proxyCommand = `ProxyCommand='${HELPER}' '127.0.0.1' '${rig().proxy.port}' '2' 'any'`;
-      expect(args.filter((a) => a === proxyCommand)).toHaveLength(2); // the first connection and the resume
+      // The first connection fails as ssh would; the resume's waits for the server.
+      expect(args.filter((a) => a.startsWith('ProxyCommand='))).toEqual([proxyCommand, `${proxyCommand} 'wait'`]);
       expect(args.filter((a) => a === 'ProxyUseFdpass=yes')).toHaveLength(2);
     } finally {
       ssh.remove();
@@ -116,16 +181,29 @@ describe('rezume with rezume-connect', () => {
     }
   });
 
-  it('leaves the connection to ssh where ssh binds its end itself', async () => {
+  it('leaves the connection to ssh where ssh binds its end itself, and has the helper only tell when the server is back', async () => {
     const ssh = recordingSsh();
+    const { proxy } = rig();
     try {
-      const r = rig().rezume(rig().remoteCommand(['sh', '-c', 'echo bound; exit 3']), {
+      const r = rig().rezume(rig().remoteCommand(['sh', '-c', 'echo bound; read a; echo "a:$a"; exit 3']), {
         rezumeOptions: ['--ssh', ssh.path, '-o', 'BindAddress=127.0.0.1'],
       });
       await r.waitFor('bound\r\n');
+      const tried = proxy.connections;
+      proxy.setMode('reset');
+      await r.waitFor('\x1b]2;rezume: connection lost');
+      await proxy.waitForConnections(tried + 4); // the helper's tries, each reset
+      const runs = (): number => ssh.args().filter((a) => a === 'SendEnv=ATSR_ID').length;
+      expect(runs()).toBe(1); // no ssh started into the outage
+      proxy.setMode('pass');
+      await r.waitFor('\x1b[23;0t'); // resumed
+      r.write('back\r');
+      await r.waitFor('a:back\r\n');
       expect((await r.exit()).exitCode).toBe(3);
+      expect(runs()).toBe(2);
       expect(ssh.args().some((a) => a.startsWith('ProxyCommand=') || a.startsWith('ProxyUseFdpass='))).toBe(false);
     } finally {
+      proxy.setMode('pass');
       ssh.remove();
     }
   });

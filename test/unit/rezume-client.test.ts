@@ -3,7 +3,6 @@
 import { describe, expect, it } from 'vitest';
 import { AtsrError, ExitCode } from '../../src/cli/exit-codes.js';
 import { directConnectOptions } from '../../src/client/direct-connect.js';
-import { probeIntervalMs } from '../../src/client/reachability-probe.js';
 import { type FailureReason, failureReason, looksLikePrompt } from '../../src/client/failure-reason.js';
 import {
   DEFAULT_CLIENT_BUFFER,
@@ -183,30 +182,23 @@ describe('directConnectOptions', () => {
   const ep = { host: 'db.example.com', port: 2222, family: 'inet6' as const, sshConnects: false };
 
   it('runs the helper as the ProxyCommand, each word quoted for sh and for ssh\'s %-tokens', () => {
-    expect(directConnectOptions(ep, 6, '/opt/atsr/bin/rezume-connect')).toEqual([
+    expect(directConnectOptions(ep, 6, false, '/opt/atsr/bin/rezume-connect')).toEqual([
       '-o', 'ProxyUseFdpass=yes',
       '-o', "ProxyCommand='/opt/atsr/bin/rezume-connect' 'db.example.com' '2222' '6' 'inet6'",
     ]);
-    expect(directConnectOptions(ep, 2, "/home/o'neil/100%/rezume-connect")[3]).toBe(
+    expect(directConnectOptions(ep, 2, false, "/home/o'neil/100%/rezume-connect")[3]).toBe(
       "ProxyCommand='/home/o'\\''neil/100%%/rezume-connect' 'db.example.com' '2222' '2' 'inet6'",
     );
   });
 
-  it('gives none where ssh must connect itself or the helper is missing', () => {
-    expect(directConnectOptions({ ...ep, sshConnects: true }, 6, '/opt/atsr/bin/rezume-connect')).toEqual([]);
-    expect(directConnectOptions(ep, 6, undefined)).toEqual([]);
+  it('has the helper wait for the server on a reconnect during an outage', () => {
+    expect(directConnectOptions(ep, 6, true, '/opt/atsr/bin/rezume-connect')[3]).toBe(
+      "ProxyCommand='/opt/atsr/bin/rezume-connect' 'db.example.com' '2222' '6' 'inet6' 'wait'",
+    );
   });
-});
 
-describe('probeIntervalMs', () => {
-  it.each([
-    [0, 25],
-    [9_999, 25],
-    [10_000, 100],
-    [59_999, 100],
-    [60_000, 500],
-    [3_600_000, 500],
-  ])('probes %i ms into an outage every %i ms', (downFor, every) => {
-    expect(probeIntervalMs(downFor)).toBe(every);
+  it('gives none where ssh must connect itself or the helper is missing', () => {
+    expect(directConnectOptions({ ...ep, sshConnects: true }, 6, false, '/opt/atsr/bin/rezume-connect')).toEqual([]);
+    expect(directConnectOptions(ep, 6, true, undefined)).toEqual([]);
   });
 });
