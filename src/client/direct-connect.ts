@@ -28,14 +28,14 @@ const helperArgs = (ep: SshEndpoint, timeoutSeconds: number): string[] => [ep.ho
  * instead of failing (a reconnect during an outage).
  */
 export function directConnectOptions(ep: SshEndpoint, timeoutSeconds: number, waitForServer = false, helperPath = findConnectHelper()): string[] {
-  if (!helperPath || ep.sshConnects) return [];
+  if (!helperPath || !attemptsCanWait(ep, helperPath)) return [];
   const command = [helperPath, ...helperArgs(ep, timeoutSeconds), ...(waitForServer ? ['wait'] : [])].map(proxyWord).join(' ');
   return ['-o', 'ProxyUseFdpass=yes', '-o', `ProxyCommand=${command}`];
 }
 
-/** Whether an attempt started now can wait for the server itself (directConnectOptions with waitForServer). */
-export function attemptsCanWait(ep: SshEndpoint): boolean {
-  return directConnectOptions(ep, 1, true).length > 0;
+/** Whether ssh's attempts get their connection from the helper, and so can wait for the server in it. */
+export function attemptsCanWait(ep: SshEndpoint, helperPath = findConnectHelper()): boolean {
+  return helperPath !== undefined && !ep.sshConnects;
 }
 
 /**

@@ -352,19 +352,23 @@ export class RezumeSession {
     // The host did not answer: the network is down, or the server is.
     if (this.endpoint && attemptsCanWait(this.endpoint)) return this.connect(true);
     const wait = this.endpoint && waitForServer(this.endpoint, connectTimeoutSeconds(this.opts));
-    if (!wait) {
-      // Through a ProxyJump or ProxyCommand nothing can tell when the server is back.
-      this.retryTimer = setTimeout(() => this.connect(), FIRST_BACKOFF_MS);
-      return;
-    }
+    if (wait) this.connectOnceAnswered(wait);
+    // Through a ProxyJump or ProxyCommand nothing can tell when the server is back.
+    else this.retryTimer = setTimeout(() => this.connect(), FIRST_BACKOFF_MS);
+  }
+
+  /** For an ssh that connects by itself: connects once rezume-connect's `probe` saw the server answer. */
+  private connectOnceAnswered(wait: ChildProcess): void {
     this.serverWait = wait;
-    wait.on('exit', (code) => {
+    const done = (answered: boolean): void => {
       if (this.serverWait !== wait) return;
       this.serverWait = undefined;
       if (this.phase !== 'down') return;
-      if (code === 0) this.connect();
+      if (answered) this.connect();
       else this.retryTimer = setTimeout(() => this.connect(), FIRST_BACKOFF_MS);
-    });
+    };
+    wait.on('exit', (code) => done(code === 0));
+    wait.on('error', () => done(false)); // it could not be started
   }
 
   /** Ends rezume from outside (a signal): the notice is cleared, ssh stopped, a session left running is named. */
