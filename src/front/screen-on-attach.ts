@@ -22,22 +22,31 @@ const SCREEN_QUERY_MS = 5000;
  * ring is empty, or the terminal type is not one the emulator speaks.
  */
 export async function showScreen(socketPath: string, term: string, shown: Size, diag: Diagnostics): Promise<number | undefined> {
-  const asked = performance.now();
-  const { state, ring } = await fetchScreen(socketPath);
-  if (ring.length === 0 || (state.start === 0 && Math.min(state.delivered, state.out) === 0)) return undefined;
   if (!isVtFamily(term)) return undefined;
+  const asked = performance.now();
+  // The emulator loads while the host reads out its ring: both take some
+  // milliseconds, and the load (a deserialization) needs nothing from it.
+  let loading: ReturnType<typeof loadXterm> | undefined;
+  const { state, ring } = await fetchScreen(socketPath, () => {
+    loading = loadXterm();
+    loading.catch(() => undefined); // a failed load matters only where it is awaited below
+  });
+  if (ring.length === 0 || (state.start === 0 && Math.min(state.delivered, state.out) === 0)) return undefined;
   const fetched = performance.now();
-  const emulator = await loadXterm();
+  const emulator = await (loading ?? loadXterm());
   diag.log(3, `screen emulator from the ${emulator.source}, code cache ${emulator.cache}`);
   const loaded = performance.now();
   const { repaintFor } = await import('./screen-repaint.js');
   const bytes = await repaintFor(term, ring, state.sizes, shown);
   if (!bytes) return undefined;
   const ms = (from: number, to: number): string => (to - from).toFixed(1);
-  diag.log(3, `screen repaint: ${ring.length} bytes of ring in ${ms(asked, fetched)} ms, emulator loaded in ${ms(fetched, loaded)}, screen rebuilt in ${ms(loaded, performance.now())} (${bytes.length} bytes)`);
-  // Raw, so that the bytes reach the terminal unchanged (no CR added before LF).
+  diag.log(3, `screen repaint: ${ring.length} bytes of ring in ${ms(asked, fetched)} ms (the emulator loading meanwhile), ${ms(fetched, loaded)} more for the emulator, screen rebuilt in ${ms(loaded, performance.now())} (${bytes.length} bytes)`);
+  // The serializer ends lines with CR LF and writes no tab, so the terminal's
+  // usual output processing (ONLCR: CR before LF) leaves the screen as it
+  // is, and no raw mode (an stty process, ~10 ms) is needed first. Bytes it
+  // would change go out raw.
   const tty = new RawTty();
-  tty.enter();
+  if (changedByOutputProcessing(bytes)) tty.enter();
   try {
     await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
   } finally {
@@ -46,7 +55,17 @@ export async function showScreen(socketPath: string, term: string, shown: Size, 
   return state.out;
 }
 
-function fetchScreen(socketPath: string): Promise<ReturnType<typeof decodeScreen>> {
+/** A tab, or an LF without a CR before it: what a terminal in cooked mode would write otherwise. */
+export function changedByOutputProcessing(bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 0x09) return true;
+    if (bytes[i] === 0x0a && (i === 0 || bytes[i - 1] !== 0x0d)) return true;
+  }
+  return false;
+}
+
+/** The host's screen state and ring; `asked` runs once the query is on its way. */
+function fetchScreen(socketPath: string, asked: () => void): Promise<ReturnType<typeof decodeScreen>> {
   return connectSocket(socketPath).then(
     (sock) =>
       new Promise((resolve, reject) => {
@@ -69,6 +88,7 @@ function fetchScreen(socketPath: string): Promise<ReturnType<typeof decodeScreen
         sock.on('error', done);
         sock.on('close', () => done(new Error('the session host closed the connection')));
         sock.write(encodeFrame(FrameType.screenQuery));
+        asked();
       }),
   );
 }

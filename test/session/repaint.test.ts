@@ -21,15 +21,17 @@ const FULL_SCREEN = ['sh', '-c', `${DRAW}; exec sleep 600`];
 const SIZE = { cols: 30, rows: 6 };
 
 /**
- * What the host sends a VT terminal for that screen: the reset and clear,
- * the normal screen (empty), the alternate one with the two texts and the
- * addon's cursor move, the keypad (DECNKM, as the addon writes it), the
+ * What the front writes to a VT terminal for that screen: the reset and
+ * clear, the normal screen (empty), the alternate one with the two texts and
+ * the addon's cursor move, the keypad (DECNKM, as the addon writes it), the
  * cursor at row 3 column 7 again (absolute), hidden, and the keypad again as
- * DECKPAM.
+ * DECKPAM. It is written with the terminal's output processing on (no stty
+ * first), so the pty's ONLCR puts a CR before each row's CR LF: the same
+ * screen.
  */
 const REPAINT =
   '\x1b[?1049l\x1b[?25h\x1b>\x1b[?1l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?2004l\x1b[0m\x1b[r\x1b[H\x1b[2J' +
-  '\x1b[?1049h\x1b[H\r\n\x1b[4CTOP-LEFT\r\n\r\n\r\n\x1b[11CMIDDLE\x1b[2A\x1b[11D\x1b[?66h\x1b[3;7H\x1b[?25l\x1b=';
+  '\x1b[?1049h\x1b[H\r\r\n\x1b[4CTOP-LEFT\r\r\n\r\r\n\r\r\n\x1b[11CMIDDLE\x1b[2A\x1b[11D\x1b[?66h\x1b[3;7H\x1b[?25l\x1b=';
 
 /** Starts `name` running `argv` with a first read-write attach, then detaches it (its terminal is gone). */
 async function drawnThenDetached(name: string, argv: string[], marker: string, env = box().env()): Promise<void> {

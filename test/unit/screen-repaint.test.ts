@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { redrawMethodFor } from '../../src/front/redraw-method.js';
 import { DrawnSizes } from '../../src/host/drawn-sizes.js';
 import { repaintFor } from '../../src/front/screen-repaint.js';
+import { changedByOutputProcessing } from '../../src/front/screen-on-attach.js';
 
 /** What every VT repaint starts with: the modes reset, the scroll region, the screen cleared. */
 const CLEAR =
@@ -144,5 +145,21 @@ describe('redrawMethodFor', () => {
     expect(redrawMethodFor('wy60', 'winch')).toBe('winch');
     expect(redrawMethodFor('xterm', 'none')).toBe('none');
     expect(redrawMethodFor('wy60', 'screen')).toBe('screen');
+  });
+});
+
+describe('writing a repaint without raw mode', () => {
+  it('is safe for what the serializer writes: rows end CR LF, and tabs, LFs and wide characters drawn come out as cells', async () => {
+    const drawn = '\x1b[H\x1b[2Ja\tb\tc\nline two\n\x1b[31mred\x1b[0m \u4e2d\u6587 e\u0301\r\n' + 'w'.repeat(25) + '\n\x1b[?1049h\x1b[2;3Halt\tscreen\n';
+    const bytes = await repaintFor('xterm', Buffer.from(drawn, 'utf8'), [{ at: 0, cols: 20, rows: 6 }], { cols: 20, rows: 6 });
+    expect(bytes!.includes('\r\n')).toBe(true);
+    expect(changedByOutputProcessing(bytes!)).toBe(false);
+  });
+
+  it('goes raw for a tab or an LF without its CR', () => {
+    expect(changedByOutputProcessing(Buffer.from('a\r\nb\r\n'))).toBe(false);
+    expect(changedByOutputProcessing(Buffer.from('a\tb'))).toBe(true);
+    expect(changedByOutputProcessing(Buffer.from('a\r\nb\nc'))).toBe(true);
+    expect(changedByOutputProcessing(Buffer.from('\nb'))).toBe(true);
   });
 });
