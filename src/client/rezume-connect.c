@@ -163,7 +163,8 @@ static int wait_for_server(const char *host, const char *port, const struct addr
   for (;;) {
     long long now = now_ms();
     if (!found && now >= next_lookup) {
-      /* Looked up once: a lookup into a dead network can block for seconds. */
+      /* Looked up until it works, then kept: a lookup into a dead network
+       * can block for seconds, and a server's address rarely moves meanwhile. */
       if (getaddrinfo(host, port, hints, &found) != 0) found = NULL;
       next_lookup = now_ms() + LOOKUP_RETRY_MS;
       next_ai = found;
