@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, privateTempDir, rezumeCommand } from '../support/atsr-bin.js';
@@ -109,6 +109,28 @@ describe('rezume-connect waiting for the server (a reconnect during an outage)',
       expect(await result).toEqual({ code: 255, stderr: '' });
     } finally {
       proxy.setMode('pass');
+    }
+  });
+
+  it('waits out a banner that takes 600 ms (a long round trip), which the old 400 ms probe never saw', async () => {
+    const held = new Set<Socket>();
+    const slow = createServer((s) => {
+      held.add(s);
+      s.on('error', () => {});
+      const timer = setTimeout(() => s.end('SSH-2.0-far-away\r\n'), 600);
+      s.on('close', () => {
+        clearTimeout(timer);
+        held.delete(s);
+      });
+    }).listen(0, '127.0.0.1');
+    await once(slow, 'listening');
+    try {
+      const port = String((slow.address() as AddressInfo).port);
+      const child = spawn(HELPER, ['127.0.0.1', port, '5', 'any', 'probe'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      expect(await exited(child)).toEqual({ code: 0, stderr: '' });
+    } finally {
+      for (const s of held) s.destroy();
+      slow.close();
     }
   });
 
