@@ -85,7 +85,9 @@ export class PtyProcess {
     this.reader = new ReadStream(term.fd, { onread: { buffer: this.buf, callback: this.onRead } });
     this.reader.on('error', this.onReaderError);
     this.reader.on('close', this.onReaderClose);
-    this.reader.resume();
+    // Starts reading. Not resume(): Readable's resume also starts reading on the next tick, which would
+    // undo a pause() in this one (a creator hold); with onread, read(0) starts it once and for all.
+    this.reader.read(0);
   }
 
   /** Whether the master is still open (the reader closes it when it ends). */
@@ -106,7 +108,9 @@ export class PtyProcess {
 
   resume(): void {
     this.paused = false;
-    this.reader.resume();
+    // Starts reading. Not resume(): Readable's resume also starts reading on the next tick, which would
+    // undo a pause() in this one (a creator hold); with onread, read(0) starts it once and for all.
+    this.reader.read(0);
   }
 
   resize(cols: number, rows: number): void {
