@@ -85,9 +85,7 @@ export class PtyProcess {
     this.reader = new ReadStream(term.fd, { onread: { buffer: this.buf, callback: this.onRead } });
     this.reader.on('error', this.onReaderError);
     this.reader.on('close', this.onReaderClose);
-    // Starts reading. Not resume(): Readable's resume also starts reading on the next tick, which would
-    // undo a pause() in this one (a creator hold); with onread, read(0) starts it once and for all.
-    this.reader.read(0);
+    this.startReading();
   }
 
   /** Whether the master is still open (the reader closes it when it ends). */
@@ -108,8 +106,15 @@ export class PtyProcess {
 
   resume(): void {
     this.paused = false;
-    // Starts reading. Not resume(): Readable's resume also starts reading on the next tick, which would
-    // undo a pause() in this one (a creator hold); with onread, read(0) starts it once and for all.
+    this.startReading();
+  }
+
+  /**
+   * With `onread`, a socket's read() starts its handle reading at once. Not
+   * resume(): Readable's resume also starts it on the next tick, which would
+   * undo a pause() made in this one (a creator hold, a client's backpressure).
+   */
+  private startReading(): void {
     this.reader.read(0);
   }
 
