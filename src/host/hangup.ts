@@ -5,14 +5,13 @@
 //          every process in the command's session;
 //   grace  SIGTERM to every process still in it;
 //   2x     SIGKILL to every process still in it, until none is left.
-// The command is the session leader (node-pty calls setsid()), so "in the
+// The command is the session leader (node-pty's fork calls setsid()), so "in the
 // session" is what the kernel says: the session ID in /proc/PID/stat. Only
 // processes that left it with setsid() survive (as with ssh and tmux), and
 // processes of another user, which the host may not signal.
 import { readFileSync } from 'node:fs';
 import { processIds } from '../processes.js';
-import type { IPty } from 'node-pty';
-import { closePtyMaster } from '../pty/pty-internals.js';
+import type { PtyProcess } from '../pty/pty-process.js';
 
 const HANGUP_GRACE_MS = 3000;
 
@@ -68,7 +67,7 @@ export class SessionHangup {
 
   /** `commandRuns`: whether the command (the session leader) is still running, so the line is hung up. */
   constructor(
-    private readonly pty: IPty,
+    private readonly pty: PtyProcess,
     private readonly commandRuns: boolean,
   ) {
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
@@ -79,8 +78,7 @@ export class SessionHangup {
   }
 
   start(): this {
-    // node-pty signals the command's PID after closing: only while it is ours, not reaped and reusable.
-    if (this.commandRuns) closePtyMaster(this.pty);
+    if (this.commandRuns) this.pty.close();
     signalSession(this.sid, 'SIGHUP');
     this.timers.push(setTimeout(() => signalSession(this.sid, 'SIGTERM'), HANGUP_GRACE_MS));
     this.timers.push(setTimeout(() => this.killRound(), 2 * HANGUP_GRACE_MS));

@@ -2,12 +2,11 @@
 // resumes, one frame per event-loop turn, reading on while a client keeps
 // up, and backpressure that slows the command instead of growing memory.
 import { readSync } from 'node:fs';
-import type { IPty } from 'node-pty';
 import type { Diagnostics } from '../log/diagnostics.js';
 import { FrameType, HEADER_BYTES, writeHeader } from '../protocol/frames.js';
 import { ByteRing } from '../session/byte-ring.js';
 import { idleMemoryTrim } from './memory-trim.js';
-import { ptyMasterFd, ptyReaderIdle } from '../pty/pty-internals.js';
+import type { PtyProcess } from '../pty/pty-process.js';
 import { type ClientConnection, VIEWER_MAX_BACKLOG } from './client-connection.js';
 import { type FrameLease, FramePool } from './frame-pool.js';
 
@@ -19,10 +18,20 @@ const READ_ON_BYTES = 64 * 1024;
  * that the pty is empty, so reading on would only cost a syscall.
  */
 const FULL_PTY_READ = 4095;
-/** A pooled frame holds its header, what node-pty read in the turn (a read or two), and what was read on. */
+/** A pooled frame holds its header, what the reader read in the turn (a read or two), and what was read on. */
 const POOLED_FRAME_BYTES = HEADER_BYTES + 4 * FULL_PTY_READ + READ_ON_BYTES;
 /** Node's Buffer.allocUnsafe serves smaller sizes from its shared slab, without an allocation of their own. */
 const SLAB_BYTES = 4096;
+
+/** A pooled frame being filled with output as it is read. */
+interface FillingFrame {
+  lease: FrameLease;
+  buf: Buffer;
+  /** Where the next bytes go. */
+  at: number;
+  /** The length of its last read from the pty: a full one suggests more waits. */
+  lastRead: number;
+}
 
 /** One flush's output, encoded as one frame for every client. */
 interface OutgoingFrame {
@@ -35,7 +44,7 @@ interface OutgoingFrame {
 export interface OutputTargets {
   clients(): Iterable<ClientConnection>;
   writer(): ClientConnection | undefined;
-  pty(): IPty | undefined;
+  pty(): PtyProcess | undefined;
   /** The session is ending: the pty stays paused. */
   ending(): boolean;
   /** The session is ending or the command exited: no reading ahead. */
@@ -52,8 +61,9 @@ export interface StreamStart {
 
 export class OutputFlow {
   readonly ring: ByteRing;
-  /** Output read from the pty in this event-loop turn, not yet sent. */
-  private pending: Buffer[] = [];
+  /** The frame that output read in this event-loop turn is copied into, not yet sent. */
+  private filling: FillingFrame | undefined;
+  private flushScheduled = false;
   /** Buffers for big frames; one is enough while the clients keep up. */
   private readonly frames = new FramePool(POOLED_FRAME_BYTES, 1);
   /** The client whose full socket has the pty paused. */
@@ -83,36 +93,68 @@ export class OutputFlow {
     return this.delivered;
   }
 
-  onOutput(chunk: Buffer): void {
-    this.pending.push(chunk);
-    if (this.pending.length > 1) return;
+  /**
+   * `length` bytes the pty gave, in `buf` (the reader's, used again for its
+   * next read): copied at once into the frame this event-loop turn fills.
+   */
+  onOutput(buf: Buffer, length: number): void {
     // A short read with nothing before it (a keystroke's echo, a prompt):
     // the pty had no more, so nothing joins it in this turn, and it goes
     // out at once rather than through another phase of the event loop.
-    if (chunk.length < FULL_PTY_READ) return this.flush();
-    // What one event-loop turn read goes out as one frame, which saves the
-    // front most of its per-chunk work.
-    setImmediate(this.flushSoon);
+    if (!this.filling && length < FULL_PTY_READ) return this.sendNow(buf, length);
+    // What does not fit goes in the next frame; reading on would put the pty's next bytes before it.
+    if (this.filling && this.filling.at + length > this.filling.buf.length) this.flushFrame(false);
+    const frame = (this.filling ??= this.openFrame());
+    frame.at += buf.copy(frame.buf, frame.at, 0, length);
+    frame.lastRead = length;
   }
 
-  private readonly flushSoon = (): void => this.flush();
+  /** A pooled frame to fill; what one event-loop turn read goes out as one frame, which saves the front most of its per-chunk work. */
+  private openFrame(): FillingFrame {
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushSoon);
+    }
+    const lease = this.frames.lease();
+    return { lease, buf: lease.buf, at: HEADER_BYTES, lastRead: 0 };
+  }
+
+  private readonly flushSoon = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   /** Sends the output read so far: call before anything that depends on `out`. */
   flush(): void {
-    if (this.pending.length === 0) return;
-    const chunks = this.pending;
-    this.pending = [];
+    this.flushFrame(true);
+  }
+
+  /** Sends the frame being filled; `mayReadOn`: unless bytes that belong after it are in hand. */
+  private flushFrame(mayReadOn: boolean): void {
+    const frame = this.filling;
+    if (!frame) return;
+    this.filling = undefined;
     if (!this.anyStreaming()) {
-      for (const chunk of chunks) this.keep(chunk);
+      this.keep(frame.buf.subarray(HEADER_BYTES, frame.at));
+      frame.lease.letGo();
       return;
     }
-    let length = 0;
-    for (const chunk of chunks) length += chunk.length;
-    if (length === 0) return; // an empty frame would say nothing
-    // More than a pooled frame holds (node-pty handing out what it buffered while paused): a frame per
-    // read, and no reading on, which would put the pty's next bytes before the reads still to send.
-    if (HEADER_BYTES + length > POOLED_FRAME_BYTES) for (const chunk of chunks) this.send(this.frameOf([chunk], chunk.length, false));
-    else this.send(this.frameOf(chunks, length, this.mayReadOn(chunks[chunks.length - 1]!)));
+    if (mayReadOn && this.mayReadOn(frame.lastRead)) frame.at += this.readOn(frame.buf, frame.at);
+    writeHeader(frame.buf, FrameType.output, frame.at - HEADER_BYTES);
+    this.send({ bytes: frame.buf.subarray(0, frame.at), lease: frame.lease });
+  }
+
+  /**
+   * A short read, alone in its turn, out at once: in Node's shared slab (a
+   * keystroke's echo), or a pooled buffer when it is bigger than a slab takes.
+   */
+  private sendNow(buf: Buffer, length: number): void {
+    if (!this.anyStreaming()) return this.keep(buf.subarray(0, length));
+    const lease = HEADER_BYTES + length >= SLAB_BYTES ? this.frames.lease() : undefined;
+    const frame = lease?.buf ?? Buffer.allocUnsafe(HEADER_BYTES + length);
+    buf.copy(frame, HEADER_BYTES, 0, length);
+    writeHeader(frame, FrameType.output, length);
+    this.send({ bytes: frame.subarray(0, HEADER_BYTES + length), lease });
   }
 
   private send(frame: OutgoingFrame): void {
@@ -193,36 +235,21 @@ export class OutputFlow {
   }
 
   /**
-   * `chunks` and, if `mayReadOn`, what `readOn` reads after them, as one
-   * output frame: copied once, into a pooled buffer for a burst (its pages
-   * already the process's), or Node's shared slab for a keystroke's echo.
-   */
-  private frameOf(chunks: Buffer[], length: number, mayReadOn: boolean): OutgoingFrame {
-    const readOn = mayReadOn && HEADER_BYTES + length + FULL_PTY_READ <= POOLED_FRAME_BYTES;
-    const pooled = readOn || (HEADER_BYTES + length >= SLAB_BYTES && HEADER_BYTES + length <= POOLED_FRAME_BYTES);
-    const lease = pooled ? this.frames.lease() : undefined;
-    const buf = lease?.buf ?? Buffer.allocUnsafe(HEADER_BYTES + length);
-    let at = HEADER_BYTES;
-    for (const chunk of chunks) at += chunk.copy(buf, at);
-    if (readOn) at += this.readOn(buf, at);
-    writeHeader(buf, FrameType.output, at - HEADER_BYTES);
-    return { bytes: buf.subarray(0, at), lease };
-  }
-
-  /**
-   * A pty master gives at most ~4 KiB per read, and node-pty reads once per
+   * A pty master gives at most ~4 KiB per read, and the reader reads once per
    * event-loop turn (libuv stops at a short read), so a burst of output would
    * cross the socket and the front's terminal in thousands of 4 KiB frames.
    * While a read-write client takes output as fast as it comes, read on
    * (`readOn`) until the pty has no more (or READ_ON_BYTES): fewer, larger
-   * frames. Never while node-pty holds unread output (order) or a client
-   * holds the pty paused (backpressure); and not for a detached session,
-   * whose ring would only be overrun sooner.
+   * frames. The reader hands over every read at once, so reading on never
+   * overtakes output it holds; but never while the reader is paused or the
+   * master closed (a creator hold, a client holding the pty paused:
+   * backpressure), nor with bytes in hand that come after the frame (see
+   * onOutput); and not for a detached session, whose ring would only be
+   * overrun sooner.
    */
-  private mayReadOn(last: Buffer): boolean {
-    if (last.length < FULL_PTY_READ) return false;
-    const pty = this.targets.pty();
-    return !!pty && !!this.targets.writer()?.streaming && !this.pausedFor && !this.targets.stopped() && ptyReaderIdle(pty);
+  private mayReadOn(lastRead: number): boolean {
+    if (lastRead < FULL_PTY_READ) return false;
+    return !!this.targets.pty()?.reading && !!this.targets.writer()?.streaming && !this.pausedFor && !this.targets.stopped();
   }
 
   /**
@@ -232,8 +259,7 @@ export class OutputFlow {
    * Error with its stack.
    */
   private readOn(buf: Buffer, at: number): number {
-    const fd = ptyMasterFd(this.targets.pty()!);
-    if (fd === undefined) return 0;
+    const fd = this.targets.pty()!.fd;
     const end = Math.min(buf.length, at + READ_ON_BYTES);
     let read = 0;
     while (end - (at + read) >= FULL_PTY_READ) {
@@ -241,7 +267,7 @@ export class OutputFlow {
       try {
         n = readSync(fd, buf, at + read, end - (at + read), null);
       } catch {
-        break; // EAGAIN: nothing more for now; EIO: the command is gone, and node-pty will see it too
+        break; // EAGAIN: nothing more for now; EIO: the command is gone, and the reader will see it too
       }
       read += n;
       if (n < FULL_PTY_READ) break;

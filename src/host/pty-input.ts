@@ -9,7 +9,7 @@ import { writeSync } from 'node:fs';
 export const INPUT_HIGH_WATER = 64 * 1024;
 
 /**
- * A full pty gives no event when it has room again (node-pty's own reader
+ * A full pty gives no event when it has room again (the pty's reader
  * holds the master in libuv), so a full pty is retried on a timer: soon at
  * first, as a reading command makes room quickly, then less often for one
  * that does not read.

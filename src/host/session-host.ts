@@ -6,7 +6,6 @@ import { userInfo } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { spawn as spawnPty, type IPty } from 'node-pty';
 import { ExitCode, statusFromExit } from '../cli/exit-codes.js';
 import { Diagnostics } from '../log/diagnostics.js';
 import { FrameType, ProtocolError, type Frame } from '../protocol/frames.js';
@@ -24,7 +23,7 @@ import {
 } from '../protocol/messages.js';
 import { SESSION_ENV } from '../session/own-session.js';
 import { resolveSocketDir } from '../session/socket-dir.js';
-import { ptyMasterFd, ptyMasterOpen } from '../pty/pty-internals.js';
+import { PtyProcess } from '../pty/pty-process.js';
 import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import { pointAgentLink, removeAgentLink } from './agent-link.js';
 import { BYE_TIMEOUT_MS } from './client-handshake.js';
@@ -61,7 +60,7 @@ export class SessionHost implements RelaySession {
   private readonly drawnSizes: DrawnSizes;
   private readonly createdAt = new Date();
   private readonly uid = process.getuid?.() ?? 0;
-  private pty: IPty | undefined;
+  private pty: PtyProcess | undefined;
   /** Input on its way into the pty. */
   private input: PtyInput | undefined;
   /** The client whose socket is not read while its input waits for the pty. */
@@ -139,7 +138,7 @@ export class SessionHost implements RelaySession {
     report({ ok: true });
   }
 
-  private spawnCommand(): IPty {
+  private spawnCommand(): PtyProcess {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
     // A login nested in the session must not find the session's name (and take it over), only what it runs inside.
@@ -147,23 +146,16 @@ export class SessionHost implements RelaySession {
     env[SESSION_ENV] = this.spec.socketPath;
     if (this.spec.agentLink) env.SSH_AUTH_SOCK = this.spec.agentLink;
     const [file, ...args] = this.spec.command;
-    const pty = spawnPty(file!, args, {
-      name: env.TERM || 'xterm',
-      cols: this.spec.cols,
-      rows: this.spec.rows,
-      cwd: this.spec.cwd,
-      env,
-      encoding: null,
+    const options = { file: file!, args, env, cwd: this.spec.cwd || process.cwd(), cols: this.spec.cols, rows: this.spec.rows };
+    return new PtyProcess(options, {
+      onData: (buf, length) => this.output.onOutput(buf, length),
+      onExit: (code, signal) => this.onCommandExit(statusFromExit(code, signal)),
+      onReadError: (err) => this.diag.log(1, `pty: ${err.message}`),
     });
-    pty.onData((data) => this.output.onOutput(data as unknown as Buffer));
-    pty.onExit(({ exitCode, signal }) => this.onCommandExit(statusFromExit(exitCode, signal ?? null)));
-    return pty;
   }
 
-  private inputFor(pty: IPty): PtyInput {
-    const fd = ptyMasterFd(pty);
-    if (fd === undefined) throw new Error('node-pty gave no pty master');
-    return new PtyInput({ fd, isOpen: () => ptyMasterOpen(pty) }, this.resumeInput);
+  private inputFor(pty: PtyProcess): PtyInput {
+    return new PtyInput({ fd: pty.fd, isOpen: () => pty.open }, this.resumeInput);
   }
 
   // ---- input ----------------------------------------------------------------
@@ -441,7 +433,7 @@ export class SessionHost implements RelaySession {
     try {
       this.pty?.resize(size.cols, size.rows);
     } catch (err) {
-      // The command may have just exited and node-pty closed the master.
+      // The command may have just exited and the reader closed the master.
       this.diag.log(3, `resize: ${(err as Error).message}`);
     }
   }
@@ -449,12 +441,12 @@ export class SessionHost implements RelaySession {
   private recordUtmp(clientAddr: string): void {
     if (!this.utmp) {
       const helper = findUtempter();
-      const fd = this.pty ? ptyMasterFd(this.pty) : undefined;
-      if (!helper || fd === undefined) {
+      if (!helper) {
         this.diag.log(1, 'utmp: no utempter helper found; logon records are off');
         return;
       }
-      this.utmp = new UtmpRecorder(helper, fd, this.diag);
+      if (!this.pty?.open) return; // the command's pty is gone, and its fd number may be another file's
+      this.utmp = new UtmpRecorder(helper, this.pty.fd, this.diag);
     }
     this.utmp.record(clientAddr);
   }

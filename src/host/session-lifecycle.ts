@@ -1,7 +1,7 @@
 // How a session ends: the orphan timer of a detached session, the host's own
 // hang-up (SIGTERM, an orphan, a client's hangup), the command's exit, and
 // the shutdown that lets the last frames reach the clients first.
-import type { IPty } from 'node-pty';
+import type { PtyProcess } from '../pty/pty-process.js';
 import type { Diagnostics } from '../log/diagnostics.js';
 import { SessionHangup } from './hangup.js';
 
@@ -17,7 +17,7 @@ const FLUSH_LIMIT_MS = 1000;
 
 /** What the lifecycle acts on, owned by the host. */
 export interface LifecycleHooks {
-  pty(): IPty | undefined;
+  pty(): PtyProcess | undefined;
   /** Stops taking connections. */
   closeSocket(): void;
   /** Drops what waits for the pty: it will never be read. */

@@ -2,7 +2,7 @@
 // utempter helper, which wants the pty master on its stdin.
 //
 // A small sh keeps a duplicate of the master fd and runs the helper on
-// request. That way the record can still be removed after node-pty has
+// request. That way the record can still be removed after the host has
 // closed its own fd (the command exited), and even if the host is killed:
 // the pipe then closes and the sh removes the record on its way out.
 import { type ChildProcess, spawn } from 'node:child_process';
