@@ -69,6 +69,12 @@ async function timeResume(rig: ResumeRig, r: PtyRun, mode: Outage, phase: number
   return nowMs() - restored;
 }
 
+/** ssh's options for its connection through rezume-connect to `port`, as rezume gives them (`wait`: on a reconnect). */
+function helperOptions(rig: ResumeRig, port: number, wait: boolean): string[] {
+  const endpoint = { host: rig.sshd.host, port, family: 'any' as const, sshConnects: false };
+  return directConnectOptions(endpoint, 5, wait, join(ROOT, 'dist/rezume-connect'));
+}
+
 /**
  * ms for a fresh `ssh host true` through the proxy: the floor under any
  * resume; `viaHelper` opens its connection with rezume-connect, as rezume
@@ -76,8 +82,7 @@ async function timeResume(rig: ResumeRig, r: PtyRun, mode: Outage, phase: number
  */
 function timeFreshSsh(rig: ResumeRig, viaHelper: boolean, withPty = false): Promise<number> {
   const port = rig.proxy.port;
-  const endpoint = { host: rig.sshd.host, port, family: 'any' as const, sshConnects: false };
-  const helper = viaHelper ? directConnectOptions(endpoint, 5, false, join(ROOT, 'dist/rezume-connect')) : [];
+  const helper = viaHelper ? helperOptions(rig, port, false) : [];
   const started = nowMs();
   const args = [...helper, ...(withPty ? ['-tt'] : []), '-p', String(port)];
   const child = spawn('ssh', [...rig.sshd.sshArgs(args), rig.sshd.destination, 'true'], { stdio: 'ignore' });
@@ -95,8 +100,7 @@ function timeFreshSsh(rig: ResumeRig, viaHelper: boolean, withPty = false): Prom
  */
 async function timeWaitingSsh(rig: ResumeRig, proxy: FaultProxy, phase: number): Promise<number> {
   const port = proxy.port;
-  const endpoint = { host: rig.sshd.host, port, family: 'any' as const, sshConnects: false };
-  const helper = directConnectOptions(endpoint, 5, true, join(ROOT, 'dist/rezume-connect'));
+  const helper = helperOptions(rig, port, true);
   proxy.setMode('reset');
   const tried = proxy.connections;
   const child = spawn('ssh', [...rig.sshd.sshArgs([...helper, '-tt', '-p', String(port)]), rig.sshd.destination, 'echo ready'], { stdio: ['ignore', 'pipe', 'ignore'] });
