@@ -3,7 +3,7 @@
 // processes hold the sessions. Every peer gets its own socket directory.
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { endProcesses, findPids, parentPid } from './proc.js';
+import { endProcesses, findPids } from './proc.js';
 import { runCommand } from './run-command.js';
 
 export type PeerId = 'pty' | 'script' | 'dtach' | 'tmux' | 'atsr' | 'atsr-node';
@@ -120,7 +120,7 @@ export interface AtsrBuild {
 export function atsrBuilds(root: string, workDir: string): AtsrBuild[] {
   const dist = join(workDir, 'dist');
   mkdirSync(dist);
-  for (const file of ['atsr', 'atsr.cjs', 'pty.node', 'malloc-trim.node', 'atsr-relay', 'rezume-connect']) {
+  for (const file of ['atsr', 'atsr.cjs', 'pty.node', 'host-native.node', 'atsr-relay', 'rezume-connect']) {
     if (existsSync(join(root, 'dist', file))) copyFileSync(join(root, 'dist', file), join(dist, file));
   }
   const builds: AtsrBuild[] = [];
@@ -154,12 +154,8 @@ export function atsrPeer(build: AtsrBuild, workDir: string): Peer {
       await runCommand(atsr('-u', dir, '-n', name, 'sh', '-c', cmd));
     },
     attach: (name) => atsr('-u', dir, '-a', name),
-    // The hosts, and the utmp keeper each attached host starts: both are atsr's cost.
-    serverPids: async () => {
-      const hosts = await hostPids();
-      const keepers = findPids((argv) => argv.includes('atsr-utmp')).filter((p) => hosts.includes(parentPid(p)));
-      return [...hosts, ...keepers];
-    },
+    // The hosts: an attached host keeps no other process (its utmp helper runs and exits).
+    serverPids: hostPids,
     cleanup: async () => {
       // Hosts hang their commands up first; a live host would recreate its socket.
       await endProcesses(await hostPids().catch(() => []));

@@ -67,6 +67,6 @@ symlinkSync('atsr', rezume);
 const version = run(executable, ['--version']);
 if (version !== `atsr ${pkg.version}\n`) throw new Error(`dist/atsr --version printed ${JSON.stringify(version)}`);
 
-const floor = run('bash', [join(root, 'ci/glibc-floor.sh'), executable, join(dist, 'pty.node'), join(dist, 'rezume-connect'), join(dist, 'atsr-relay'), join(dist, 'malloc-trim.node')]).trim();
+const floor = run('bash', [join(root, 'ci/glibc-floor.sh'), executable, join(dist, 'pty.node'), join(dist, 'rezume-connect'), join(dist, 'atsr-relay'), join(dist, 'host-native.node')]).trim();
 writeFileSync(join(dist, 'glibc-floor.txt'), `${floor}\n`);
 console.log(`built dist/atsr (single executable), dist/rezume -> atsr; needs glibc ${floor} (dist/glibc-floor.txt)`);

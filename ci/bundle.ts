@@ -36,6 +36,11 @@ await build({
   ...common,
   entryPoints: [join(root, 'src/main.ts')],
   outfile: join(dist, 'atsr.cjs'),
+  // Every atsr process holds this text in its heap: without the whitespace it
+  // is 40% smaller, ~0.15 MiB less per session host (docs/benchmarks.md).
+  // Names are kept, so stack traces in diagnostics still name each function.
+  minifyWhitespace: true,
+  minifySyntax: true,
   define: { ATSR_VERSION: JSON.stringify(pkg.version), ATSR_XTERM_FILE: JSON.stringify('xterm.cjs') },
   // Loaded only for a screen repaint, from dist/xterm.cjs (src/front/xterm-code.ts).
   external: ['@xterm/headless', '@xterm/addon-serialize'],

@@ -10,6 +10,7 @@ export type LogKind =
   | 'created-dir'
   | 'wrote-file'
   | 'replaced-file'
+  | 'removed-file' // a file an older version shipped and this one does not
   | 'linked'
   | 'sshd-config-edited' // details: backup=PATH sha256=HEX
   | 'sshd-dropin-written'

@@ -1,7 +1,7 @@
 // An install or upgrade: the wizard's questions (or their flags), then the
 // plan. The files under the prefix are replaced atomically, so sessions
 // running from an older install keep running and stay attachable.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
@@ -116,6 +116,11 @@ function prefixChanges(prefix: string, payload: string, rezumable: string, tunab
   const docs = join(prefix, 'docs');
   const program = (name: string): Change =>
     file(name, join(bin, name), 0o755, exists(join(bin, name)) ? ' (atomically: running sessions keep the old copy)' : '');
+  // A running host loaded its copy when it started; nothing opens the file again.
+  const retired = (path: string, by: string): Change[] =>
+    exists(path)
+      ? [{ summary: `remove ${path} (an older version's; ${by} replaces it)`, apply: (log) => (rmSync(path, { force: true }), log.add('removed-file', path)) }]
+      : [];
   const settings = Object.entries(tunables).map(([k, v]) => `${k}=${v}`).join(' ');
   return [
     ...dir(prefix, 0o755, 'the install directory'),
@@ -126,7 +131,8 @@ function prefixChanges(prefix: string, payload: string, rezumable: string, tunab
     program('pty.node'),
     program('rezume-connect'),
     program('atsr-relay'),
-    program('malloc-trim.node'),
+    program('host-native.node'),
+    ...retired(join(bin, 'malloc-trim.node'), 'host-native.node'),
     ...(exists(join(bin, 'rezume'))
       ? []
       : [{ summary: `link ${join(bin, 'rezume')} -> atsr (the client)`, apply: (log: InstallLog) => installSymlink('atsr', join(bin, 'rezume'), log) }]),

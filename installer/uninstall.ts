@@ -177,7 +177,14 @@ export async function uninstall(opts: InstallerOptions, p: Prompter, lock: Insta
     }
   }
   const rezumable = join(prefix, 'bin/rezumable');
-  const files = [...new Set(entries.filter((e) => e.kind === 'wrote-file' || e.kind === 'replaced-file' || e.kind === 'linked').map((e) => e.path))];
+  // Newest first: a file an upgrade removed (removed-file) is gone unless a later run wrote it again.
+  const present = new Map<string, boolean>();
+  for (const e of entries) {
+    if (present.has(e.path)) continue;
+    if (e.kind === 'wrote-file' || e.kind === 'replaced-file' || e.kind === 'linked') present.set(e.path, true);
+    else if (e.kind === 'removed-file') present.set(e.path, false);
+  }
+  const files = [...present].filter(([, here]) => here).map(([path]) => path);
   for (const f of files) changes.push(f === rezumable ? leaveRezumableStub(rezumable, prefix) : { summary: `remove ${f}`, apply: () => rmSync(f, { force: true }) });
   // What stays: a live session's socket root, and the login wrapper users' .profile files may exec.
   const kept = [...keptRoots, ...(files.includes(rezumable) ? [rezumable] : [])];

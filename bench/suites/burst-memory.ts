@@ -20,7 +20,7 @@ const QUIET_MS = 10_000;
 const MARK = 'BURSTMARK';
 const MARK_COMMAND = `printf 'BURST%s\\n' MARK`;
 
-/** Pss of one moment, per session: the server side (host, utmp keeper / dtach master) and the fronts. */
+/** Pss of one moment, per session: the server side (host / dtach master) and the fronts. */
 interface Snapshot {
   server: PssSplit;
   front: PssSplit;
@@ -100,7 +100,7 @@ export async function burstMemory(config: BenchConfig): Promise<SuiteResult> {
     rows,
     notes: [
       'Pss and Pss_Anon from /proc/PID/smaps_rollup, summed and divided by the sessions. Shared pages are divided among the processes that map them, so the executable counts once over the sessions.',
-      'server side: atsr host + its utmp keeper; dtach: its master. front: the process on each outer pty (the reader\'s child) and its descendants; the session\'s own shell is not counted.',
+      'server side: the atsr host; dtach: its master. front: the process on each outer pty (the reader\'s child) and its descendants; the session\'s own shell is not counted.',
       `Idle: ${SETTLE_MS / 1000} s after every front was attached; right after: when every session's mark after its ${mib(size)} MiB arrived; then ${QUIET_MS / 1000} s with no output.`,
     ],
     // On Pss_Anon, the private part: the Pss of the executable's pages depends on how many

@@ -1,5 +1,5 @@
 // 3. Memory per session: N idle shells, Pss of the processes that keep them
-// (atsr: hosts and their utmp keepers; dtach: masters; tmux: its one server,
+// (atsr: hosts; dtach: masters; tmux: its one server,
 // shared out), detached, then with a front attached to each.
 import { spawn } from 'node:child_process';
 import { fixed } from '../format.js';
@@ -83,7 +83,7 @@ export async function memory(config: BenchConfig): Promise<SuiteResult> {
     notes: [
       'Pss from /proc/PID/smaps_rollup: pages shared between processes are divided among them, so the executable counts once over all sessions.',
       'The shell itself is not counted (it is the same for every peer). tmux: its one server divided by the sessions, plus one client each.',
-      'atsr: the host, plus the utmp keeper (`sh`) an attached host keeps while it records the logon.',
+      'atsr: the host; the utmp helper it runs on an attach exits at once.',
     ],
     targets: [
       { target: 'memory: ≤ 12 MiB per detached atsr session', measured: `${mib(atsr.detachedKiB)} MiB`, met: atsr.detachedKiB <= 12 * MIB },

@@ -80,7 +80,7 @@ async function run(peer: Peer, files: OutputFile[]): Promise<ScaleRun> {
     names.forEach((name, i) => fronts.push(attachReceiver(peer, name, files[i]!, receivers, finished)));
     const frontPids = fronts.map((f) => f.pid);
     await settle([...(await peer.serverPids()), ...frontPids]);
-    // Asked once more: an attached atsr host has started its utmp keeper.
+    // Asked once more, now that every front has attached.
     const watched = [...(await peer.serverPids()), ...frontPids];
     await settle(watched);
     const cpuBefore = sum(watched.map(cpuSeconds));

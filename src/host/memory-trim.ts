@@ -8,7 +8,7 @@
 // GC finds them still in use).
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { findShippedFile } from '../shipped-file.js';
+import { hostNative } from './host-native.js';
 
 /** Output quiet this long counts as the end of a burst. */
 const QUIET_MS = 2000;
@@ -36,7 +36,7 @@ export class IdleMemoryTrim {
     this.armOrRefresh();
   }
 
-  /** Work that leaves garbage whatever the output (an attach: its handshake, the utmp keeper's spawn): trim once quiet. */
+  /** Work that leaves garbage whatever the output (an attach: its handshake, the utmp helper's spawn): trim once quiet. */
   noteWork(): void {
     this.armOrRefresh();
   }
@@ -61,28 +61,17 @@ export class IdleMemoryTrim {
 }
 
 /**
- * The trim for this process, or undefined where malloc-trim.node is not
+ * The trim for this process, or undefined where host-native.node is not
  * beside the executable (or does not load): a GC alone gives nothing back.
  */
 export function idleMemoryTrim(): IdleMemoryTrim | undefined {
-  const file = findShippedFile('malloc-trim.node');
-  if (!file) return undefined;
-  const holder = { exports: {} as MallocTrimModule };
-  try {
-    process.dlopen(holder, file);
-  } catch {
-    return undefined; // never a reason for a session not to start
-  }
-  return new IdleMemoryTrim({ collectGarbage: memoryReducingGc(), trimMalloc: () => holder.exports.trim() });
+  const native = hostNative();
+  if (!native) return undefined;
+  return new IdleMemoryTrim({ collectGarbage: memoryReducingGc(), trimMalloc: () => native.trim() });
 }
 
 /** V8's gc extension (--expose-gc). */
 type GcFunction = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
-
-interface MallocTrimModule {
-  /** malloc_trim(0); true if it gave memory back. */
-  trim(): boolean;
-}
 
 /** A full GC that also shrinks V8's heap, exposed when first needed. */
 function memoryReducingGc(): () => void {

@@ -29,6 +29,7 @@ import { pointAgentLink, removeAgentLink } from './agent-link.js';
 import { BYE_TIMEOUT_MS } from './client-handshake.js';
 import { ClientConnection } from './client-connection.js';
 import { DrawnSizes } from './drawn-sizes.js';
+import { hostNative } from './host-native.js';
 import { ATTACH_TIMEOUT_MS, type HostReady, type HostSpec, takeHostSpec } from './host-spec.js';
 import { OutputFlow, type StreamStart } from './output-flow.js';
 import { PtyInput } from './pty-input.js';
@@ -65,7 +66,8 @@ export class SessionHost implements RelaySession {
   private input: PtyInput | undefined;
   /** The client whose socket is not read while its input waits for the pty. */
   private inputHeldFor: ClientConnection | undefined;
-  private utmp: UtmpRecorder | undefined;
+  /** undefined until the first read-write attach; null: records are off. */
+  private utmp: UtmpRecorder | null | undefined;
   private writer: ClientConnection | undefined;
   /** Bytes written into the pty from clients, counted from each sync on. */
   private inCount = 0;
@@ -96,7 +98,7 @@ export class SessionHost implements RelaySession {
         pty: () => this.pty,
         closeSocket: () => this.socket.close(),
         closeInput: () => this.input?.close(),
-        closeUtmp: () => this.utmp?.close(),
+        closeUtmp: () => this.utmp?.close() ?? Promise.resolve(),
         removeAgentLink: () => removeAgentLink(this.spec.agentLink),
         announceExit: () => {
           for (const c of this.clients) if (c.streaming) this.deliverExit(c);
@@ -439,16 +441,26 @@ export class SessionHost implements RelaySession {
   }
 
   private recordUtmp(clientAddr: string): void {
-    if (!this.utmp) {
-      const helper = findUtempter();
-      if (!helper) {
-        this.diag.log(1, 'utmp: no utempter helper found; logon records are off');
-        return;
-      }
+    if (this.utmp === undefined) {
       if (!this.pty?.open) return; // the command's pty is gone, and its fd number may be another file's
-      this.utmp = new UtmpRecorder(helper, this.pty.fd, this.diag);
+      this.utmp = this.utmpRecorder(this.pty.fd);
     }
-    this.utmp.record(clientAddr);
+    this.utmp?.record(clientAddr);
+  }
+
+  /** A recorder for the pty master `fd`, or null (said once) where records cannot be written. */
+  private utmpRecorder(fd: number): UtmpRecorder | null {
+    const helper = findUtempter();
+    if (!helper) {
+      this.diag.log(1, 'utmp: no utempter helper found; logon records are off');
+      return null;
+    }
+    const copy = hostNative()?.dup(fd) ?? -1;
+    if (copy < 0) {
+      this.diag.log(1, 'utmp: host-native.node is missing or cannot duplicate the pty; logon records are off');
+      return null;
+    }
+    return new UtmpRecorder(helper, copy, this.diag);
   }
 
   private pointAgent(agentSocket: string): void {

@@ -22,7 +22,8 @@ export interface LifecycleHooks {
   closeSocket(): void;
   /** Drops what waits for the pty: it will never be read. */
   closeInput(): void;
-  closeUtmp(): void;
+  /** Removes the logon record; resolves once it is gone. */
+  closeUtmp(): Promise<void>;
   removeAgentLink(): void;
   /** Tells each streaming client the exit status (when it is known). */
   announceExit(): void;
@@ -75,7 +76,7 @@ export class SessionLifecycle {
     this.exitStatus = status;
     this.hooks.closeInput();
     this.diag.log(2, `session ${this.name}: command exited with status ${status}`);
-    this.hooks.closeUtmp();
+    void this.hooks.closeUtmp();
     this.hooks.announceExit();
     if (this.ending) this.shutDown();
   }
@@ -92,7 +93,7 @@ export class SessionLifecycle {
     const pty = this.hooks.pty();
     if (pty) this.hangup = new SessionHangup(pty, this.exitStatus === null).start();
     if (this.exitStatus !== null || !pty) return this.shutDown();
-    this.hooks.closeUtmp();
+    void this.hooks.closeUtmp();
   }
 
   shutDown(): void {
@@ -101,10 +102,10 @@ export class SessionLifecycle {
     this.clearOrphanTimer();
     this.hooks.closeSocket();
     this.hooks.removeAgentLink();
-    this.hooks.closeUtmp();
+    const utmpClosed = this.hooks.closeUtmp();
     this.hooks.sayGoodbye();
-    // Let the last frames flush, and a hangup finish with the command's session.
-    const exit = (): void => void (this.hangup?.finished ?? Promise.resolve()).then(() => process.exit(0));
+    // Let the last frames flush, a hangup finish with the command's session, and the logon record go.
+    const exit = (): void => void Promise.all([this.hangup?.finished, utmpClosed]).then(() => process.exit(0));
     setTimeout(exit, FLUSH_LIMIT_MS + this.hooks.extraLingerMs()).unref();
     const waitForClients = (): void => {
       if (this.hooks.clientsSettled()) return exit();

@@ -1,12 +1,14 @@
 // Logon (utmp) records for the session's pty, written by the system's setgid
-// utempter helper, which wants the pty master on its stdin.
+// utempter helper, which takes the pty master on its stdin and puts the PID
+// of its parent, the host, in the record.
 //
-// A small sh keeps a duplicate of the master fd and runs the helper on
-// request. That way the record can still be removed after the host has
-// closed its own fd (the command exited), and even if the host is killed:
-// the pipe then closes and the sh removes the record on its way out.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// The host keeps a duplicate of the master for the helper alone: the record
+// is removed when the command ends, and by then the pty reader may have
+// closed its own descriptor. The helper runs once per change, one run at a
+// time, in order. A host killed by SIGKILL leaves its record behind until the
+// pty is used again, as sshd and tmux do.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync } from 'node:fs';
 import type { Diagnostics } from '../log/diagnostics.js';
 
 const HELPER_PATHS = [
@@ -17,45 +19,73 @@ const HELPER_PATHS = [
   '/usr/sbin/utempter',
 ];
 
-const KEEPER_SCRIPT = `
-h=$1
-while IFS= read -r line; do
-  case $line in
-    add\\ *) "$h" del <&3 2>/dev/null; "$h" add "\${line#add }" <&3 ;;
-    del) break ;;
-  esac
-done
-"$h" del <&3 2>/dev/null
-`;
+/** A helper run that has not exited by then is not waited for: a session's end must not hang on it. */
+const RUN_LIMIT_MS = 2000;
 
 export function findUtempter(): string | undefined {
   return HELPER_PATHS.find((p) => existsSync(p));
 }
 
 export class UtmpRecorder {
-  private keeper: ChildProcess | undefined;
+  /** The duplicate of the master; undefined once closed. */
+  private fd: number | undefined;
+  private recorded = false;
+  /** The helper runs queued so far: each starts when the one before has exited. */
+  private runs: Promise<void> = Promise.resolve();
 
+  /** `masterCopy`: a duplicate of the pty master, now the recorder's to close. */
   constructor(
-    helper: string,
-    masterFd: number,
-    diag: Diagnostics,
+    private readonly helper: string,
+    masterCopy: number,
+    private readonly diag: Diagnostics,
   ) {
-    this.keeper = spawn('/bin/sh', ['-c', KEEPER_SCRIPT, 'atsr-utmp', helper], {
-      stdio: ['pipe', 'ignore', 'ignore', masterFd],
-      detached: false,
-    });
-    this.keeper.on('error', (err) => diag.log(1, `utmp helper ${helper}: ${err.message}`));
-    this.keeper.stdin?.on('error', () => {});
+    this.fd = masterCopy;
   }
 
-  /** (Re)writes the record with the client's address. */
+  /** (Re)writes the record with the client's address; a new address logs the old one out in wtmp first. */
   record(clientAddr: string): void {
-    this.keeper?.stdin?.write(`add ${clientAddr.replace(/[\r\n]/g, '') || 'localhost'}\n`);
+    if (this.fd === undefined) return;
+    if (this.recorded) this.run('del');
+    this.recorded = true;
+    this.run('add', clientAddr.replace(/[\r\n]/g, '') || 'localhost');
   }
 
-  /** Removes the record and lets the keeper exit, closing its master fd. */
-  close(): void {
-    this.keeper?.stdin?.end('del\n');
-    this.keeper = undefined;
+  /** Removes the record, if one was written, and closes the duplicate; resolves when both are done. */
+  close(): Promise<void> {
+    const fd = this.fd;
+    if (fd !== undefined) {
+      if (this.recorded) this.run('del');
+      this.fd = undefined;
+      this.runs = this.runs.then(() => {
+        try {
+          closeSync(fd);
+        } catch {
+          // Only this recorder uses it; a failure here must not stop the host's exit.
+        }
+      });
+    }
+    return this.runs;
+  }
+
+  private run(...args: string[]): void {
+    const fd = this.fd!;
+    this.runs = this.runs.then(
+      () =>
+        new Promise<void>((done) => {
+          setTimeout(done, RUN_LIMIT_MS).unref();
+          // The master goes in as fd 3 and sh moves it to stdin: libuv makes a
+          // child's fds 0-2 blocking, and that flag would be the host's too
+          // (a duplicate shares it), whose reader then blocks on an empty pty.
+          const child = spawn('/bin/sh', ['-c', 'exec "$0" "$@" <&3', this.helper, ...args], { stdio: ['ignore', 'ignore', 'ignore', fd] });
+          child.on('error', (err) => {
+            this.diag.log(1, `utmp: ${this.helper} ${args[0]}: ${err.message}`);
+            done();
+          });
+          child.on('exit', (code, signal) => {
+            if (code !== 0 && args[0] === 'add') this.diag.log(1, `utmp: ${this.helper} add failed (${signal ?? `status ${code}`})`);
+            done();
+          });
+        }),
+    );
   }
 }

@@ -19,7 +19,7 @@ import { waitUntil } from '../support/atsr-sandbox.js';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 export const INSTALLER = join(ROOT, `dist/install-atsr-${VERSION}.bin`);
-const INPUTS = ['installer', 'templates', 'docs', 'LICENSE', 'ci/build-installer.sh', 'dist/atsr', 'dist/pty.node', 'dist/rezume-connect', 'dist/atsr-relay', 'dist/malloc-trim.node', 'src'];
+const INPUTS = ['installer', 'templates', 'docs', 'LICENSE', 'ci/build-installer.sh', 'dist/atsr', 'dist/pty.node', 'dist/rezume-connect', 'dist/atsr-relay', 'dist/host-native.node', 'src'];
 const LOCK = join(ROOT, 'build/installer.lock');
 const STALE_LOCK_MS = 180_000;
 

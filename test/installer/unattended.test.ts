@@ -30,7 +30,7 @@ describe('unattended install', () => {
     expect(mode(join(p, 'bin/pty.node'))).toBe('755');
     expect(mode(join(p, 'bin/rezume-connect'))).toBe('755');
     expect(mode(join(p, 'bin/atsr-relay'))).toBe('755');
-    expect(mode(join(p, 'bin/malloc-trim.node'))).toBe('755');
+    expect(mode(join(p, 'bin/host-native.node'))).toBe('755');
     expect(readlinkSync(join(p, 'bin/rezume'))).toBe('atsr');
     expect(mode(join(p, 'bin/rezumable'))).toBe('755');
     expect(mode(join(p, 'session'))).toBe('1777');
@@ -61,7 +61,7 @@ describe('unattended install', () => {
       `wrote-file ${p}/bin/pty.node`,
       `wrote-file ${p}/bin/rezume-connect`,
       `wrote-file ${p}/bin/atsr-relay`,
-      `wrote-file ${p}/bin/malloc-trim.node`,
+      `wrote-file ${p}/bin/host-native.node`,
       `linked ${p}/bin/rezume`,
       `wrote-file ${p}/bin/rezumable`,
       `wrote-file ${p}/LICENSE`,

@@ -5,7 +5,7 @@
 // whose socket root was PREFIX/run moves rezumable to PREFIX/session and
 // keeps PREFIX/run, listed, until its sessions have ended.
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InstallSandbox, installerBin } from './installer-harness.js';
@@ -57,6 +57,10 @@ describe('upgrade over a live session', () => {
     const edited = readFileSync(rezumablePath, 'utf8').replace(/^ORPHAN_TIMEOUT=.*$/m, 'ORPHAN_TIMEOUT=45').replace(/^EXTRA=.*$/m, "EXTRA='-w -d 1'");
     writeFileSync(rezumablePath, edited);
     const oldInode = statSync(atsr()).ino;
+    // What versions before host-native.node shipped beside the executable, and logged.
+    const retired = join(sandbox.prefix, 'bin/malloc-trim.node');
+    copyFileSync(join(sandbox.prefix, 'bin/host-native.node'), retired);
+    appendFileSync(join(sandbox.prefix, 'install.log'), `${new Date().toISOString()}\twrote-file\t${retired}\n`);
 
     const r = await sandbox.run(sandbox.installArgs('--accept-env', '--restart-sshd'));
     expect(r.stderr).not.toContain('install-atsr:');
@@ -64,6 +68,14 @@ describe('upgrade over a live session', () => {
     expect(r.stdout).toContain(`Upgrade atsr`);
     expect(r.stdout).toContain(`replace ${atsr()} (atomically: running sessions keep the old copy)`);
     expect(statSync(atsr()).ino).not.toBe(oldInode);
+    expect(r.stdout).toContain(`remove ${retired} (an older version's; host-native.node replaces it)`);
+    expect(existsSync(retired)).toBe(false);
+    expect(readFileSync(join(sandbox.prefix, 'install.log'), 'utf8')).toContain(`\tremoved-file\t${retired}\n`);
+    // The uninstall's plan no longer lists it.
+    const plan = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--dry-run']);
+    expect(plan.status).toBe(0);
+    expect(plan.stdout).toContain(`remove ${join(sandbox.prefix, 'bin/host-native.node')}\n`);
+    expect(plan.stdout).not.toContain(retired);
     const rezumable = readFileSync(rezumablePath, 'utf8');
     expect(rezumable).toContain('\nORPHAN_TIMEOUT=45\n');
     expect(rezumable).toContain("\nEXTRA='-w -d 1'\n");

@@ -1,0 +1,31 @@
+// host-native.node (src/host/host-native.c), loaded once, when first needed:
+// the host's malloc_trim and dup, which Node does not offer. Undefined where
+// the addon is not beside the executable or does not load; that is never a
+// reason for a session not to start, only for doing without (see callers).
+import { findShippedFile } from '../shipped-file.js';
+
+export interface HostNative {
+  /** malloc_trim(0); true if it gave memory back. */
+  trim(): boolean;
+  /** A close-on-exec duplicate of `fd`, or -1. */
+  dup(fd: number): number;
+}
+
+let loaded: { native: HostNative | undefined } | undefined;
+
+export function hostNative(): HostNative | undefined {
+  if (!loaded) {
+    loaded = { native: undefined };
+    const file = findShippedFile('host-native.node');
+    if (file) {
+      const holder = { exports: {} as HostNative };
+      try {
+        process.dlopen(holder, file);
+        loaded.native = holder.exports;
+      } catch {
+        // Without it: see the callers.
+      }
+    }
+  }
+  return loaded.native;
+}
