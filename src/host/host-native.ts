@@ -11,21 +11,22 @@ export interface HostNative {
   dup(fd: number): number;
 }
 
-let loaded: { native: HostNative | undefined } | undefined;
+/** undefined until first asked; null: not beside the executable, or did not load. */
+let native: HostNative | null | undefined;
 
 export function hostNative(): HostNative | undefined {
-  if (!loaded) {
-    loaded = { native: undefined };
+  if (native === undefined) {
+    native = null;
     const file = findShippedFile('host-native.node');
     if (file) {
       const holder = { exports: {} as HostNative };
       try {
         process.dlopen(holder, file);
-        loaded.native = holder.exports;
+        native = holder.exports;
       } catch {
         // Without it: see the callers.
       }
     }
   }
-  return loaded.native;
+  return native ?? undefined;
 }

@@ -124,8 +124,10 @@ export class PtyProcess {
   }
 
   /**
-   * Closes the master (the kernel hangs the line up), then sends the command
-   * SIGHUP itself, unless it already exited: its PID may be reaped and reused.
+   * Closes the master (the kernel hangs the line up once no copy is left
+   * open: the utmp recorder closes its own as the session hangs up), then
+   * sends the command SIGHUP itself, unless it already exited: its PID may
+   * be reaped and reused.
    */
   close(): void {
     this.reader.once('close', () => {

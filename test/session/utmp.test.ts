@@ -5,8 +5,9 @@
 // elsewhere, goes when the command exits, and is never written with -w. No
 // process stays beside the host.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processIds } from '../../src/processes.js';
 import { isAlive, waitUntil } from '../support/atsr-sandbox.js';
 import type { PtyRun } from '../support/pty-harness.js';
 import { useSandbox } from '../support/use-sandbox.js';
@@ -42,9 +43,9 @@ function wtmpOf(pid: number, from: number): string[] {
     .filter((l) => mine.test(l));
 }
 
-/** A session whose command prints its tty, then waits for a line and exits. */
-async function started(name: string, args: string[], clientAddr: string): Promise<{ run: PtyRun; line: string; hostPid: number }> {
-  const run = box().attach([...args, name, 'sh', '-c', "tty; printf READY; read x; exit 0"], {
+/** A session whose command prints its tty, READY, then runs `script` (by default: waits for a line and exits). */
+async function started(name: string, args: string[], clientAddr: string, script = 'read x; exit 0'): Promise<{ run: PtyRun; line: string; hostPid: number }> {
+  const run = box().attach([...args, name, 'sh', '-c', `tty; printf READY; ${script}`], {
     env: box().env({ SSH_CLIENT: `${clientAddr} 40000 22` }),
   });
   await run.waitFor('READY');
@@ -54,16 +55,13 @@ async function started(name: string, args: string[], clientAddr: string): Promis
 
 /** The processes whose parent is `pid`. */
 function childrenOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        return readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1] === String(pid);
-      } catch {
-        return false; // gone meanwhile
-      }
-    })
-    .map(Number);
+  return processIds().filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1] === String(pid);
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
 }
 
 const created: string[] = [];
@@ -127,11 +125,7 @@ describe('logon records', () => {
     // the host's read-on after a full 4095-byte read then blocked on the empty
     // pty for good (3 of 200 hosts in the scale bench).
     const burst = "head -c 4095 /dev/zero | tr '\\0' x";
-    const run = box().attach(['-c', 'u4', 'sh', '-c', `tty; printf READY; while read x; do [ "$x" = q ] && exit 0; ${burst}; read y; printf MARK; done`], {
-      env: box().env({ SSH_CLIENT: '192.0.2.11 40000 22' }),
-    });
-    await run.waitFor('READY');
-    const line = /\/dev\/(pts\/\d+)/.exec(run.text())![1]!;
+    const { run, line } = await started('u4', ['-c'], '192.0.2.11', `while read x; do [ "$x" = q ] && exit 0; ${burst}; read y; printf MARK; done`);
     await waitUntil('the record is written', () => whoFor(line) !== undefined, 5000);
     for (let round = 0; round < 3; round++) {
       const from = run.output().length;
