@@ -3,6 +3,7 @@
 // processes hold the sessions. Every peer gets its own socket directory.
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NODE_FLAGS } from '../ci/node-flags.js';
 import { endProcesses, findPids } from './proc.js';
 import { runCommand } from './run-command.js';
 
@@ -128,7 +129,7 @@ export function atsrBuilds(root: string, workDir: string): AtsrBuild[] {
   if (existsSync(sea)) builds.push({ id: 'atsr', command: [sea], label: 'atsr, dist/atsr (single executable)' });
   builds.push({
     id: builds.length === 0 ? 'atsr' : 'atsr-node',
-    command: [process.execPath, join(dist, 'atsr.cjs')],
+    command: [process.execPath, ...NODE_FLAGS, join(dist, 'atsr.cjs')],
     label: `atsr, node ${process.version} dist/atsr.cjs`,
   });
   return builds;

@@ -1,5 +1,5 @@
 // Reading other processes' memory and CPU from /proc.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { processIds } from '../src/processes.js';
 import { isAlive } from '../test/support/atsr-sandbox.js';
 
@@ -55,16 +55,27 @@ export function anonKiB(pid: number): number {
 }
 
 /**
- * CPU seconds the process has run so far (user + system), from the
- * scheduler's nanosecond count: /proc/PID/stat's clock ticks round short
- * runs to zero. 0 if the process is gone.
+ * CPU seconds the process has run so far (user + system) in all its threads,
+ * from the scheduler's nanosecond count: /proc/PID/stat's clock ticks round
+ * short runs to zero, and /proc/PID/schedstat counts only the main thread,
+ * which left out a Node process's GC and compiler threads. A thread that
+ * already ended is not counted (Node's threads live as long as the process).
+ * 0 if the process is gone.
  */
 export function cpuSeconds(pid: number): number {
+  let ns = 0;
   try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
   } catch {
     return 0;
   }
+  return ns / 1e9;
 }
 
 /** Processes whose argument vector satisfies `match`. */

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XTERM_CACHE, XTERM_CODE } from '../src/front/xterm-code.ts';
+import { NODE_FLAGS } from './node-flags.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -45,9 +46,11 @@ try {
       // A user's NODE_OPTIONS is for their own Node programs; honoured here it
       // could break every login that goes through atsr.
       execArgvExtension: 'none',
+      execArgv: NODE_FLAGS,
     }),
   );
-  run(node24, ['--experimental-sea-config', config]);
+  // The blob's code cache is made here, so under the flags it will run with.
+  run(node24, [...NODE_FLAGS, '--experimental-sea-config', config]);
 
   // Built beside the target and renamed over it: a running session host keeps
   // its old executable, where writing into it would fail (ETXTBSY).

@@ -1,12 +1,21 @@
 // Makes dist/xterm.cache, V8's code cache of dist/xterm.cjs (the emulator of
 // the screen repaint, src/front/xterm-code.ts) after a sample repaint, so
 // that it holds every function a repaint runs, compiled. Run by ci/build.sh
-// with the pinned Node 24, the Node inside dist/atsr: V8 takes a cache only
-// from its own version and flags, and says so (the repaint logs it at -d 3).
+// with the pinned Node 24, the Node inside dist/atsr, and it runs itself
+// again under that executable's Node options (ci/node-flags.ts): V8 takes a
+// cache only from its own version and flags, and says so (the repaint logs
+// it at -d 3).
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XTERM_CACHE, XTERM_CODE, compileXterm } from '../src/front/xterm-code.ts';
+import { NODE_FLAGS } from './node-flags.ts';
+
+if (!NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) {
+  execFileSync(process.execPath, [...NODE_FLAGS, fileURLToPath(import.meta.url)], { stdio: 'inherit' });
+  process.exit(0);
+}
 
 const dist = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'dist');
 

@@ -145,7 +145,7 @@ export async function scale(config: BenchConfig): Promise<SuiteResult> {
     rows,
     notes: [
       'The sessions are started detached and attached first; the measurement runs from the key that starts them all to the last byte.',
-      'CPU: run time from /proc/PID/schedstat of every host/master and front over that time.',
+      'CPU: run time of every thread of every host/master and front over that time (/proc/PID/task/*/schedstat: a Node process also runs on threads of its own).',
       'Memory of the same processes: idle = summed Pss just before the output began; peak = that plus the highest growth of their resident anonymous memory (/proc/PID/statm, sampled every 250 ms; smaps_rollup is too slow to sample hundreds of processes without stalling the harness).',
       'tmux is left out here: it redraws a screen instead of passing the bytes, so they cannot be verified.',
     ],

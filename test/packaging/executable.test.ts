@@ -1,14 +1,16 @@
 // The standalone executable as shipped: dist/atsr runs, and starts its
 // session hosts from itself, with no Node on PATH, TMPDIR on a noexec mount,
 // a read-only HOME, no HOME at all, or a user's NODE_OPTIONS; dist/rezume
-// takes the client role by its name; the build recorded the glibc floor.
+// takes the client role by its name; the build recorded the glibc floor; its
+// session host does V8's background work on its main thread (ci/node-flags.ts).
 // Runs as root: it mounts tmpfs.
 import { execFile, execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, privateTempDir } from '../support/atsr-bin.js';
 import { isAlive, waitUntil, type ListedSession, type RunResult } from '../support/atsr-sandbox.js';
+import { V2Client } from '../support/raw-attach.js';
 
 const DIST = join(ROOT, 'dist');
 const SEA = join(DIST, 'atsr');
@@ -123,5 +125,42 @@ describe('dist/rezume', () => {
 describe('dist/glibc-floor.txt', () => {
   it('holds the newest glibc version the shipped binaries need', () => {
     expect(readFileSync(join(DIST, 'glibc-floor.txt'), 'utf8')).toMatch(/^2\.\d+\n$/);
+  });
+});
+
+/** How many V8 worker threads the process has, and the nanoseconds they have run (/proc/PID/task/TID/schedstat). */
+function v8Workers(pid: number): { threads: number; ns: number } {
+  let threads = 0;
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8') !== 'V8Worker\n') continue;
+    threads++;
+    ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  }
+  return { threads, ns };
+}
+
+describe('the session host of dist/atsr', () => {
+  it("collects garbage and compiles on its main thread: V8's worker threads do not run during 4 MiB of output", async () => {
+    const sockets = join(top.dir, 'sockets-gc');
+    const env = { PATH: '/usr/bin:/bin', HOME: home };
+    const command = ['sh', '-c', 'read go; head -c 4194304 /dev/zero | tr "\\0" x; echo; echo DONE; sleep 30'];
+    expect(await runExe(SEA, ['-u', sockets, '-n', 'gc', ...command], env)).toEqual({ code: 0, stdout: '', stderr: '' });
+    const listed = await runExe(SEA, ['-u', sockets, '-l', '--json'], env);
+    const pid = (JSON.parse(listed.stdout) as ListedSession[])[0]!.pid;
+    hosts.add(pid);
+    const client = await V2Client.attach(join(sockets, 'gc'), { inband: false });
+    try {
+      await waitUntil('the host accepted the attach', () => client.outputFrames > 0);
+      const before = v8Workers(pid);
+      client.type('\r');
+      await client.waitFor('DONE');
+      expect(before.threads).toBeGreaterThan(0);
+      expect(v8Workers(pid)).toEqual(before);
+    } finally {
+      client.sock.destroy();
+      process.kill(pid, 'SIGTERM');
+    }
+    await waitUntil('the session host has exited', () => !isAlive(pid));
   });
 });

@@ -1,8 +1,10 @@
 // Which atsr the tests run: the standalone executable the build produced,
-// or (ATSR_TEST_BUNDLE=1) the bundle under the pinned Node 24.
+// or (ATSR_TEST_BUNDLE=1) the bundle under the pinned Node 24 with the
+// executable's Node options.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { NODE_FLAGS } from '../../ci/node-flags.js';
 
 // ATSR_TEST_ROOT: for bundles of these helpers (the bench), whose own location says nothing.
 export const ROOT = process.env.ATSR_TEST_ROOT ?? resolve(import.meta.dirname, '../..');
@@ -14,7 +16,7 @@ const BUNDLE = join(ROOT, 'dist/atsr.cjs');
 export function atsrCommand(): string[] {
   if (process.env.ATSR_TEST_BUNDLE !== '1' && existsSync(SEA)) return [SEA];
   if (!existsSync(BUNDLE)) throw new Error('dist/atsr.cjs is missing: run `bash ci/build.sh` first');
-  return [NODE24, BUNDLE];
+  return [NODE24, ...NODE_FLAGS, BUNDLE];
 }
 
 /** argv prefix that runs rezume: the executable by that name, or the bundle's --rezume. */
