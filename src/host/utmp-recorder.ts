@@ -71,8 +71,12 @@ export class UtmpRecorder {
     const fd = this.fd!;
     this.runs = this.runs.then(
       () =>
-        new Promise<void>((done) => {
-          setTimeout(done, RUN_LIMIT_MS).unref();
+        new Promise<void>((resolve) => {
+          const limit = setTimeout(resolve, RUN_LIMIT_MS).unref();
+          const done = (): void => {
+            clearTimeout(limit);
+            resolve();
+          };
           // The master goes in as fd 3 and sh moves it to stdin: libuv makes a
           // child's fds 0-2 blocking, and that flag would be the host's too
           // (a duplicate shares it), whose reader then blocks on an empty pty.
