@@ -1,6 +1,6 @@
 // Reading other processes' memory and CPU from /proc.
 import { readFileSync, readdirSync } from 'node:fs';
-import { processIds } from '../src/processes.js';
+import { parentPid, processIds } from '../src/processes.js';
 import { isAlive } from '../test/support/atsr-sandbox.js';
 
 /** Pss and its anonymous part (heap, arenas, buffers) in KiB, from smaps_rollup; zeros if gone. */
@@ -105,14 +105,6 @@ export function killAll(pids: readonly number[], signal: NodeJS.Signals = 'SIGTE
   }
 }
 
-export function parentPid(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return 0;
-  }
-}
 
 /** Ends processes (SIGTERM) and waits until they are gone, up to `ms`. */
 export async function endProcesses(pids: readonly number[], ms = 10_000): Promise<void> {

@@ -1,5 +1,5 @@
 // What the kernel says about processes: which exist, from /proc and signal 0.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Every process ID in /proc now (the list may be stale by the time it is used). */
 export function processIds(): number[] {
@@ -15,5 +15,15 @@ export function processAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A process's parent, from /proc/PID/stat (read after the command name, which may hold anything); 0 if gone. */
+export function parentPid(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
   }
 }

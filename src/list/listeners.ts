@@ -4,9 +4,12 @@
 // (docs/security.md). A user controls the bound path's text, so a path with
 // a newline can forge a line of /proc/net/unix: an inode named on two lines,
 // a path with two listening inodes, or a socket held by two processes is
-// ambiguous and yields no PID.
+// ambiguous and yields no PID. One exception: a host that just forked its
+// command (node-pty's forkpty) shares the socket with the child until the
+// child's exec closes it, so a holder whose other holders are all its own
+// children is the listener.
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { processIds } from '../processes.js';
+import { parentPid, processIds } from '../processes.js';
 
 /** __SO_ACCEPTCON in /proc/net/unix's Flags: a listening socket. */
 const ACCEPTCON = 0x10000;
@@ -69,6 +72,14 @@ function holders(inodes: Set<number>): Map<number, number[]> {
   return found;
 }
 
+/** The one holder, or the holder whose other holders are all its children (forked, not yet exec'd). */
+function listenerAmong(pids: readonly number[]): number | undefined {
+  if (pids.length === 1) return pids[0];
+  const parents = pids.map(parentPid);
+  const candidates = pids.filter((p) => parents.every((parent, i) => pids[i] === p || parent === p));
+  return candidates.length === 1 ? candidates[0] : undefined;
+}
+
 function ownerOf(pid: number): number | undefined {
   try {
     return statSync(`/proc/${pid}`).uid;
@@ -104,9 +115,7 @@ export class ListenerTable {
   pidFor(spellings: string[], uid: number): number | undefined {
     const inodes = [...new Set(spellings.flatMap((p) => this.sockets.listening.get(p) ?? []))];
     if (inodes.length !== 1 || this.sockets.lines.get(inodes[0]!) !== 1) return undefined;
-    const pids = this.pidsByInode.get(inodes[0]!) ?? [];
-    if (pids.length !== 1) return undefined;
-    const pid = pids[0]!;
-    return pid > 1 && pid !== process.pid && ownerOf(pid) === uid ? pid : undefined;
+    const pid = listenerAmong(this.pidsByInode.get(inodes[0]!) ?? []);
+    return pid !== undefined && pid > 1 && pid !== process.pid && ownerOf(pid) === uid ? pid : undefined;
   }
 }

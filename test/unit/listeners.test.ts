@@ -20,6 +20,29 @@ function inodeOf(path: string): number {
   return Number(line.split(/\s+/)[6]);
 }
 
+/**
+ * A process listening at `path` that forks, as a host does for its command:
+ * the child holds the listening socket too until its exec would close it.
+ * `grandchild`: the child forks again and closes its own copy, so the
+ * socket's other holder is not the listener's child.
+ */
+async function forkedListener(path: string, grandchild: boolean): Promise<ChildProcess> {
+  const script = `
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen()
+if os.fork() == 0:
+    if sys.argv[2] == '1' and os.fork() != 0:
+        s.close()
+    print('up', flush=True)
+time.sleep(3600)
+`;
+  const p = spawn('python3', ['-c', script, path, grandchild ? '1' : '0'], { detached: true });
+  await new Promise((r) => p.stdout!.once('data', r));
+  return p;
+}
+
 /** A socket file nothing listens on, as a host that died leaves it. */
 async function staleSocket(path: string): Promise<void> {
   const server = createServer().listen(`${path}.tmp`);
@@ -49,6 +72,18 @@ describe('ListenerTable', () => {
     expect(table.pidFor([path], 0)).toBe(victim.pid);
     expect(table.pidFor([path], user.uid)).toBeUndefined(); // not the owner the socket file has
     expect(table.pidFor([`${tmp.dir}/nothing`], 0)).toBeUndefined();
+  });
+
+  it('names a listener that shares its socket with its own forked child, and none where the other holder is not its child', async () => {
+    for (const grandchild of [false, true]) {
+      const path = `${tmp.dir}/forked-${grandchild}`;
+      const listener = await forkedListener(path, grandchild);
+      try {
+        expect(ListenerTable.read([path]).pidFor([path], 0)).toBe(grandchild ? undefined : listener.pid);
+      } finally {
+        process.kill(-listener.pid!, 'SIGKILL');
+      }
+    }
   });
 
   it("gives no PID for a root socket file that a user's forged /proc/net/unix line points at a root process", async () => {
