@@ -1,5 +1,6 @@
 // host-native.node (src/host/host-native.c), loaded once, when first needed:
-// the host's malloc_trim and dup, which Node does not offer. Undefined where
+// the host's malloc_trim and dup, which Node does not offer, and its
+// read-on loop, which fs.readSync makes costly. Undefined where
 // the addon is not beside the executable or does not load; that is never a
 // reason for a session not to start, only for doing without (see callers).
 import { findShippedFile } from '../shipped-file.js';
@@ -9,6 +10,8 @@ export interface HostNative {
   trim(): boolean;
   /** A close-on-exec duplicate of `fd`, or -1. */
   dup(fd: number): number;
+  /** Reads `fd` into `buf` from `at` while `full` bytes fit before `end` and each read was full; the bytes read. */
+  readOn(fd: number, buf: Buffer, at: number, end: number, full: number): number;
 }
 
 /** undefined until first asked; null: not beside the executable, or did not load. */

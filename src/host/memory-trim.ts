@@ -6,6 +6,7 @@
 // gives the free pages back to the kernel. Either step alone gives back
 // little (a GC frees into malloc, which keeps the pages; a trim before the
 // GC finds them still in use).
+import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { hostNative } from './host-native.js';
@@ -14,16 +15,27 @@ import { hostNative } from './host-native.js';
 const QUIET_MS = 2000;
 /** Less output than this since the last trim (keystroke echoes, a prompt) is not worth a GC. */
 const BURST_BYTES = 1 << 20;
+/**
+ * After output alone, a trim waits until the process has grown this much
+ * since the last one: short of it, the host is within the 1 MiB of its idle
+ * footprint that it must come back to anyway, and the trim's full GC would
+ * cost about as much CPU as the 1 MiB burst itself (docs/benchmarks.md, "The
+ * host's read-on in C, and the trim's own cost").
+ */
+const WORTH_TRIMMING_KIB = 1024;
 
 export interface TrimSteps {
   collectGarbage(): void;
   /** Returns free malloc pages to the kernel. */
   trimMalloc(): void;
+  /** Resident anonymous memory, KiB; undefined where it cannot be read (then every burst is trimmed). */
+  residentKiB(): number | undefined;
 }
 
 /**
- * Counts output and trims once it has gone quiet after at least BURST_BYTES.
- * The host's own start counts as a burst: compiling the bundle and starting
+ * Counts output and trims once it has gone quiet after at least BURST_BYTES,
+ * if the process grew by WORTH_TRIMMING_KIB since the last trim.
+ * The host's own start counts as work: compiling the bundle and starting
  * the session leave V8's young generation grown and garbage in malloc, which
  * the first trim gives back (1.7 MiB of an idle host's 12.5 MiB here); so
  * does an attach (0.56 MiB).
@@ -31,6 +43,10 @@ export interface TrimSteps {
 export class IdleMemoryTrim {
   private sinceTrim = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Work other than output asked for this trim: it trims whatever the growth. */
+  private workPending = true;
+  /** residentKiB() after the last trim. */
+  private afterTrimKiB = 0;
 
   constructor(private readonly steps: TrimSteps) {
     this.armOrRefresh();
@@ -38,6 +54,7 @@ export class IdleMemoryTrim {
 
   /** Work that leaves garbage whatever the output (an attach: its handshake, the utmp helper's spawn): trim once quiet. */
   noteWork(): void {
+    this.workPending = true;
     this.armOrRefresh();
   }
 
@@ -55,8 +72,12 @@ export class IdleMemoryTrim {
   private readonly trim = (): void => {
     this.timer = undefined;
     this.sinceTrim = 0;
+    const resident = this.steps.residentKiB();
+    if (!this.workPending && resident !== undefined && resident - this.afterTrimKiB < WORTH_TRIMMING_KIB) return;
+    this.workPending = false;
     this.steps.collectGarbage();
     this.steps.trimMalloc();
+    this.afterTrimKiB = this.steps.residentKiB() ?? 0;
   };
 }
 
@@ -67,7 +88,19 @@ export class IdleMemoryTrim {
 export function idleMemoryTrim(): IdleMemoryTrim | undefined {
   const native = hostNative();
   if (!native) return undefined;
-  return new IdleMemoryTrim({ collectGarbage: memoryReducingGc(), trimMalloc: () => native.trim() });
+  return new IdleMemoryTrim({ collectGarbage: memoryReducingGc(), trimMalloc: () => native.trim(), residentKiB: anonResidentKiB });
+}
+
+const PAGE_KIB = 4;
+
+/** Resident pages that are not file-backed or shared (/proc/self/statm), in KiB. */
+function anonResidentKiB(): number | undefined {
+  try {
+    const [, resident, shared] = readFileSync('/proc/self/statm', 'latin1').split(' ').map(Number);
+    return (resident! - shared!) * PAGE_KIB;
+  } catch {
+    return undefined;
+  }
 }
 
 /** V8's gc extension (--expose-gc). */

@@ -1,10 +1,10 @@
 // The session's output on its way to the clients: the ring that keeps it for
 // resumes, one frame per event-loop turn, reading on while a client keeps
 // up, and backpressure that slows the command instead of growing memory.
-import { readSync } from 'node:fs';
 import type { Diagnostics } from '../log/diagnostics.js';
 import { FrameType, HEADER_BYTES, writeHeader } from '../protocol/frames.js';
 import { ByteRing } from '../session/byte-ring.js';
+import { type HostNative, hostNative } from './host-native.js';
 import { idleMemoryTrim } from './memory-trim.js';
 import type { PtyProcess } from '../pty/pty-process.js';
 import { type ClientConnection, VIEWER_MAX_BACKLOG } from './client-connection.js';
@@ -74,6 +74,8 @@ export class OutputFlow {
   private creatorHold: NodeJS.Timeout | undefined;
   /** Gives a burst's memory back once the output goes quiet. */
   private readonly memoryTrim = idleMemoryTrim();
+  /** Where reading on is done (readOn); undefined without the addon. */
+  private readonly native = hostNative();
 
   constructor(
     bufferSize: number,
@@ -139,7 +141,7 @@ export class OutputFlow {
       frame.lease.letGo();
       return;
     }
-    if (mayReadOn && this.mayReadOn(frame.lastRead)) frame.at += this.readOn(frame.buf, frame.at);
+    if (mayReadOn && this.native && this.mayReadOn(frame.lastRead)) frame.at += this.readOn(this.native, frame.buf, frame.at);
     writeHeader(frame.buf, FrameType.output, frame.at - HEADER_BYTES);
     this.send({ bytes: frame.buf.subarray(0, frame.at), lease: frame.lease });
   }
@@ -245,7 +247,8 @@ export class OutputFlow {
    * master closed (a creator hold, a client holding the pty paused:
    * backpressure), nor with bytes in hand that come after the frame (see
    * onOutput); and not for a detached session, whose ring would only be
-   * overrun sooner.
+   * overrun sooner. Without host-native.node, no reading on: more, smaller
+   * frames.
    */
   private mayReadOn(lastRead: number): boolean {
     if (lastRead < FULL_PTY_READ) return false;
@@ -254,25 +257,13 @@ export class OutputFlow {
 
   /**
    * Reads what the pty holds into `buf` from `at`, in full pty reads, up to
-   * READ_ON_BYTES; returns the bytes read. A short read means the pty was
-   * empty: another would only fail (EAGAIN), and a failed read costs an
-   * Error with its stack.
+   * READ_ON_BYTES; returns the bytes read. In host-native.node: through
+   * fs.readSync, its own JavaScript, and the Error with its stack that it
+   * makes of the last, failing read, cost more than the reads.
    */
-  private readOn(buf: Buffer, at: number): number {
-    const fd = this.targets.pty()!.fd;
+  private readOn(native: HostNative, buf: Buffer, at: number): number {
     const end = Math.min(buf.length, at + READ_ON_BYTES);
-    let read = 0;
-    while (end - (at + read) >= FULL_PTY_READ) {
-      let n: number;
-      try {
-        n = readSync(fd, buf, at + read, end - (at + read), null);
-      } catch {
-        break; // EAGAIN: nothing more for now; EIO: the command is gone, and the reader will see it too
-      }
-      read += n;
-      if (n < FULL_PTY_READ) break;
-    }
-    return read;
+    return native.readOn(this.targets.pty()!.fd, buf, at, end, FULL_PTY_READ);
   }
 
   private pauseFor(c: ClientConnection): void {

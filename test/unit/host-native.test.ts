@@ -1,7 +1,10 @@
 // The host's addon, as built (src/host/host-native.c): it loads, trim()
-// answers, and dup() gives the copy of the pty master that utmp records are
-// removed through (src/host/utmp-recorder.ts).
-import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
+// answers, dup() gives the copy of the pty master that utmp records are
+// removed through (src/host/utmp-recorder.ts), and readOn() reads on as
+// OutputFlow needs (src/host/output-flow.ts).
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { HostNative } from '../../src/host/host-native.js';
@@ -37,5 +40,35 @@ describe('dist/host-native.node', () => {
     expect(native.dup(fd)).toBe(-1);
     expect(() => native.dup(-1)).toThrow(TypeError);
     expect(() => (native.dup as (fd: unknown) => number)('3')).toThrow(TypeError);
+  });
+
+  it('readOn() reads what waits from `at` while a full read fits, and stops at an empty pipe, without throwing', () => {
+    const native = load();
+    const dir = mkdtempSync(join(tmpdir(), 'readon-'));
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const wr = openSync(fifo, 'w');
+    try {
+      const buf = Buffer.alloc(1000, 0x2e);
+      expect(native.readOn(rd, buf, 10, 1000, 100)).toBe(0); // empty: EAGAIN ends it
+      const sent = Buffer.from(Array.from({ length: 250 }, (_, i) => 0xfe - (i % 3)));
+      writeSync(wr, sent);
+      expect(native.readOn(rd, buf, 10, 59, 50)).toBe(0); // less room than a full read: nothing read
+      expect(native.readOn(rd, buf, 10, 1000, 100)).toBe(250);
+      expect(buf.subarray(10, 260)).toEqual(sent);
+      expect(buf[9]).toBe(0x2e);
+      expect(buf[260]).toBe(0x2e);
+      writeSync(wr, sent.subarray(0, 30));
+      expect(native.readOn(rd, buf, 0, 1000, 100)).toBe(30); // a short read is the last
+      expect(() => native.readOn(rd, buf, 10, 1001, 100)).toThrow(TypeError);
+      expect(() => native.readOn(rd, buf, 20, 10, 100)).toThrow(TypeError);
+      expect(() => native.readOn(rd, buf, 0, 10, 0)).toThrow(TypeError);
+      expect(() => (native.readOn as (...a: unknown[]) => number)(rd, 'text', 0, 1, 1)).toThrow(TypeError);
+    } finally {
+      closeSync(wr);
+      closeSync(rd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
