@@ -257,9 +257,9 @@ export class OutputFlow {
 
   /**
    * Reads what the pty holds into `buf` from `at`, in full pty reads, up to
-   * READ_ON_BYTES; returns the bytes read. In host-native.node: through
-   * fs.readSync, its own JavaScript, and the Error with its stack that it
-   * makes of the last, failing read, cost more than the reads.
+   * READ_ON_BYTES; returns the bytes read. Done in host-native.node: through
+   * fs.readSync, its JavaScript and the Error it makes of the last, failing
+   * read cost more than the reads themselves.
    */
   private readOn(native: HostNative, buf: Buffer, at: number): number {
     const end = Math.min(buf.length, at + READ_ON_BYTES);
