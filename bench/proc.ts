@@ -1,6 +1,6 @@
 // Reading other processes' memory and CPU from /proc.
 import { readFileSync, readdirSync } from 'node:fs';
-import { parentPid, processIds } from '../src/processes.js';
+import { anonResidentKiB, parentPid, processIds } from '../src/processes.js';
 import { isAlive } from '../test/support/atsr-sandbox.js';
 
 /** Pss and its anonymous part (heap, arenas, buffers) in KiB, from smaps_rollup; zeros if gone. */
@@ -38,21 +38,8 @@ export function withDescendants(pid: number): number[] {
   return found;
 }
 
-const PAGE_KIB = 4;
-
-/**
- * Resident anonymous memory in KiB (resident minus file-backed and shared
- * pages, from /proc/PID/statm): cheap enough to sample hundreds of processes
- * often, where smaps_rollup costs about a millisecond each. 0 if gone.
- */
-export function anonKiB(pid: number): number {
-  try {
-    const [, resident, shared] = readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ').map(Number);
-    return (resident! - shared!) * PAGE_KIB;
-  } catch {
-    return 0;
-  }
-}
+/** Resident anonymous memory in KiB (src/processes.ts), 0 if gone: cheap enough to sample hundreds of processes often. */
+export const anonKiB = (pid: number): number => anonResidentKiB(pid) ?? 0;
 
 /**
  * CPU seconds the process has run so far (user + system) in all its threads,
@@ -104,7 +91,6 @@ export function killAll(pids: readonly number[], signal: NodeJS.Signals = 'SIGTE
     }
   }
 }
-
 
 /** Ends processes (SIGTERM) and waits until they are gone, up to `ms`. */
 export async function endProcesses(pids: readonly number[], ms = 10_000): Promise<void> {

@@ -6,9 +6,9 @@
 // gives the free pages back to the kernel. Either step alone gives back
 // little (a GC frees into malloc, which keeps the pages; a trim before the
 // GC finds them still in use).
-import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { anonResidentKiB } from '../processes.js';
 import { hostNative } from './host-native.js';
 
 /** Output quiet this long counts as the end of a burst. */
@@ -88,19 +88,7 @@ export class IdleMemoryTrim {
 export function idleMemoryTrim(): IdleMemoryTrim | undefined {
   const native = hostNative();
   if (!native) return undefined;
-  return new IdleMemoryTrim({ collectGarbage: memoryReducingGc(), trimMalloc: () => native.trim(), residentKiB: anonResidentKiB });
-}
-
-const PAGE_KIB = 4;
-
-/** Resident pages that are not file-backed or shared (/proc/self/statm), in KiB. */
-function anonResidentKiB(): number | undefined {
-  try {
-    const [, resident, shared] = readFileSync('/proc/self/statm', 'latin1').split(' ').map(Number);
-    return (resident! - shared!) * PAGE_KIB;
-  } catch {
-    return undefined;
-  }
+  return new IdleMemoryTrim({ collectGarbage: memoryReducingGc(), trimMalloc: () => native.trim(), residentKiB: () => anonResidentKiB('self') });
 }
 
 /** V8's gc extension (--expose-gc). */
