@@ -99,6 +99,24 @@ export class ClientConnection {
     return this.socket.write(frame, onWritten);
   }
 
+  /**
+   * The socket's descriptor while nothing waits in its queue (nothing
+   * written could overtake a byte), for output written to it directly; -1
+   * otherwise.
+   */
+  idleDescriptor(): number {
+    const s = this.socket;
+    if (this.closed || s.destroyed || !s.writable || s.writableLength > 0 || s.writableCorked > 0) return -1;
+    const handle: unknown = Reflect.get(s, '_handle');
+    const fd: unknown = typeof handle === 'object' && handle !== null ? Reflect.get(handle, 'fd') : undefined;
+    return typeof fd === 'number' ? fd : -1;
+  }
+
+  /** Output of `payload` bytes written through idleDescriptor(). */
+  sentDirectly(payload: number): void {
+    this.position += payload;
+  }
+
   /** Sends bytes for the client's terminal that are not session output (v2: messages, a reset); position unchanged. */
   sendTerminal(bytes: Buffer): void {
     if (!this.closed) this.socket.write(encodeFrame(FrameType.output, bytes));

@@ -18,12 +18,27 @@
  * for a failed read took about a tenth of a host's user time in the scale
  * bench (docs/benchmarks.md, "The host's read-on in C, and the
  * trim's own cost").
+ *
+ * writeOut(pty, sock, buf, length, end, full, header): the output path of a
+ * writer alone whose socket has nothing queued (OutputFlow.writeThrough).
+ * Reads on after buf's first `length` bytes as readOn does (when `length` is
+ * a full read), writes the payload's length into the 5-byte frame header,
+ * and writes header and payload to the socket in one writev; returns the
+ * bytes the socket took, fewer when it filled (EAGAIN) or failed (Node's
+ * write of the rest then reports the error). One call per pty read, where
+ * the frame path filled a pooled frame and wrote it through an immediate
+ * and Writable's machinery (docs/benchmarks.md, "Output written through").
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <node_api.h>
+#include <stdint.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+/* src/protocol/frames.ts: a type byte and the payload length, 32 bits big-endian. */
+#define FRAME_HEADER_BYTES 5
 
 static napi_value trim(napi_env env, napi_callback_info info) {
 	(void)info;
@@ -45,6 +60,18 @@ static napi_value dup_fd(napi_env env, napi_callback_info info) {
 	return result;
 }
 
+/* Reads fd into [p, stop) while a whole `full`-byte read fits and every read was full; returns where the bytes end. */
+static char *read_on_into(int fd, char *p, char *stop, int full) {
+	while (stop - p >= full) {
+		ssize_t n = read(fd, p, (size_t)(stop - p));
+		if (n < 0 && errno == EINTR) continue;
+		if (n <= 0) break; /* EAGAIN: nothing more now; EIO: the command is gone, which the reader sees too */
+		p += n;
+		if (n < full) break;
+	}
+	return p;
+}
+
 static napi_value read_on(napi_env env, napi_callback_info info) {
 	size_t argc = 5;
 	napi_value args[5], result;
@@ -58,15 +85,47 @@ static napi_value read_on(napi_env env, napi_callback_info info) {
 		napi_throw_type_error(env, NULL, "readOn(fd, buf, at, end, full): a descriptor, a Buffer, at <= end <= buf.length, full > 0");
 		return NULL;
 	}
-	char *p = (char *)data + at, *stop = (char *)data + end;
-	while (stop - p >= full) {
-		ssize_t n = read(fd, p, (size_t)(stop - p));
-		if (n < 0 && errno == EINTR) continue;
-		if (n <= 0) break; /* EAGAIN: nothing more now; EIO: the command is gone, which the reader sees too */
-		p += n;
-		if (n < full) break;
+	char *start = (char *)data + at;
+	napi_create_int32(env, (int32_t)(read_on_into(fd, start, (char *)data + end, full) - start), &result);
+	return result;
+}
+
+static napi_value write_out(napi_env env, napi_callback_info info) {
+	size_t argc = 7;
+	napi_value args[7], result;
+	int32_t pty = -1, sock = -1, length = -1, end = -1, full = 0;
+	void *data = NULL, *header = NULL;
+	size_t capacity = 0, header_length = 0;
+	if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 7 ||
+	    napi_get_value_int32(env, args[0], &pty) != napi_ok || napi_get_value_int32(env, args[1], &sock) != napi_ok ||
+	    napi_get_buffer_info(env, args[2], &data, &capacity) != napi_ok || napi_get_value_int32(env, args[3], &length) != napi_ok ||
+	    napi_get_value_int32(env, args[4], &end) != napi_ok || napi_get_value_int32(env, args[5], &full) != napi_ok ||
+	    napi_get_buffer_info(env, args[6], &header, &header_length) != napi_ok || pty < 0 || sock < 0 || length < 0 ||
+	    end < length || (size_t)end > capacity || full <= 0 || header_length != FRAME_HEADER_BYTES) {
+		napi_throw_type_error(env, NULL,
+		                      "writeOut(pty, sock, buf, length, end, full, header): descriptors, a Buffer, length <= end <= buf.length, "
+		                      "full > 0, a 5-byte header");
+		return NULL;
 	}
-	napi_create_int32(env, (int32_t)(p - ((char *)data + at)), &result);
+	char *payload = (char *)data;
+	char *stop = payload + length;
+	if (length >= full) stop = read_on_into(pty, stop, payload + end, full);
+	uint32_t n = (uint32_t)(stop - payload);
+	unsigned char *h = header;
+	h[1] = (unsigned char)(n >> 24), h[2] = (unsigned char)(n >> 16), h[3] = (unsigned char)(n >> 8), h[4] = (unsigned char)n;
+	struct iovec iov[2] = {{header, FRAME_HEADER_BYTES}, {payload, n}};
+	struct iovec *next = iov;
+	int left = 2;
+	size_t done = 0, total = FRAME_HEADER_BYTES + n;
+	while (done < total) {
+		ssize_t w = writev(sock, next, left);
+		if (w < 0 && errno == EINTR) continue;
+		if (w <= 0) break; /* EAGAIN: the socket is full; another error: Node's write of the rest reports it */
+		done += (size_t)w;
+		while (left > 0 && (size_t)w >= next->iov_len) w -= (ssize_t)next->iov_len, next++, left--;
+		if (left > 0) next->iov_base = (char *)next->iov_base + w, next->iov_len -= (size_t)w;
+	}
+	napi_create_int32(env, (int32_t)done, &result);
 	return result;
 }
 
@@ -78,5 +137,7 @@ NAPI_MODULE_INIT() {
 	napi_set_named_property(env, exports, "dup", fn);
 	napi_create_function(env, "readOn", NAPI_AUTO_LENGTH, read_on, NULL, &fn);
 	napi_set_named_property(env, exports, "readOn", fn);
+	napi_create_function(env, "writeOut", NAPI_AUTO_LENGTH, write_out, NULL, &fn);
+	napi_set_named_property(env, exports, "writeOut", fn);
 	return exports;
 }

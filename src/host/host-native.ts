@@ -12,6 +12,13 @@ export interface HostNative {
   dup(fd: number): number;
   /** Reads `fd` into `buf` from `at` while `full` bytes fit before `end` and each read was full; the bytes read. */
   readOn(fd: number, buf: Buffer, at: number, end: number, full: number): number;
+  /**
+   * Sends `buf`'s first `length` bytes (read on up to `end` first, as readOn,
+   * when `length` >= `full`) to `sock` as one frame whose header is `header`
+   * with the payload's length written in; the bytes of header and payload the
+   * socket took, which is fewer when it filled or failed.
+   */
+  writeOut(pty: number, sock: number, buf: Buffer, length: number, end: number, full: number, header: Buffer): number;
 }
 
 /** undefined until first asked; null: not beside the executable, or did not load. */

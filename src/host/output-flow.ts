@@ -2,7 +2,7 @@
 // resumes, one frame per event-loop turn, reading on while a client keeps
 // up, and backpressure that slows the command instead of growing memory.
 import type { Diagnostics } from '../log/diagnostics.js';
-import { FrameType, HEADER_BYTES, writeHeader } from '../protocol/frames.js';
+import { FrameType, HEADER_BYTES, headerLength, writeHeader } from '../protocol/frames.js';
 import { ByteRing } from '../session/byte-ring.js';
 import { type HostNative, hostNative } from './host-native.js';
 import { idleMemoryTrim } from './memory-trim.js';
@@ -74,8 +74,10 @@ export class OutputFlow {
   private creatorHold: NodeJS.Timeout | undefined;
   /** Gives a burst's memory back once the output goes quiet. */
   private readonly memoryTrim = idleMemoryTrim();
-  /** Where reading on is done (readOn); undefined without the addon. */
+  /** Where reading on is done (readOn) and output written through (writeOut); undefined without the addon. */
   private readonly native = hostNative();
+  /** The header writeOut sends before the output it writes through, and where it says the payload's length. */
+  private readonly throughHeader = Buffer.alloc(HEADER_BYTES);
 
   constructor(
     bufferSize: number,
@@ -83,6 +85,7 @@ export class OutputFlow {
     private readonly diag: Diagnostics,
   ) {
     this.ring = new ByteRing(bufferSize);
+    writeHeader(this.throughHeader, FrameType.output, 0);
   }
 
   /** Gives back what some work just allocated (an attach), once the output is quiet. */
@@ -100,6 +103,7 @@ export class OutputFlow {
    * next read): copied at once into the frame this event-loop turn fills.
    */
   onOutput(buf: Buffer, length: number): void {
+    if (!this.filling && this.native && this.writeThrough(this.native, buf, length)) return;
     // A short read with nothing before it (a keystroke's echo, a prompt):
     // the pty had no more, so nothing joins it in this turn, and it goes
     // out at once rather than through another phase of the event loop.
@@ -109,6 +113,42 @@ export class OutputFlow {
     const frame = (this.filling ??= this.openFrame());
     frame.at += buf.copy(frame.buf, frame.at, 0, length);
     frame.lastRead = length;
+  }
+
+  /**
+   * The usual case, a writer alone that keeps up: the read, and what the pty
+   * holds after a full one (as readOn), go to the writer's socket as one
+   * frame in one write from host-native.node, at once. No frame is filled or
+   * leased, no event-loop turn waited for, and none of Writable's work done
+   * per frame (docs/benchmarks.md, "Output written through"). Only while
+   * nothing waits in the socket's queue, so nothing is overtaken; what the
+   * socket does not take is queued, and the pty paused until it is written.
+   * False: not the case, the frame path sends it.
+   */
+  private writeThrough(native: HostNative, buf: Buffer, length: number): boolean {
+    const writer = this.targets.writer();
+    if (!writer?.streaming || this.pausedFor) return false;
+    for (const c of this.targets.clients()) if (c.streaming && c !== writer) return false;
+    const sock = writer.idleDescriptor();
+    const pty = this.targets.pty();
+    if (sock < 0 || !pty) return false;
+    const end = this.mayReadOn(length) ? Math.min(buf.length, length + READ_ON_BYTES) : length;
+    const header = this.throughHeader;
+    const written = native.writeOut(pty.fd, sock, buf, length, end, FULL_PTY_READ, header);
+    const payload = buf.subarray(0, headerLength(header));
+    const frameBytes = HEADER_BYTES + payload.length;
+    // The reader's buffer is read into again: what the socket did not take is copied.
+    const rest = written < frameBytes ? Buffer.concat([header, payload]).subarray(written) : undefined;
+    this.keep(payload);
+    writer.sentDirectly(payload.length);
+    this.delivered = writer.position;
+    // A full socket: the command waits until the rest is written out, as
+    // dtach's master waits for its clients, and the next read finds the socket idle again.
+    if (rest) {
+      this.pauseFor(writer);
+      writer.socket.write(rest, this.resumeOutput);
+    }
+    return true;
   }
 
   /** A pooled frame to fill; what one event-loop turn read goes out as one frame, which saves the front most of its per-chunk work. */

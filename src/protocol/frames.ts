@@ -58,6 +58,11 @@ export function writeHeader(buf: Buffer, type: FrameTypeValue, length: number): 
   buf.writeUInt32BE(length, 1);
 }
 
+/** The payload length a frame's header at the start of `buf` gives. */
+export function headerLength(buf: Buffer): number {
+  return buf.readUInt32BE(1);
+}
+
 /**
  * Reassembles frames from a byte stream; throws ProtocolError on garbage.
  * Output payloads are handed out as they arrive, in one or more pieces (each
@@ -115,7 +120,7 @@ export class FrameDecoder {
   private startFrame(frames: Frame[]): void {
     const type = this.header[0]!;
     if (!KNOWN.has(type)) throw new ProtocolError(`unknown frame type 0x${type.toString(16)}`);
-    const len = this.header.readUInt32BE(1);
+    const len = headerLength(this.header);
     if (len > this.maxPayload) throw new ProtocolError(`frame of ${len} bytes is over the ${this.maxPayload}-byte limit`);
     this.type = type as FrameTypeValue;
     this.remaining = len;

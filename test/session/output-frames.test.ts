@@ -1,7 +1,10 @@
 // The host sends a burst in pooled frame buffers that it uses again once a
 // socket wrote them out: a client that stops reading must still get the
-// bytes it was sent, not a later frame's written into the same buffer.
-import { writeFileSync } from 'node:fs';
+// bytes it was sent, not a later frame's written into the same buffer. A
+// writer alone is written to straight from the pty's read buffer
+// (OutputFlow.writeThrough): when its socket fills, what it did not take
+// must be queued in order, and the command paused until it drains.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/atsr-sandbox.js';
 import { V2Client } from '../support/raw-attach.js';
@@ -41,5 +44,34 @@ describe('output frames', () => {
     expect(viewer.closed).toBe(false);
     writer.sock.destroy();
     viewer.sock.destroy();
+  }, 120_000);
+
+  it('a writer alone that stops reading during a burst gets every byte, in order, once it reads again; the command waits meanwhile, and its exit loses nothing', async () => {
+    const data = seededBytes(37, 3 << 20);
+    expect(data.indexOf('<END')).toBe(-1);
+    const file = `${box().dir}/burst.bin`;
+    writeFileSync(file, data);
+    // The command is the cat itself (exec), so that its wait on the full pty can be seen.
+    const cmd = `stty raw -echo; read x; printf 'START>'; exec cat '${file}'`;
+    expect((await box().atsr(['-n', 'of2', 'sh', '-c', cmd])).code).toBe(0);
+    const session = await box().session('of2');
+    const writer = await V2Client.attach(session.socket, { inband: false });
+    await waitUntil('attached', () => writer.outputFrames > 0);
+
+    writer.sock.pause();
+    writer.type('\n');
+    // The command blocks writing to its pty only once the host stopped reading it: the writer's socket is full.
+    const [command] = readFileSync(`/proc/${session.pid}/task/${session.pid}/children`, 'utf8').trim().split(' ');
+    // cat reads a file, so a wait of cat's is on the pty (the shell's `read` waits the same way, hence the name).
+    const waitsOnPty = (): boolean => readFileSync(`/proc/${command}/comm`, 'utf8') === 'cat\n' && readFileSync(`/proc/${command}/wchan`, 'utf8') === 'wait_woken';
+    await waitUntil('the command waits on its full pty', waitsOnPty, 40_000);
+    writer.sock.resume();
+    const got = (): Buffer | undefined => {
+      const start = writer.terminal.indexOf('START>');
+      return start < 0 || writer.terminal.length - start - 'START>'.length < data.length ? undefined : writer.terminal.subarray(start + 'START>'.length);
+    };
+    await waitUntil('the writer got the burst', () => got() !== undefined, 40_000);
+    expect(got()!.equals(data)).toBe(true);
+    writer.sock.destroy();
   }, 120_000);
 });

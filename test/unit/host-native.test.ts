@@ -1,14 +1,16 @@
 // The host's addon, as built (src/host/host-native.c): it loads, trim()
 // answers, dup() gives the copy of the pty master that utmp records are
-// removed through (src/host/utmp-recorder.ts), and readOn() reads on as
-// OutputFlow needs (src/host/output-flow.ts).
+// removed through (src/host/utmp-recorder.ts), and readOn() and writeOut()
+// read on and write through as OutputFlow needs (src/host/output-flow.ts).
+// FIFOs stand in for the pty and the client's socket.
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { HostNative } from '../../src/host/host-native.js';
 import { ROOT } from '../support/atsr-bin.js';
+import { seededBytes } from '../support/seeded-bytes.js';
 
 describe('dist/host-native.node', () => {
   const load = (): HostNative => {
@@ -68,6 +70,57 @@ describe('dist/host-native.node', () => {
     } finally {
       closeSync(wr);
       closeSync(rd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writeOut() sends the read, and what it read on after a full one, as one frame; a full socket takes a part and says how much', () => {
+    const native = load();
+    const dir = mkdtempSync(join(tmpdir(), 'writeout-'));
+    const [ptyFifo, sockFifo] = [join(dir, 'pty'), join(dir, 'sock')];
+    execFileSync('mkfifo', [ptyFifo, sockFifo]);
+    const pty = openSync(ptyFifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const ptyWriter = openSync(ptyFifo, 'w');
+    const sockReader = openSync(sockFifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const sock = openSync(sockFifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    const drain = (): Buffer => {
+      const got = Buffer.alloc(1 << 20);
+      try {
+        return got.subarray(0, readSync(sockReader, got));
+      } catch {
+        return Buffer.alloc(0); // EAGAIN: empty
+      }
+    };
+    const header = Buffer.from([0x42, 9, 9, 9, 9]);
+    try {
+      // A short read: no reading on, the frame in one write.
+      const buf = Buffer.alloc(4096, 0x2e);
+      buf.write('hello\xfe', 'latin1');
+      expect(native.writeOut(pty, sock, buf, 6, 4096, 100, header)).toBe(11);
+      expect(header).toEqual(Buffer.from([0x42, 0, 0, 0, 6]));
+      expect(drain()).toEqual(Buffer.from('\x42\0\0\0\x06hello\xfe', 'latin1'));
+
+      // A full read: what the pty holds after it joins the frame.
+      const more = Buffer.from(Array.from({ length: 250 }, (_, i) => 0xfe - (i % 3)));
+      writeSync(ptyWriter, more);
+      buf.fill(0x1e, 0, 100);
+      expect(native.writeOut(pty, sock, buf, 100, 4096, 100, header)).toBe(355);
+      expect(drain()).toEqual(Buffer.concat([Buffer.from([0x42, 0, 0, 1, 94]), buf.subarray(0, 100), more]));
+      expect(buf.subarray(0, 350)).toEqual(Buffer.concat([Buffer.alloc(100, 0x1e), more]));
+
+      // A socket that fills (a pipe holds 64 KiB): the part it took, in order, and nothing more.
+      const big = seededBytes(41, 200 * 1024);
+      const written = native.writeOut(pty, sock, big, big.length, big.length, 1 << 30, header);
+      expect(written).toBeGreaterThan(0);
+      expect(written).toBeLessThan(5 + big.length);
+      expect(drain()).toEqual(Buffer.concat([header, big]).subarray(0, written));
+
+      expect(() => native.writeOut(pty, sock, buf, 10, 4097, 100, header)).toThrow(TypeError);
+      expect(() => native.writeOut(pty, sock, buf, 20, 10, 100, header)).toThrow(TypeError);
+      expect(() => native.writeOut(pty, sock, buf, 10, 10, 100, Buffer.alloc(4))).toThrow(TypeError);
+      expect(() => native.writeOut(pty, -1, buf, 10, 10, 100, header)).toThrow(TypeError);
+    } finally {
+      for (const fd of [sock, sockReader, ptyWriter, pty]) closeSync(fd);
       rmSync(dir, { recursive: true, force: true });
     }
   });
