@@ -1,6 +1,7 @@
 // The session's output on its way to the clients: the ring that keeps it for
-// resumes, one frame per event-loop turn, reading on while a client keeps
-// up, and backpressure that slows the command instead of growing memory.
+// resumes; for a writer alone, each read written through to its socket at
+// once; otherwise one frame per event-loop turn; reading on while a client
+// keeps up, and backpressure that slows the command instead of growing memory.
 import type { Diagnostics } from '../log/diagnostics.js';
 import { FrameType, HEADER_BYTES, headerLength, writeHeader } from '../protocol/frames.js';
 import { ByteRing } from '../session/byte-ring.js';
@@ -100,7 +101,8 @@ export class OutputFlow {
 
   /**
    * `length` bytes the pty gave, in `buf` (the reader's, used again for its
-   * next read): copied at once into the frame this event-loop turn fills.
+   * next read): written through, or copied at once into the frame this
+   * event-loop turn fills.
    */
   onOutput(buf: Buffer, length: number): void {
     if (!this.filling && this.native && this.writeThrough(this.native, buf, length)) return;
