@@ -1,6 +1,7 @@
 // host-native.node (src/host/host-native.c), loaded once, when first needed:
 // the host's malloc_trim and dup, which Node does not offer, and its
-// read-on loop, which fs.readSync makes costly. Undefined where
+// read-on loop and output written through, which fs.readSync and Writable
+// make costly. Undefined where
 // the addon is not beside the executable or does not load; that is never a
 // reason for a session not to start, only for doing without (see callers).
 import { findShippedFile } from '../shipped-file.js';

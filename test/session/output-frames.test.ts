@@ -62,7 +62,7 @@ describe('output frames', () => {
     writer.type('\n');
     // The command blocks writing to its pty only once the host stopped reading it: the writer's socket is full.
     const [command] = readFileSync(`/proc/${session.pid}/task/${session.pid}/children`, 'utf8').trim().split(' ');
-    // cat reads a file, so a wait of cat's is on the pty (the shell's `read` waits the same way, hence the name).
+    // cat reads a file, so a wait of cat's is on the pty; the shell's `read` before it waits the same way, so the name is checked too.
     const waitsOnPty = (): boolean => readFileSync(`/proc/${command}/comm`, 'utf8') === 'cat\n' && readFileSync(`/proc/${command}/wchan`, 'utf8') === 'wait_woken';
     await waitUntil('the command waits on its full pty', waitsOnPty, 40_000);
     writer.sock.resume();
