@@ -24,6 +24,11 @@ const POOLED_FRAME_BYTES = HEADER_BYTES + 4 * FULL_PTY_READ + READ_ON_BYTES;
 /** Node's Buffer.allocUnsafe serves smaller sizes from its shared slab, without an allocation of their own. */
 const SLAB_BYTES = 4096;
 
+/** Where reading on into `buf` after `at` stops: READ_ON_BYTES on, or the buffer's end. */
+function readOnEnd(buf: Buffer, at: number): number {
+  return Math.min(buf.length, at + READ_ON_BYTES);
+}
+
 /** A pooled frame being filled with output as it is read. */
 interface FillingFrame {
   lease: FrameLease;
@@ -134,7 +139,7 @@ export class OutputFlow {
     const sock = writer.idleDescriptor();
     const pty = this.targets.pty();
     if (sock < 0 || !pty) return false;
-    const end = this.mayReadOn(length) ? Math.min(buf.length, length + READ_ON_BYTES) : length;
+    const end = this.mayReadOn(length) ? readOnEnd(buf, length) : length;
     const header = this.throughHeader;
     const written = native.writeOut(pty.fd, sock, buf, length, end, FULL_PTY_READ, header);
     const payload = buf.subarray(0, headerLength(header));
@@ -304,8 +309,7 @@ export class OutputFlow {
    * read cost more than the reads themselves.
    */
   private readOn(native: HostNative, buf: Buffer, at: number): number {
-    const end = Math.min(buf.length, at + READ_ON_BYTES);
-    return native.readOn(this.targets.pty()!.fd, buf, at, end, FULL_PTY_READ);
+    return native.readOn(this.targets.pty()!.fd, buf, at, readOnEnd(buf, at), FULL_PTY_READ);
   }
 
   private pauseFor(c: ClientConnection): void {
