@@ -36,14 +36,20 @@ export interface Identity {
 
 const ROOT_UID = 0;
 
-/** Another user's entry in the way, and what would clear it. */
+/** Another user's entry in the way: what would clear it. */
 interface Blocker {
-  uid: number;
   fix: string;
 }
 
 /** An entry at `path` owned by `uid`, which only they or root can remove. */
-const entryOf = (uid: number, path: string): Blocker => ({ uid, fix: `to use ${path} again, have uid ${uid} or root remove it` });
+const entryOf = (uid: number, path: string): Blocker => ({ fix: `to use ${path} again, have uid ${uid} or root remove it` });
+
+/**
+ * An entry at `path` that kept appearing and vanishing faster than its owner
+ * could be seen: not the user's own doing (their atsr makes a directory and
+ * leaves it), so another user's, as far as falling back goes.
+ */
+const unseenEntryAt = (path: string): Blocker => ({ fix: `to use ${path} again, have root find who keeps making and removing an entry there` });
 
 /** Why a directory cannot be used; `blockedBy` is set when another user's entry is the reason. */
 class SocketDirProblem extends AtsrError {
@@ -344,7 +350,7 @@ function openLevel(parent: DirHandle, path: string, kind: LevelKind, who: Identi
     const st = parent.lstatChild(basename(path));
     if (st && !kind.mayOwn(st.uid, who)) flipper = entryOf(st.uid, path);
   }
-  throw new SocketDirProblem(`${kind.what} ${path} keeps appearing and vanishing`, flipper);
+  throw new SocketDirProblem(`${kind.what} ${path} keeps appearing and vanishing`, flipper ?? unseenEntryAt(path));
 }
 
 /** Checks an opened level through its descriptor; fchmods it only if we made it. */
@@ -395,7 +401,6 @@ function makeChild(parent: DirHandle, path: string, kind: LevelKind, who: Identi
   const st = parent.stat();
   if (st.uid !== who.uid && st.uid !== ROOT_UID) {
     throw new SocketDirProblem(`cannot create ${kind.what} ${path}: ${parent.path} is owned by uid ${st.uid}, neither root nor you`, {
-      uid: st.uid,
       fix: `give -u or -g a directory in one of your own or root's`,
     });
   }
