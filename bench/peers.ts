@@ -7,7 +7,7 @@ import { NODE_FLAGS } from '../ci/node-flags.js';
 import { endProcesses, findPids } from './proc.js';
 import { runCommand } from './run-command.js';
 
-export type PeerId = 'pty' | 'script' | 'dtach' | 'tmux' | 'atsr' | 'atsr-node';
+export type PeerId = 'pty' | 'script' | 'dtach' | 'tmux' | 'atsr' | 'atsr-bundle' | 'atsr-winch';
 
 export interface Peer {
   id: PeerId;
@@ -107,7 +107,7 @@ export function tmuxPeer(workDir: string): Peer {
 }
 
 export interface AtsrBuild {
-  id: 'atsr' | 'atsr-node';
+  id: 'atsr' | 'atsr-bundle';
   /** The command that runs atsr: the single executable, or node and the bundle. */
   command: string[];
   label: string;
@@ -121,14 +121,14 @@ export interface AtsrBuild {
 export function atsrBuilds(root: string, workDir: string): AtsrBuild[] {
   const dist = join(workDir, 'dist');
   mkdirSync(dist);
-  for (const file of ['atsr', 'atsr.cjs', 'pty.node', 'host-native.node', 'atsr-relay', 'rezume-connect']) {
+  for (const file of ['atsr', 'atsr-node', 'atsr.cjs', 'pty.node', 'host-native.node', 'atsr-relay', 'rezume-connect']) {
     if (existsSync(join(root, 'dist', file))) copyFileSync(join(root, 'dist', file), join(dist, file));
   }
   const builds: AtsrBuild[] = [];
   const sea = join(dist, 'atsr');
-  if (existsSync(sea)) builds.push({ id: 'atsr', command: [sea], label: 'atsr, dist/atsr (single executable)' });
+  if (existsSync(sea)) builds.push({ id: 'atsr', command: [sea], label: 'atsr, dist/atsr (native entry, then the single executable)' });
   builds.push({
-    id: builds.length === 0 ? 'atsr' : 'atsr-node',
+    id: builds.length === 0 ? 'atsr' : 'atsr-bundle',
     command: [process.execPath, ...NODE_FLAGS, join(dist, 'atsr.cjs')],
     label: `atsr, node ${process.version} dist/atsr.cjs`,
   });
@@ -139,8 +139,16 @@ interface ListedSession {
   pid: number;
 }
 
-export function atsrPeer(build: AtsrBuild, workDir: string): Peer {
-  const dir = join(workDir, build.id);
+/** An atsr peer whose attach takes options (`-R winch`, as dtach's `-r winch`): its own id, label and directory. */
+export interface AtsrAttachVariant {
+  id: PeerId;
+  label: string;
+  options: string[];
+}
+
+export function atsrPeer(build: AtsrBuild, workDir: string, variant?: AtsrAttachVariant): Peer {
+  const id = variant?.id ?? build.id;
+  const dir = join(workDir, id);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const atsr = (...args: string[]): string[] => [...build.command, ...args];
   const hostPids = async (): Promise<number[]> => {
@@ -148,13 +156,13 @@ export function atsrPeer(build: AtsrBuild, workDir: string): Peer {
     return listed.map((s) => s.pid);
   };
   return {
-    id: build.id,
-    label: build.label,
+    id,
+    label: variant?.label ?? build.label,
     runAttached: (cmd) => atsr('-u', dir, '-c', uniqueName('c'), 'sh', '-c', cmd),
     createDetached: async (name, cmd) => {
       await runCommand(atsr('-u', dir, '-n', name, 'sh', '-c', cmd));
     },
-    attach: (name) => atsr('-u', dir, '-a', name),
+    attach: (name) => atsr('-u', dir, '-a', ...(variant?.options ?? []), name),
     // The hosts: an attached host keeps no other process (its utmp helper runs and exits).
     serverPids: hostPids,
     cleanup: async () => {

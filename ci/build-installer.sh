@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds dist/install-atsr-X.Y.Z.bin from dist/atsr, dist/pty.node,
+# Builds dist/install-atsr-X.Y.Z.bin from dist/atsr, dist/atsr-node, dist/pty.node,
 # dist/rezume-connect, dist/atsr-relay and dist/host-native.node (made by ci/build.sh first): the installer bundle, the
 # platform-checking setup.sh, the rezumable template, LICENSE and docs, in a
 # makeself archive whose SHA-256 the stub verifies before anything runs.
@@ -13,13 +13,13 @@ VERSION=$("$NODE24" -p 'require("./package.json").version')
 STAGE=build/installer-payload
 OUT="dist/install-atsr-$VERSION.bin"
 
-for f in dist/atsr dist/pty.node dist/rezume-connect dist/atsr-relay dist/host-native.node; do
+for f in dist/atsr dist/atsr-node dist/pty.node dist/rezume-connect dist/atsr-relay dist/host-native.node; do
   [ -f "$f" ] || { echo "build-installer: $f is missing: run bash ci/build.sh first" >&2; exit 1; }
 done
 if [ -f dist/glibc-floor.txt ]; then
   FLOOR=$(cat dist/glibc-floor.txt)
 else
-  FLOOR=$(bash ci/glibc-floor.sh dist/atsr dist/pty.node dist/rezume-connect dist/atsr-relay dist/host-native.node)
+  FLOOR=$(bash ci/glibc-floor.sh dist/atsr dist/atsr-node dist/pty.node dist/rezume-connect dist/atsr-relay dist/host-native.node)
 fi
 [[ "$FLOOR" =~ ^[0-9]+\.[0-9]+$ ]] || { echo "build-installer: bad glibc floor '$FLOOR'" >&2; exit 1; }
 
@@ -29,7 +29,7 @@ node_modules/.bin/esbuild installer/main.ts --bundle --platform=node --format=cj
   --legal-comments=none --log-level=warning \
   --define:ATSR_VERSION="\"$VERSION\"" --outfile="$STAGE/installer.cjs"
 sed "s/@GLIBC_FLOOR@/$FLOOR/" installer/setup.sh >"$STAGE/setup.sh"
-cp dist/atsr dist/pty.node dist/rezume-connect dist/atsr-relay dist/host-native.node LICENSE "$STAGE/"
+cp dist/atsr dist/atsr-node dist/pty.node dist/rezume-connect dist/atsr-relay dist/host-native.node LICENSE "$STAGE/"
 cp templates/rezumable.sh "$STAGE/rezumable.sh"
 cp docs/*.md "$STAGE/docs/"
 

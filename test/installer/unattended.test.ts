@@ -27,6 +27,7 @@ describe('unattended install', () => {
     expect(r.stderr).not.toContain('install-atsr:');
     expect(r.status).toBe(0);
     expect(mode(join(p, 'bin/atsr'))).toBe('755');
+    expect(mode(join(p, 'bin/atsr-node'))).toBe('755');
     expect(mode(join(p, 'bin/pty.node'))).toBe('755');
     expect(mode(join(p, 'bin/rezume-connect'))).toBe('755');
     expect(mode(join(p, 'bin/atsr-relay'))).toBe('755');
@@ -57,6 +58,7 @@ describe('unattended install', () => {
       `created-dir ${p}/bin`,
       `created-dir ${p}/docs`,
       `created-dir ${p}/session`,
+      `wrote-file ${p}/bin/atsr-node`,
       `wrote-file ${p}/bin/atsr`,
       `wrote-file ${p}/bin/pty.node`,
       `wrote-file ${p}/bin/rezume-connect`,

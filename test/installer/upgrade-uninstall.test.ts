@@ -3,9 +3,10 @@
 // admin's rezumable tunables survive; uninstall restores sshd_config and
 // leaves the session alone unless --kill-sessions. An upgrade from an install
 // whose socket root was PREFIX/run moves rezumable to PREFIX/session and
-// keeps PREFIX/run, listed, until its sessions have ended.
+// keeps PREFIX/run, listed, until its sessions have ended. An upgrade from an
+// install whose bin/atsr was the Node executable puts bin/atsr-node in first.
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InstallSandbox, installerBin } from './installer-harness.js';
@@ -30,6 +31,7 @@ afterEach(() => {
 });
 
 const atsr = (): string => join(sandbox.prefix, 'bin/atsr');
+const atsrNode = (): string => join(sandbox.prefix, 'bin/atsr-node');
 const runRoot = (): string => join(sandbox.prefix, 'session');
 
 function listSessions(): { name: string; pid: number }[] {
@@ -57,6 +59,7 @@ describe('upgrade over a live session', () => {
     const edited = readFileSync(rezumablePath, 'utf8').replace(/^ORPHAN_TIMEOUT=.*$/m, 'ORPHAN_TIMEOUT=45').replace(/^EXTRA=.*$/m, "EXTRA='-w -d 1'");
     writeFileSync(rezumablePath, edited);
     const oldInode = statSync(atsr()).ino;
+    const oldNodeInode = statSync(atsrNode()).ino;
     // What versions before host-native.node shipped beside the executable, and logged.
     const retired = join(sandbox.prefix, 'bin/malloc-trim.node');
     copyFileSync(join(sandbox.prefix, 'bin/host-native.node'), retired);
@@ -68,6 +71,9 @@ describe('upgrade over a live session', () => {
     expect(r.stdout).toContain(`Upgrade atsr`);
     expect(r.stdout).toContain(`replace ${atsr()} (atomically: running sessions keep the old copy)`);
     expect(statSync(atsr()).ino).not.toBe(oldInode);
+    expect(r.stdout).toContain(`replace ${atsrNode()} (atomically: running sessions keep the old copy)`);
+    expect(statSync(atsrNode()).ino).not.toBe(oldNodeInode);
+    expect(readlinkSync(`/proc/${pid}/exe`)).toBe(`${atsrNode()} (deleted)`); // the host runs on its copy
     expect(r.stdout).toContain(`remove ${retired} (an older version's; host-native.node replaces it)`);
     expect(existsSync(retired)).toBe(false);
     expect(readFileSync(join(sandbox.prefix, 'install.log'), 'utf8')).toContain(`\tremoved-file\t${retired}\n`);
@@ -89,6 +95,37 @@ describe('upgrade over a live session', () => {
     } finally {
       attach.kill('SIGKILL');
     }
+  });
+});
+
+describe('upgrade from an install whose bin/atsr was the Node executable', () => {
+  it('puts atsr-node beside the new entry, and the session the old executable hosts stays attachable', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    expect((await sandbox.run(sandbox.installArgs('--accept-env'))).status).toBe(0);
+    // What installers before the native entry left: bin/atsr the Node executable, no bin/atsr-node.
+    renameSync(atsrNode(), atsr());
+    const log = join(sandbox.prefix, 'install.log');
+    writeFileSync(log, readFileSync(log, 'utf8').split('\n').filter((l) => !l.endsWith(`\twrote-file\t${atsrNode()}`)).join('\n'));
+    expect(spawnSync(atsr(), ['-n', '-g', runRoot(), 'old1', ...TICKER], { timeout: 10_000 }).status).toBe(0);
+    const [session] = listSessions();
+    hostPid = session!.pid;
+    expect(readlinkSync(`/proc/${hostPid}/exe`)).toBe(atsr());
+
+    const r = await sandbox.run(sandbox.installArgs('--accept-env'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`install ${atsrNode()}\n`);
+    expect(r.stdout).toContain(`replace ${atsr()} (atomically: running sessions keep the old copy)`);
+    expect(r.stdout.indexOf(`install ${atsrNode()}`)).toBeLessThan(r.stdout.indexOf(`replace ${atsr()}`));
+    expect(readlinkSync(`/proc/${hostPid}/exe`)).toBe(`${atsr()} (deleted)`);
+    expect(listSessions()).toMatchObject([{ name: 'old1', pid: hostPid }]);
+    const attach = new PtyRun([atsr(), '-a', '-g', runRoot(), 'old1'], { env: { ...process.env, TERM: 'xterm' } });
+    try {
+      await attach.waitFor(/tick\d+/);
+    } finally {
+      attach.kill('SIGKILL');
+    }
+    const plan = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--dry-run']);
+    expect(plan.stdout).toContain(`remove ${atsrNode()}\n`);
   });
 });
 

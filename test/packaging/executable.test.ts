@@ -1,5 +1,6 @@
-// The standalone executable as shipped: dist/atsr runs, and starts its
-// session hosts from itself, with no Node on PATH, TMPDIR on a noexec mount,
+// The standalone executable as shipped: dist/atsr (the native entry, which
+// runs dist/atsr-node for all of these) runs, and starts its session hosts
+// from the Node executable, with no Node on PATH, TMPDIR on a noexec mount,
 // a read-only HOME, no HOME at all, or a user's NODE_OPTIONS; dist/rezume
 // takes the client role by its name; the build recorded the glibc floor; its
 // session host does V8's background work on its main thread (ci/node-flags.ts).
@@ -13,7 +14,8 @@ import { isAlive, waitUntil, type ListedSession, type RunResult } from '../suppo
 import { V2Client } from '../support/raw-attach.js';
 
 const DIST = join(ROOT, 'dist');
-const SEA = join(DIST, 'atsr');
+const ATSR = join(DIST, 'atsr');
+const SEA = join(DIST, 'atsr-node');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const COMMAND = ['sh', '-c', 'echo ok; sleep 30'];
 
@@ -85,17 +87,17 @@ const environments: { name: string; env: () => NodeJS.ProcessEnv }[] = [
 
 describe.each(environments.map((e, i) => ({ ...e, i })))('dist/atsr with $name', ({ env, i }) => {
   it('--version prints the version', async () => {
-    expect(await runExe(SEA, ['--version'], env())).toEqual({ code: 0, stdout: `atsr ${VERSION}\n`, stderr: '' });
+    expect(await runExe(ATSR, ['--version'], env())).toEqual({ code: 0, stdout: `atsr ${VERSION}\n`, stderr: '' });
   });
 
-  it('creates a session hosted by the executable itself, lists it, and it ends on SIGTERM', async () => {
+  it('creates a session hosted by the Node executable, lists it, and it ends on SIGTERM', async () => {
     const sockets = join(top.dir, `sockets-${i}`);
-    const created = await runExe(SEA, ['-u', sockets, '-n', 'pk', ...COMMAND], env());
+    const created = await runExe(ATSR, ['-u', sockets, '-n', 'pk', ...COMMAND], env());
     expect(created).toEqual({ code: 0, stdout: '', stderr: '' });
 
     let session: ListedSession | undefined;
     await waitUntil('the session has printed "ok"', async () => {
-      const listed = await runExe(SEA, ['-u', sockets, '-l', '--json'], env());
+      const listed = await runExe(ATSR, ['-u', sockets, '-l', '--json'], env());
       if (listed.code !== 0) throw new Error(`atsr -l exited ${listed.code}: ${listed.stderr}`);
       [session] = JSON.parse(listed.stdout) as ListedSession[];
       if (session) hosts.add(session.pid);
@@ -111,7 +113,7 @@ describe.each(environments.map((e, i) => ({ ...e, i })))('dist/atsr with $name',
 });
 
 describe('dist/rezume', () => {
-  it('is the same executable and takes the client role by its name', async () => {
+  it('is the same command and takes the client role by its name, which the entry passes on', async () => {
     expect(readlinkSync(join(DIST, 'rezume'))).toBe('atsr');
     const byPath = await runExe('rezume', [], { PATH: `${DIST}:${bin}` });
     const byFile = await runExe(join(DIST, 'rezume'), [], { PATH: bin });
@@ -140,13 +142,13 @@ function v8Workers(pid: number): { threads: number; ns: number } {
   return { threads, ns };
 }
 
-describe('the session host of dist/atsr', () => {
+describe('the session host of dist/atsr-node', () => {
   it("collects garbage and compiles on its main thread: V8's worker threads do not run during 4 MiB of output", async () => {
     const sockets = join(top.dir, 'sockets-gc');
     const env = { PATH: '/usr/bin:/bin', HOME: home };
     const command = ['sh', '-c', 'read go; head -c 4194304 /dev/zero | tr "\\0" x; echo; echo DONE; sleep 30'];
-    expect(await runExe(SEA, ['-u', sockets, '-n', 'gc', ...command], env)).toEqual({ code: 0, stdout: '', stderr: '' });
-    const listed = await runExe(SEA, ['-u', sockets, '-l', '--json'], env);
+    expect(await runExe(ATSR, ['-u', sockets, '-n', 'gc', ...command], env)).toEqual({ code: 0, stdout: '', stderr: '' });
+    const listed = await runExe(ATSR, ['-u', sockets, '-l', '--json'], env);
     const pid = (JSON.parse(listed.stdout) as ListedSession[])[0]!.pid;
     hosts.add(pid);
     const client = await V2Client.attach(join(sockets, 'gc'), { inband: false });

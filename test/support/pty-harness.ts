@@ -1,5 +1,6 @@
 // Runs a program on a real pty (the "user's terminal") and lets a test type
 // into it and wait for exact bytes to appear.
+import { execFileSync } from 'node:child_process';
 import { spawn, type IPty } from 'node-pty';
 
 export interface PtyExit {
@@ -39,6 +40,17 @@ export class PtyRun {
 
   get pid(): number {
     return this.pty.pid;
+  }
+
+  /** The terminal's device, /dev/pts/N (node-pty's UnixTerminal has it, IPty does not say so). */
+  get ttyPath(): string {
+    return (this.pty as unknown as { ptsName: string }).ptsName;
+  }
+
+  /** Whether the program has put its terminal in raw mode (no canonical input, no echo). */
+  isRaw(): boolean {
+    const flags = execFileSync('stty', ['-F', this.ttyPath, '-a'], { encoding: 'utf8' }).split(/\s+/);
+    return flags.includes('-icanon') && flags.includes('-echo');
   }
 
   /** Everything the program has written so far. */

@@ -1,7 +1,10 @@
-// The relay's fast resume resets the terminal when its host dies without an
-// end frame; it has no front to tell it the reset, so src/relay/attach-json.c
-// keeps a C copy of the rule in src/front/terminal-reset.ts. This compiles
-// that C with a tiny main and checks both agree for every kind of TERM.
+// The fast paths (rezumable's fast resume, `atsr -a`'s fast attach) reset the
+// terminal when their host dies without an end frame, and the fast attach
+// leaves a VT terminal's screen repaint to Node; with no TypeScript front to
+// tell them, src/relay/attach-json.c keeps a C copy of the rule in
+// src/front/terminal-reset.ts (the reset is non-empty exactly for the VT
+// family). This compiles that C with a tiny main and checks both agree for
+// every kind of TERM.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
