@@ -115,8 +115,9 @@ export interface AtsrBuild {
 
 /**
  * The atsr builds present in `root`/dist/, copied to `workDir` first (a
- * rebuild during the run must not change what is measured): the single
- * executable first, then node + bundle.
+ * rebuild during the run must not change what is measured): the command
+ * (the native entry, which runs the single executable beside it) first,
+ * then node + bundle.
  */
 export function atsrBuilds(root: string, workDir: string): AtsrBuild[] {
   const dist = join(workDir, 'dist');
@@ -125,8 +126,8 @@ export function atsrBuilds(root: string, workDir: string): AtsrBuild[] {
     if (existsSync(join(root, 'dist', file))) copyFileSync(join(root, 'dist', file), join(dist, file));
   }
   const builds: AtsrBuild[] = [];
-  const sea = join(dist, 'atsr');
-  if (existsSync(sea)) builds.push({ id: 'atsr', command: [sea], label: 'atsr, dist/atsr (native entry, then the single executable)' });
+  const entry = join(dist, 'atsr');
+  if (existsSync(entry)) builds.push({ id: 'atsr', command: [entry], label: 'atsr, dist/atsr (native entry, then the single executable)' });
   builds.push({
     id: builds.length === 0 ? 'atsr' : 'atsr-bundle',
     command: [process.execPath, ...NODE_FLAGS, join(dist, 'atsr.cjs')],

