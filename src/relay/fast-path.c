@@ -95,10 +95,12 @@ static int is_plain_absolute(const char *p) {
   return 1;
 }
 
-/* The kernel's word that a held directory is the caller's, with no group or other permissions. */
-static int is_own_private(int dir) {
+/* `dir` when the kernel says it is the caller's, with no group or other permissions; else closed, and -1. */
+static int own_private_or_close(int dir) {
   struct stat st;
-  return fstat(dir, &st) == 0 && st.st_uid == getuid() && (st.st_mode & 077) == 0;
+  if (dir < 0 || (fstat(dir, &st) == 0 && st.st_uid == getuid() && (st.st_mode & 077) == 0)) return dir;
+  close(dir);
+  return -1;
 }
 
 /* A shared root as the full path accepts it: root's or the caller's, world-writable only with the sticky bit. */
@@ -128,12 +130,7 @@ static int socket_fits(const char *dir, const char *name) { return strlen(dir) +
 
 int open_user_dir(const char *path, const char *name) {
   if (!is_plain_absolute(path) || !socket_fits(path, name)) return -1;
-  int dir = open_last_level(path);
-  if (dir >= 0 && !is_own_private(dir)) {
-    close(dir);
-    dir = -1;
-  }
-  return dir;
+  return own_private_or_close(open_last_level(path));
 }
 
 int open_shared_dir(const char *root, const char *name) {
@@ -146,11 +143,7 @@ int open_shared_dir(const char *root, const char *name) {
   /* Another user's directory could hold a symlink to one of the user's other sockets: not even connected to. */
   if (is_usable_shared_root(top)) dir = openat(top, own + strlen(root) + 1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   close(top);
-  if (dir >= 0 && !is_own_private(dir)) {
-    close(dir);
-    dir = -1;
-  }
-  return dir;
+  return own_private_or_close(dir);
 }
 
 /* Whether the kernel says the listener at the other end runs as this user. */

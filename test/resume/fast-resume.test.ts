@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultTunables, renderRezumable } from '../../installer/rezumable.js';
 import { shQuote } from '../../src/shell-quote.js';
 import { ROOT, atsrCommand } from '../support/atsr-bin.js';
-import { isAlive, waitUntil } from '../support/atsr-sandbox.js';
+import { killListedHosts, waitUntil } from '../support/atsr-sandbox.js';
 import { traversableTempDir } from '../support/fake-hosts.js';
 import { PtyRun } from '../support/pty-harness.js';
 import { ThrowawayUser, removeUsers } from '../support/throwaway-user.js';
@@ -89,12 +89,7 @@ class RezumablePrefix {
   /** Ends the logins and every session host in the shared root and in the home's ~/.atsr. */
   cleanup(): void {
     for (const r of this.logins) r.kill('SIGKILL');
-    for (const where of [['-g', this.root], ['-u', join(this.home, '.atsr')]]) {
-      const [file, ...pre] = atsrCommand();
-      const list = spawnSync(file!, [...pre, ...where, '-l', '--json'], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: this.home } });
-      if (list.status !== 0) continue;
-      for (const s of JSON.parse(list.stdout) as { pid: number }[]) if (isAlive(s.pid)) process.kill(s.pid, 'SIGKILL');
-    }
+    killListedHosts([['-g', this.root], ['-u', join(this.home, '.atsr')]], { PATH: process.env.PATH, HOME: this.home });
     this.temp.remove();
   }
 }

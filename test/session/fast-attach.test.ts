@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { shQuote } from '../../src/shell-quote.js';
 import { ROOT } from '../support/atsr-bin.js';
-import { isAlive, waitUntil } from '../support/atsr-sandbox.js';
+import { killListedHosts, waitUntil } from '../support/atsr-sandbox.js';
 import { traversableTempDir } from '../support/fake-hosts.js';
 import { PtyRun } from '../support/pty-harness.js';
 import { ThrowawayUser, removeUsers } from '../support/throwaway-user.js';
@@ -66,11 +66,7 @@ class EntryPrefix {
 
   cleanup(): void {
     for (const r of this.runs) r.kill('SIGKILL');
-    for (const where of [['-u', this.dir], ['-u', join(this.home, '.atsr')]]) {
-      const list = spawnSync(join(ROOT, 'dist/atsr-node'), [...where, '-l', '--json'], { encoding: 'utf8', env: this.env() });
-      if (list.status !== 0) continue;
-      for (const s of JSON.parse(list.stdout) as { pid: number }[]) if (isAlive(s.pid)) process.kill(s.pid, 'SIGKILL');
-    }
+    killListedHosts([['-u', this.dir], ['-u', join(this.home, '.atsr')]], this.env());
     this.temp.remove();
   }
 }

@@ -1,6 +1,6 @@
 // A private socket directory and helpers to run the real atsr in it, with
 // or without a terminal.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { atsrCommand, privateTempDir } from './atsr-bin.js';
 import { PtyRun } from './pty-harness.js';
 
@@ -22,6 +22,20 @@ export interface ListedSession {
   socket: string;
   out: number;
   in: number;
+}
+
+/**
+ * SIGKILLs every session host `atsr WHERE -l --json` lists, for each WHERE
+ * (e.g. `['-g', root]`); a place it cannot list is skipped. For a test's
+ * cleanup of sessions it started outside a sandbox.
+ */
+export function killListedHosts(wheres: string[][], env: NodeJS.ProcessEnv): void {
+  const [file, ...pre] = atsrCommand();
+  for (const where of wheres) {
+    const list = spawnSync(file!, [...pre, ...where, '-l', '--json'], { encoding: 'utf8', env });
+    if (list.status !== 0) continue;
+    for (const s of JSON.parse(list.stdout) as { pid: number }[]) if (isAlive(s.pid)) process.kill(s.pid, 'SIGKILL');
+  }
 }
 
 /** Polls `check` until it returns true (for events no API reports, like a process ending). */
