@@ -31,6 +31,11 @@ export class EscapeSequence {
 
   /** A pending escape key is held back until the next key says what it was. */
   feed(data: Buffer): EscapeFeed {
+    // Most reads (a keystroke) hold no escape key: passed on as they came, uncopied.
+    if (!this.escapePending && data.indexOf(this.escapeKey) < 0) {
+      if (data.length > 0) this.atLineStart = isLineEnd(data[data.length - 1]!);
+      return { pass: data, escaped: false };
+    }
     const out: number[] = [];
     for (const b of data) {
       if (this.escapePending) {

@@ -12,6 +12,7 @@ import {
   writeHeader,
 } from '../protocol/frames.js';
 import { encodeJson } from '../protocol/messages.js';
+import { socketDescriptor } from './client-reader.js';
 import type { RelayClient } from './relay-client.js';
 
 /** A read-only viewer this far behind is cut off rather than slow the session. */
@@ -107,9 +108,7 @@ export class ClientConnection {
   idleDescriptor(): number {
     const s = this.socket;
     if (this.closed || s.destroyed || !s.writable || s.writableLength > 0 || s.writableCorked > 0) return -1;
-    const handle: unknown = Reflect.get(s, '_handle');
-    const fd: unknown = typeof handle === 'object' && handle !== null ? Reflect.get(handle, 'fd') : undefined;
-    return typeof fd === 'number' ? fd : -1;
+    return socketDescriptor(s);
   }
 
   /** Output of `payload` bytes written through idleDescriptor(). */

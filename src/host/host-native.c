@@ -19,6 +19,11 @@
  * bench (docs/benchmarks.md, "The host's read-on in C, and the
  * trim's own cost").
  *
+ * write(fd, buf): one write(2) of the whole Buffer, retried on EINTR; the
+ * bytes written, or -errno (-EAGAIN: the pty is full). The host's input into
+ * the pty (src/host/pty-input.ts), where fs.writeSync took about 2 µs of
+ * JavaScript per keystroke and threw an Error for every full pty.
+ *
  * writeOut(pty, sock, buf, length, end, full, header): the output path of a
  * writer alone whose socket has nothing queued (OutputFlow.writeThrough).
  * Reads on after buf's first `length` bytes as readOn does (when `length` is
@@ -90,6 +95,24 @@ static napi_value read_on(napi_env env, napi_callback_info info) {
 	return result;
 }
 
+static napi_value write_fd(napi_env env, napi_callback_info info) {
+	size_t argc = 2;
+	napi_value args[2], result;
+	int32_t fd = -1;
+	void *data = NULL;
+	size_t length = 0;
+	if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 2 || napi_get_value_int32(env, args[0], &fd) != napi_ok ||
+	    napi_get_buffer_info(env, args[1], &data, &length) != napi_ok || fd < 0) {
+		napi_throw_type_error(env, NULL, "write(fd, buf): a descriptor and a Buffer");
+		return NULL;
+	}
+	ssize_t n;
+	do n = write(fd, data, length);
+	while (n < 0 && errno == EINTR);
+	napi_create_int32(env, n < 0 ? -errno : (int32_t)n, &result);
+	return result;
+}
+
 static napi_value write_out(napi_env env, napi_callback_info info) {
 	size_t argc = 7;
 	napi_value args[7], result;
@@ -137,6 +160,8 @@ NAPI_MODULE_INIT() {
 	napi_set_named_property(env, exports, "dup", fn);
 	napi_create_function(env, "readOn", NAPI_AUTO_LENGTH, read_on, NULL, &fn);
 	napi_set_named_property(env, exports, "readOn", fn);
+	napi_create_function(env, "write", NAPI_AUTO_LENGTH, write_fd, NULL, &fn);
+	napi_set_named_property(env, exports, "write", fn);
 	napi_create_function(env, "writeOut", NAPI_AUTO_LENGTH, write_out, NULL, &fn);
 	napi_set_named_property(env, exports, "writeOut", fn);
 	return exports;

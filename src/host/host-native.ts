@@ -1,7 +1,7 @@
 // host-native.node (src/host/host-native.c), loaded once, when first needed:
 // the host's malloc_trim and dup, which Node does not offer, and its
-// read-on loop and output written through, which fs.readSync and Writable
-// make costly. Undefined where
+// read-on loop, output written through and input written into the pty,
+// which fs.readSync, Writable and fs.writeSync make costly. Undefined where
 // the addon is not beside the executable or does not load; that is never a
 // reason for a session not to start, only for doing without (see callers).
 import { findShippedFile } from '../shipped-file.js';
@@ -13,6 +13,8 @@ export interface HostNative {
   dup(fd: number): number;
   /** Reads `fd` into `buf` from `at` while `full` bytes fit before `end` and each read was full; the bytes read. */
   readOn(fd: number, buf: Buffer, at: number, end: number, full: number): number;
+  /** One write(2) of the whole of `buf` to `fd`: the bytes written, or -errno (-EAGAIN when it is full). */
+  write(fd: number, buf: Buffer): number;
   /**
    * Sends `buf`'s first `length` bytes (read on up to `end` first, as readOn,
    * when `length` >= `full`) to `sock` as one frame whose header is `header`

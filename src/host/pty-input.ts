@@ -4,6 +4,8 @@
 // INPUT_HIGH_WATER, so that a command that does not read its input slows its
 // client down instead of growing the host (docs/security.md).
 import { writeSync } from 'node:fs';
+import { constants } from 'node:os';
+import { type HostNative, hostNative } from './host-native.js';
 
 /** The host stops reading its read-write client while this much input waits. */
 export const INPUT_HIGH_WATER = 64 * 1024;
@@ -24,7 +26,24 @@ export interface PtyMaster {
   isOpen(): boolean;
 }
 
+const { EAGAIN } = constants.errno;
+
+/** Bytes written; 0 while the pty is full; -1 when it takes no more input. */
+function writeToPty(native: HostNative | undefined, fd: number, data: Buffer): number {
+  if (native) {
+    const n = native.write(fd, data);
+    return n >= 0 ? n : n === -EAGAIN ? 0 : -1;
+  }
+  try {
+    return writeSync(fd, data);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EAGAIN' ? 0 : -1;
+  }
+}
+
 export class PtyInput {
+  /** host-native.node's write where it loaded: fs.writeSync costs more, and throws for a full pty. */
+  private readonly native = hostNative();
   private readonly queue: Buffer[] = [];
   private queued = 0;
   private retryMs = FIRST_RETRY_MS;
@@ -66,17 +85,9 @@ export class PtyInput {
 
   /** Bytes written, or -1 when the pty can take no more input at all. */
   private writeNow(data: Buffer): number {
-    if (!this.master.isOpen()) {
-      this.discard();
-      return -1;
-    }
-    try {
-      return writeSync(this.master.fd, data);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
-      this.discard(); // EIO and the like: the command's side is closed
-      return -1;
-    }
+    const n = this.master.isOpen() ? writeToPty(this.native, this.master.fd, data) : -1;
+    if (n < 0) this.discard(); // EIO and the like: the command's side is closed
+    return n;
   }
 
   private readonly retry = (): void => {

@@ -28,6 +28,7 @@ import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import { pointAgentLink, removeAgentLink } from './agent-link.js';
 import { BYE_TIMEOUT_MS } from './client-handshake.js';
 import { ClientConnection } from './client-connection.js';
+import { readClient } from './client-reader.js';
 import { DrawnSizes } from './drawn-sizes.js';
 import { hostNative } from './host-native.js';
 import { ATTACH_TIMEOUT_MS, type HostReady, type HostSpec, takeHostSpec } from './host-spec.js';
@@ -216,29 +217,28 @@ export class SessionHost implements RelaySession {
     return this.spec.attachTimeoutMs || ATTACH_TIMEOUT_MS; // a spec from before the limit has none
   }
 
-  private accept(socket: Socket): void {
+  private accept(accepted: Socket): void {
     if (this.pendingCount() >= MAX_PENDING_CONNECTIONS) {
       this.diag.log(1, `session ${this.spec.name}: ${MAX_PENDING_CONNECTIONS} connections have not attached yet; closing a new one`);
-      socket.destroy();
+      accepted.destroy();
       return;
     }
     const limitMs = this.attachLimitMs;
-    const c = new ClientConnection(socket, limitMs);
-    this.clients.add(c);
-    c.setDeadline(limitMs, () => {
-      this.diag.log(1, `session ${this.spec.name}: dropping a connection that did not attach within ${limitMs} ms`);
-      c.drop();
-    });
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Frame[];
+    // Each chunk is valid only during the call: what is kept is copied on the way.
+    const socket = readClient(accepted, (chunk) => {
       try {
-        frames = c.decode(chunk);
-        for (const f of frames) this.onFrame(c, f);
+        for (const f of c.decode(chunk)) this.onFrame(c, f);
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
         this.diag.log(1, `session ${this.spec.name}: dropping a connection: ${err.message}`);
         c.drop();
       }
+    });
+    const c = new ClientConnection(socket, limitMs);
+    this.clients.add(c);
+    c.setDeadline(limitMs, () => {
+      this.diag.log(1, `session ${this.spec.name}: dropping a connection that did not attach within ${limitMs} ms`);
+      c.drop();
     });
     socket.on('end', () => {
       if (c.decoder.buffered > 0) this.diag.log(1, `session ${this.spec.name}: connection ended inside a frame (truncated)`);

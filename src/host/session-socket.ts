@@ -53,7 +53,8 @@ export class SessionSocket {
 
   private tryListen(): Promise<NodeJS.ErrnoException | undefined> {
     return new Promise((resolve) => {
-      const server = createServer({ pauseOnConnect: false }, this.onConnection);
+      // Paused: the host reopens each connection to read it its own way (client-reader.ts).
+      const server = createServer({ pauseOnConnect: true }, this.onConnection);
       server.once('error', (err: NodeJS.ErrnoException) => resolve(err));
       server.listen(this.path, () => {
         chmodSync(this.path, 0o600);

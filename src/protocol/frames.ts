@@ -68,7 +68,10 @@ export function headerLength(buf: Buffer): number {
  * Output payloads are handed out as they arrive, in one or more pieces (each
  * an output Frame), as views of the chunks pushed: session output is a byte
  * stream, and joining a frame that straddles two reads would copy it. Every
- * other frame comes out whole.
+ * other frame comes out whole. A payload may be a view of the chunk just
+ * pushed, so it is valid as long as that chunk is (the host reuses one read
+ * buffer: src/host/client-reader.ts); the pieces of a frame that straddles
+ * pushes are copied, as the next push may overwrite them.
  */
 export class FrameDecoder {
   /** A header that straddles reads. */
@@ -106,7 +109,7 @@ export class FrameDecoder {
       this.remaining -= n;
       this.unfinished += n;
       if (this.type === FrameType.output) frames.push({ type: this.type, payload: piece });
-      else this.parts.push(piece);
+      else this.parts.push(this.remaining > 0 ? Buffer.from(piece) : piece);
       if (this.remaining === 0) this.endFrame(frames);
     }
     return frames;

@@ -28,6 +28,11 @@ describe('EscapeSequence', () => {
     [['~'], '~'], // held back, then handed over when the outage ends
     [['\x1d\x1e\x1c\r'], '\x1d\x1e\x1c\r'], // MultiValue marks are data
     [['\x1d.'], '\x1d.'],
+    // Reads without the key pass whole, and where the line stands carries over.
+    [['abc\r', '~.'], 'abc\r|quit'],
+    [['abc', '~.'], 'abc~.'],
+    [['\r', 'x', '~.'], '\rx~.'],
+    [['\n', '', '~', '.'], '\n|quit'],
   ])('%j -> %j', (chunks, expected) => {
     expect(run(chunks)).toBe(expected);
   });

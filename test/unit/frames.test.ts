@@ -66,6 +66,22 @@ describe('FrameDecoder', () => {
     }
   });
 
+  it('reassembles frames split at every byte boundary when both halves are read into one reused buffer', () => {
+    // The host reads every connection into one buffer (src/host/client-reader.ts):
+    // what a frame kept from the first read must survive the second overwriting it.
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const d = new FrameDecoder();
+      const buf = Buffer.alloc(stream.length);
+      const read = (part: Buffer): Frame[] => {
+        part.copy(buf);
+        // A whole frame's payload may be a view of the buffer: taken before the next read.
+        return d.push(buf.subarray(0, part.length)).map((f) => ({ type: f.type, payload: Buffer.from(f.payload) }));
+      };
+      const got = [...read(stream.subarray(0, cut)), ...read(stream.subarray(cut))];
+      expect(joinOutput(got), `cut at ${cut}`).toEqual(frames);
+    }
+  });
+
   it('reassembles frames fed one byte at a time', () => {
     const d = new FrameDecoder();
     const got: Frame[] = [];

@@ -1,11 +1,12 @@
 // The host's addon, as built (src/host/host-native.c): it loads, trim()
 // answers, dup() gives the copy of the pty master that utmp records are
-// removed through (src/host/utmp-recorder.ts), and readOn() and writeOut()
-// read on and write through as OutputFlow needs (src/host/output-flow.ts).
+// removed through (src/host/utmp-recorder.ts), readOn() and writeOut()
+// read on and write through as OutputFlow needs (src/host/output-flow.ts),
+// and write() puts input into the pty as PtyInput needs (src/host/pty-input.ts).
 // FIFOs stand in for the pty and the client's socket.
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { HostNative } from '../../src/host/host-native.js';
@@ -121,6 +122,38 @@ describe('dist/host-native.node', () => {
       expect(() => native.writeOut(pty, -1, buf, 10, 10, 100, header)).toThrow(TypeError);
     } finally {
       for (const fd of [sock, sockReader, ptyWriter, pty]) closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('write() writes a view of a Buffer whole, says how much a full pipe took, and gives -errno without throwing', () => {
+    const native = load();
+    const dir = mkdtempSync(join(tmpdir(), 'write-'));
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const wr = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    try {
+      const keys = Buffer.from('..\x1e\x1d\x1c\xfc\xfd\xfe..', 'latin1');
+      expect(native.write(wr, keys.subarray(2, 8))).toBe(6);
+      const got = Buffer.alloc(100);
+      expect(got.subarray(0, readSync(rd, got))).toEqual(Buffer.from('\x1e\x1d\x1c\xfc\xfd\xfe', 'latin1'));
+
+      // A pipe holds 64 KiB: the part it took, then EAGAIN as -11 once it is full.
+      const big = seededBytes(43, 200 * 1024);
+      const took = native.write(wr, big);
+      expect(took).toBeGreaterThan(0);
+      expect(took).toBeLessThan(big.length);
+      expect(native.write(wr, big.subarray(took))).toBe(-osConstants.errno.EAGAIN);
+      const drained = Buffer.alloc(big.length);
+      expect(drained.subarray(0, readSync(rd, drained))).toEqual(big.subarray(0, took));
+
+      closeSync(rd);
+      expect(native.write(wr, keys)).toBe(-osConstants.errno.EPIPE); // no reader: the pty's EIO comes back the same way
+      expect(() => native.write(-1, keys)).toThrow(TypeError);
+      expect(() => (native.write as (...a: unknown[]) => number)(wr, 'text')).toThrow(TypeError);
+    } finally {
+      closeSync(wr);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -1,0 +1,62 @@
+// A session host whose host-native.node is missing (or does not load) does
+// without it and loses nothing: it reads its fronts through 'data' events
+// where it would reopen them on a shared buffer (src/host/client-reader.ts),
+// and sends output in frames where it would write it through. The built
+// files are copied without the addon, and the host's memory map shows that
+// it was not loaded.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT } from '../support/atsr-bin.js';
+import { killListedHosts } from '../support/atsr-sandbox.js';
+import { traversableTempDir } from '../support/fake-hosts.js';
+import { PtyRun } from '../support/pty-harness.js';
+import { seededBytes } from '../support/seeded-bytes.js';
+
+const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+
+let cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanups.reverse()) c();
+  cleanups = [];
+});
+
+describe('a host without host-native.node', () => {
+  it('takes a paste that straddles many reads and sends every byte value back, exactly', async () => {
+    const temp = traversableTempDir('noaddon');
+    const bin = join(temp.dir, 'bin');
+    const sockets = join(temp.dir, 's');
+    mkdirSync(bin);
+    mkdirSync(sockets, { mode: 0o700 });
+    for (const f of ['atsr', 'atsr-node', 'atsr-relay', 'pty.node']) copyFileSync(join(ROOT, 'dist', f), join(bin, f));
+    const atsr = join(bin, 'atsr');
+    const env = { PATH: process.env.PATH, HOME: temp.dir, TERM: 'wy60' };
+    const runs: PtyRun[] = [];
+    cleanups.push(() => temp.remove());
+    cleanups.push(() => killListedHosts([['-u', sockets]], env));
+    cleanups.push(() => runs.forEach((r) => r.kill('SIGKILL')));
+
+    const size = 256 * 1024;
+    const paste = seededBytes(9, size);
+    const got = join(temp.dir, 'got.bin');
+    const all = join(temp.dir, 'all.bin');
+    writeFileSync(all, ALL_BYTES);
+    const cmd = `stty raw -echo -iexten; printf READY; head -c ${size} > '${got}'; printf 'OUT>'; cat '${all}'; printf '<END'; read x`;
+    const run = new PtyRun([atsr, '-u', sockets, '-c', 'na', 'sh', '-c', cmd], { env });
+    runs.push(run);
+    await run.waitFor('READY');
+
+    const listed = JSON.parse(spawnSync(atsr, ['-u', sockets, '-l', '--json'], { env, encoding: 'utf8' }).stdout) as Array<{ pid: number }>;
+    expect(listed).toHaveLength(1);
+    const maps = readFileSync(`/proc/${listed[0]!.pid}/maps`, 'utf8');
+    expect(maps).toContain('pty.node');
+    expect(maps).not.toContain('host-native.node');
+
+    run.write(paste);
+    const end = await run.waitFor('<END', 60_000);
+    expect(readFileSync(got).equals(paste)).toBe(true);
+    const start = run.output().indexOf('OUT>') + 'OUT>'.length;
+    expect(run.output().subarray(start, end)).toEqual(ALL_BYTES);
+  });
+});
