@@ -25,6 +25,8 @@ export interface FastOuterOptions {
   crc?: { from: number; length: number };
   /** Report each time this text arrives (`seen`). */
   notify?: string;
+  /** Keystroke round trips timed by the reader (roundTrips) instead of keys written as they come. */
+  keys?: boolean;
 }
 
 /** Compiles the reader into `workDir`; returns its path. */
@@ -41,11 +43,13 @@ export class FastOuter {
   private readonly proc: ChildProcess;
   private seenCount = 0;
   private seenWaiters: { count: number; resolve: () => void }[] = [];
+  private echoed: ((times: string) => void) | undefined;
 
   constructor(reader: string, argv: readonly string[], opts: FastOuterOptions = {}) {
     const args = ['--cols', String(opts.cols ?? 80), '--rows', String(opts.rows ?? 24)];
     if (opts.crc) args.push('--crc', String(opts.crc.from), String(opts.crc.length));
     if (opts.notify) args.push('--notify', opts.notify);
+    if (opts.keys) args.push('--keys');
     this.proc = spawn(reader, [...args, '--', ...argv], { stdio: ['pipe', 'pipe', 'inherit'], env: benchEnv() });
     let onChild: (pid: number) => void = () => {};
     let onDone: (d: ReaderDone) => void = () => {};
@@ -58,9 +62,11 @@ export class FastOuter {
     this.done.catch(() => {});
     const lines = createInterface({ input: this.proc.stdout! });
     lines.on('line', (line) => {
-      const [word, rest] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)];
+      const space = line.indexOf(' ');
+      const [word, rest] = space < 0 ? [line, ''] : [line.slice(0, space), line.slice(space + 1)];
       if (word === 'child') onChild(Number(rest));
       else if (word === 'seen') this.onSeen();
+      else if (word === 'echoed') this.echoed?.(rest);
       else if (word === 'done') onDone(JSON.parse(rest) as ReaderDone);
     });
   }
@@ -71,6 +77,22 @@ export class FastOuter {
     return new Promise((resolve) => this.seenWaiters.push({ count, resolve }));
   }
 
+  /**
+   * With `keys`: `count` round trips, each one byte written to the pty and
+   * read back before the next, timed by the reader; the times in ms.
+   */
+  roundTrips(count: number): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      this.echoed = (times) => {
+        this.echoed = undefined;
+        const ms = times === '' ? [] : times.split(' ').map(Number);
+        if (ms.length === count) resolve(ms);
+        else reject(new Error(`the pty ended after ${ms.length} of ${count} round trips`));
+      };
+      this.proc.stdin!.write(`${count}\n`);
+    });
+  }
+
   /** Keys for the session (written to the pty by the reader). */
   write(data: string): void {
     this.proc.stdin!.write(data);
@@ -78,8 +100,30 @@ export class FastOuter {
 
   /** Hangs the command up (SIGHUP), as a dropped connection would. */
   async hangUp(): Promise<void> {
+    await this.signal('SIGHUP');
+  }
+
+  /**
+   * Ends the command with SIGTERM (`script` outlives a SIGHUP) and waits for
+   * the reader to end; kills both if that takes longer than `limitMs`.
+   */
+  async end(limitMs = 5_000): Promise<void> {
+    const ended = new Promise<void>((resolve) => {
+      if (this.proc.exitCode !== null || this.proc.signalCode !== null) resolve();
+      else this.proc.once('close', () => resolve());
+    });
+    await this.signal('SIGTERM');
+    const timer = setTimeout(() => {
+      void this.signal('SIGKILL');
+      this.proc.kill('SIGKILL');
+    }, limitMs);
+    await ended;
+    clearTimeout(timer);
+  }
+
+  private async signal(name: NodeJS.Signals): Promise<void> {
     try {
-      process.kill(await this.childPid, 'SIGHUP');
+      process.kill(await this.childPid, name);
     } catch {
       // Already gone.
     }

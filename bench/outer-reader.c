@@ -3,7 +3,7 @@
  * master as fast as the kernel gives it, so that the reader is never what
  * sets a throughput result (node-pty in the harness read ~67 MiB/s).
  *
- *   outer-reader [--cols N] [--rows N] [--crc FROM LEN] [--notify TEXT] -- CMD ARG...
+ *   outer-reader [--cols N] [--rows N] [--crc FROM LEN] [--notify TEXT] [--keys] -- CMD ARG...
  *
  * --crc: the CRC-32 (zlib's) of the LEN bytes that arrive from stream offset
  *   FROM on, so the harness can check every byte. Computed on the 64 KiB
@@ -11,6 +11,10 @@
  *   the reader itself slower (fresh memory for every read).
  * --notify: prints "seen TOTAL MS" each time TEXT arrives.
  * Its stdin is written to the pty as it comes (keys for the session).
+ * --keys: stdin carries commands instead, one count N per line: N keystroke
+ *   round trips, each one byte written and read back before the next, timed
+ *   here so that the harness's own wake-ups are not in the figure (the Node
+ *   harness alone gave the raw pty a 0.4 ms p99). Prints "echoed MS MS ...".
  * Stdout: "child PID" at once, then notices, then one line "done {json}"
  * with the byte count and the times (ms from just before the fork).
  * Built by the bench (cc ... -lz) into its scratch directory.
@@ -38,6 +42,7 @@ struct options {
 	unsigned short cols, rows;
 	unsigned long long crc_from, crc_len;
 	const char *notify;
+	int keys;
 	char **argv;
 };
 
@@ -65,12 +70,12 @@ static double ms_since(const struct timespec *origin) {
 }
 
 static void usage(void) {
-	fprintf(stderr, "usage: outer-reader [--cols N] [--rows N] [--crc FROM LEN] [--notify TEXT] -- CMD ARG...\n");
+	fprintf(stderr, "usage: outer-reader [--cols N] [--rows N] [--crc FROM LEN] [--notify TEXT] [--keys] -- CMD ARG...\n");
 	exit(2);
 }
 
 static struct options parse_options(int argc, char **argv) {
-	struct options o = { 80, 24, 0, 0, NULL, NULL };
+	struct options o = { 80, 24, 0, 0, NULL, 0, NULL };
 	int i = 1;
 	for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (strcmp(argv[i], "--cols") == 0 && i + 1 < argc) o.cols = (unsigned short)atoi(argv[++i]);
@@ -79,6 +84,7 @@ static struct options parse_options(int argc, char **argv) {
 			o.crc_from = strtoull(argv[++i], NULL, 10);
 			o.crc_len = strtoull(argv[++i], NULL, 10);
 		} else if (strcmp(argv[i], "--notify") == 0 && i + 1 < argc && argv[i + 1][0] != '\0') o.notify = argv[++i];
+		else if (strcmp(argv[i], "--keys") == 0) o.keys = 1;
 		else usage();
 	}
 	if (i + 1 >= argc) usage();
@@ -173,6 +179,49 @@ static int forward_stdin(int master) {
 	return 1;
 }
 
+/* Letters that tmux's screen updates do not use as escape-sequence finals. */
+static const char KEYS[] = "abcdefgijknopqrsuvwxyz";
+
+/*
+ * One keystroke round trip: the key written, then the master read until the
+ * key comes back; ms, or -1 when the pty ended first. What is read counts
+ * in `total` like any output.
+ */
+static double round_trip(int master, char key, char *buf, unsigned long long *total) {
+	struct timespec sent;
+	clock_gettime(CLOCK_MONOTONIC, &sent);
+	while (write(master, &key, 1) != 1)
+		if (errno != EINTR) return -1;
+	for (;;) {
+		ssize_t n = read(master, buf, READ_BYTES);
+		if (n < 0 && errno == EINTR) continue;
+		if (n <= 0) return -1;
+		*total += (unsigned long long)n;
+		if (memchr(buf, key, (size_t)n)) return ms_since(&sent);
+	}
+}
+
+/*
+ * --keys: runs the round trips a stdin line asks for; false once stdin is
+ * closed. The harness waits for each reply before its next line, so stdio's
+ * buffer never holds a line that poll would not report.
+ */
+static int keys_command(int master, char *buf, unsigned long long *total) {
+	static unsigned long sent;
+	char line[64];
+	if (!fgets(line, sizeof line, stdin)) return 0;
+	long count = strtol(line, NULL, 10);
+	printf("echoed");
+	for (long i = 0; i < count; i++) {
+		double ms = round_trip(master, KEYS[sent++ % (sizeof KEYS - 1)], buf, total);
+		if (ms < 0) break;
+		printf(" %.4f", ms);
+	}
+	printf("\n");
+	fflush(stdout);
+	return 1;
+}
+
 int main(int argc, char **argv) {
 	struct options o = parse_options(argc, argv);
 	int master = open_master(&o);
@@ -219,7 +268,7 @@ int main(int argc, char **argv) {
 		if (r < 0 && errno == EINTR) continue;
 		if (r < 0) die("ppoll");
 		if (r == 0) break; /* the command is gone and nothing more came */
-		if (stdin_open && (fds[1].revents & (POLLIN | POLLHUP))) stdin_open = forward_stdin(master);
+		if (stdin_open && (fds[1].revents & (POLLIN | POLLHUP))) stdin_open = o.keys ? keys_command(master, buf, &total) : forward_stdin(master);
 		if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
 		ssize_t n = read(master, buf, READ_BYTES);
 		if (n < 0 && errno == EINTR) continue;
