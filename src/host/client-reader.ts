@@ -20,8 +20,9 @@ let shared: Buffer | undefined;
  * Reads `accepted` (from a server made with pauseOnConnect, so that nothing
  * was read from it yet) with `onBytes`, whose chunk is valid only during the
  * call; returns the socket to use from now on. Reopened on a duplicate
- * descriptor with `onread`, and `accepted` closed; where host-native.node
- * is missing, `accepted` itself, read through 'data'.
+ * descriptor with `onread`, and `accepted` closed; where that cannot be done
+ * (host-native.node missing, no descriptor left for the duplicate),
+ * `accepted` itself, read through 'data'.
  */
 export function readClient(accepted: Socket, onBytes: (chunk: Buffer) => void): Socket {
   const fd = socketDescriptor(accepted);
