@@ -27,7 +27,7 @@ async function echoSession(reader: string, peer: Peer): Promise<FastOuter> {
 }
 
 async function roundTrips(peer: Peer, outer: FastOuter, count: number, into: number[]): Promise<void> {
-  into.push(...(await within(outer.roundTrips(count), count * 100, `${peer.id} echoing ${count} keys`)));
+  into.push(...(await within(outer.roundTrips(count), 5_000 + count * 100, `${peer.id} echoing ${count} keys`)));
 }
 
 export async function keystroke(config: BenchConfig): Promise<SuiteResult> {
