@@ -26,8 +26,13 @@ export function rezumeCommand(): string[] {
   return atsr.length === 1 ? [join(ROOT, 'dist/rezume')] : [...atsr, '--rezume'];
 }
 
-/** A private temp directory (mode 0700) removed by the returned cleanup. */
+/**
+ * A private temp directory (mode 0700) removed by the returned cleanup. The
+ * removal retries: a command whose host was just killed may still write
+ * into it as it hangs up (lifecycle.test.ts's marks), which made rmSync
+ * fail with ENOTEMPTY.
+ */
 export function privateTempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `atsr-${prefix}-`));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }) };
 }
