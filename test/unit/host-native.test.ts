@@ -13,6 +13,14 @@ import type { HostNative } from '../../src/host/host-native.js';
 import { ROOT } from '../support/atsr-bin.js';
 import { seededBytes } from '../support/seeded-bytes.js';
 
+/** FIFOs named `names` in a fresh temp directory (stand-ins for a pty and a socket), and its removal. */
+function tempFifos(prefix: string, ...names: string[]): { paths: string[]; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const paths = names.map((n) => join(dir, n));
+  execFileSync('mkfifo', paths);
+  return { paths, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 describe('dist/host-native.node', () => {
   const load = (): HostNative => {
     const file = join(ROOT, 'dist/host-native.node');
@@ -47,9 +55,7 @@ describe('dist/host-native.node', () => {
 
   it('readOn() reads what waits from `at` while a full read fits, and stops at an empty pipe, without throwing', () => {
     const native = load();
-    const dir = mkdtempSync(join(tmpdir(), 'readon-'));
-    const fifo = join(dir, 'fifo');
-    execFileSync('mkfifo', [fifo]);
+    const { paths: [fifo], remove } = tempFifos('readon-', 'fifo');
     const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     const wr = openSync(fifo, 'w');
     try {
@@ -71,15 +77,13 @@ describe('dist/host-native.node', () => {
     } finally {
       closeSync(wr);
       closeSync(rd);
-      rmSync(dir, { recursive: true, force: true });
+      remove();
     }
   });
 
   it('writeOut() sends the read, and what it read on after a full one, as one frame; a full socket takes a part and says how much', () => {
     const native = load();
-    const dir = mkdtempSync(join(tmpdir(), 'writeout-'));
-    const [ptyFifo, sockFifo] = [join(dir, 'pty'), join(dir, 'sock')];
-    execFileSync('mkfifo', [ptyFifo, sockFifo]);
+    const { paths: [ptyFifo, sockFifo], remove } = tempFifos('writeout-', 'pty', 'sock');
     const pty = openSync(ptyFifo, constants.O_RDONLY | constants.O_NONBLOCK);
     const ptyWriter = openSync(ptyFifo, 'w');
     const sockReader = openSync(sockFifo, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -122,15 +126,13 @@ describe('dist/host-native.node', () => {
       expect(() => native.writeOut(pty, -1, buf, 10, 10, 100, header)).toThrow(TypeError);
     } finally {
       for (const fd of [sock, sockReader, ptyWriter, pty]) closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
+      remove();
     }
   });
 
   it('write() writes a view of a Buffer whole, says how much a full pipe took, and gives -errno without throwing', () => {
     const native = load();
-    const dir = mkdtempSync(join(tmpdir(), 'write-'));
-    const fifo = join(dir, 'fifo');
-    execFileSync('mkfifo', [fifo]);
+    const { paths: [fifo], remove } = tempFifos('write-', 'fifo');
     const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     const wr = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
     try {
@@ -154,7 +156,7 @@ describe('dist/host-native.node', () => {
       expect(() => (native.write as (...a: unknown[]) => number)(wr, 'text')).toThrow(TypeError);
     } finally {
       closeSync(wr);
-      rmSync(dir, { recursive: true, force: true });
+      remove();
     }
   });
 });
