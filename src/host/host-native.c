@@ -33,6 +33,10 @@
  * write of the rest then reports the error). One call per pty read, where
  * the frame path filled a pooled frame and wrote it through an immediate
  * and Writable's machinery (docs/benchmarks.md, "Output written through").
+ *
+ * watchSocket(socket, ino, dirs, ms, onChange) and unwatchSocket(): the
+ * host's periodic socket check done by a libuv timer, which wakes the
+ * JavaScript only when something changed (src/host/socket-watch.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +45,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "socket-watch.h"
 
 /* src/protocol/frames.ts: a type byte and the payload length, 32 bits big-endian. */
 #define FRAME_HEADER_BYTES 5
@@ -164,5 +169,9 @@ NAPI_MODULE_INIT() {
 	napi_set_named_property(env, exports, "write", fn);
 	napi_create_function(env, "writeOut", NAPI_AUTO_LENGTH, write_out, NULL, &fn);
 	napi_set_named_property(env, exports, "writeOut", fn);
+	napi_create_function(env, "watchSocket", NAPI_AUTO_LENGTH, watch_socket, NULL, &fn);
+	napi_set_named_property(env, exports, "watchSocket", fn);
+	napi_create_function(env, "unwatchSocket", NAPI_AUTO_LENGTH, unwatch_socket, NULL, &fn);
+	napi_set_named_property(env, exports, "unwatchSocket", fn);
 	return exports;
 }

@@ -1,7 +1,8 @@
 // host-native.node (src/host/host-native.c), loaded once, when first needed:
 // the host's malloc_trim and dup, which Node does not offer, and its
 // read-on loop, output written through and input written into the pty,
-// which fs.readSync, Writable and fs.writeSync make costly. Undefined where
+// which fs.readSync, Writable and fs.writeSync make costly, and its socket
+// watch, which in JavaScript was nearly all of an idle host's CPU. Undefined where
 // the addon is not beside the executable or does not load; that is never a
 // reason for a session not to start, only for doing without (see callers).
 import { findShippedFile } from '../shipped-file.js';
@@ -22,6 +23,15 @@ export interface HostNative {
    * socket took, which is fewer when it filled or failed.
    */
   writeOut(pty: number, sock: number, buf: Buffer, length: number, end: number, full: number, header: Buffer): number;
+  /**
+   * Every `ms`, on an unref'd libuv timer: stat(`socket`) must give a
+   * socket of inode `ino`, and lstat of each of `dirs` (at most 4) the device, inode, mode
+   * and owner they had when armed; at the first difference the watch stops
+   * and `onChange` is called once. Arming again replaces the watch.
+   */
+  watchSocket(socket: string, ino: number, dirs: string[], ms: number, onChange: () => void): void;
+  /** Stops the socket watch. */
+  unwatchSocket(): void;
 }
 
 /** undefined until first asked; null: not beside the executable, or did not load. */

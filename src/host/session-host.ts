@@ -1,11 +1,11 @@
 // The session host: one detached process per session that owns the pty and
 // the command, and serves the clients that attach over the session socket
 // (docs/protocol.md): here the connections and the attach policy; the
-// output flow, the lifecycle and a v2 client's handshake have files of their own.
+// output flow, the lifecycle, a v2 client's handshake and the socket's upkeep
+// have files of their own.
 import { userInfo } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
 import { ExitCode, statusFromExit } from '../cli/exit-codes.js';
 import { Diagnostics } from '../log/diagnostics.js';
 import { FrameType, ProtocolError, type Frame } from '../protocol/frames.js';
@@ -22,7 +22,6 @@ import {
   decodeSync,
 } from '../protocol/messages.js';
 import { SESSION_ENV } from '../session/own-session.js';
-import { resolveSocketDir } from '../session/socket-dir.js';
 import { PtyProcess } from '../pty/pty-process.js';
 import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import { pointAgentLink, removeAgentLink } from './agent-link.js';
@@ -38,10 +37,8 @@ import { CTRL_L, signalRedraw } from './redraw-signal.js';
 import { RelayClient, type RelaySession } from './relay-client.js';
 import { EXIT_LINGER_MINUTES, SessionLifecycle } from './session-lifecycle.js';
 import { SessionSocket } from './session-socket.js';
+import { SocketKeeper } from './socket-keeper.js';
 import { UtmpRecorder, findUtempter } from './utmp-recorder.js';
-
-/** How often the host checks that its socket still exists. */
-const SOCKET_CHECK_MS = 5000;
 
 /**
  * At most this many connections may be waiting for their attach or status
@@ -57,6 +54,7 @@ export class SessionHost implements RelaySession {
   private readonly output: OutputFlow;
   private readonly life: SessionLifecycle;
   private readonly socket: SessionSocket;
+  private readonly socketKeeper: SocketKeeper;
   private readonly clients = new Set<ClientConnection>();
   /** The pty's sizes along the output, for a front's screen repaint. */
   private readonly drawnSizes: DrawnSizes;
@@ -97,7 +95,10 @@ export class SessionHost implements RelaySession {
       spec.orphanMinutes,
       {
         pty: () => this.pty,
-        closeSocket: () => this.socket.close(),
+        closeSocket: () => {
+          this.socketKeeper.stop();
+          this.socket.close();
+        },
         closeInput: () => this.input?.close(),
         closeUtmp: () => this.utmp?.close() ?? Promise.resolve(),
         removeAgentLink: () => removeAgentLink(this.spec.agentLink),
@@ -113,6 +114,7 @@ export class SessionHost implements RelaySession {
       diag,
     );
     this.socket = new SessionSocket(spec.socketPath, (s) => this.accept(s));
+    this.socketKeeper = new SocketKeeper(this.socket, { name: spec.name, uid: this.uid, socketDirs: spec.socketDirs }, hostNative(), diag);
   }
 
   /** Claims the socket, starts the command, and reports on `report`. */
@@ -133,8 +135,8 @@ export class SessionHost implements RelaySession {
     }
     this.diag.log(2, `session ${this.spec.name}: started ${JSON.stringify(this.spec.command)} as pid ${this.pty.pid}`);
     this.life.armOrphanTimer();
-    setInterval(() => void this.checkSocket(), SOCKET_CHECK_MS).unref();
-    process.on('SIGUSR1', () => void this.checkSocket());
+    this.socketKeeper.start();
+    process.on('SIGUSR1', () => void this.socketKeeper.check());
     process.on('SIGHUP', () => {}); // detached: a hangup of the old terminal is not ours
     process.on('SIGTERM', () => this.life.terminate('killed'));
     process.on('SIGINT', () => this.life.terminate('interrupted'));
@@ -496,26 +498,6 @@ export class SessionHost implements RelaySession {
       else if (c.relay) c.relay.leave('[detached: the session ended]');
       else c.finish(FrameType.detached, { reason: 'hung-up', message: 'the session ended' });
     }
-  }
-
-  private async checkSocket(): Promise<void> {
-    if (this.life.ending) return;
-    let why: string | undefined;
-    try {
-      if (await this.socket.ensurePresent(() => this.locateSocket((w) => (why = w)))) {
-        this.diag.log(1, `session ${this.spec.name}: socket bound at ${this.socket.path}${why ? ` (${why})` : ''}`);
-      }
-    } catch (err) {
-      this.diag.log(1, `session ${this.spec.name}: cannot recreate socket: ${(err as Error).message}`);
-    }
-  }
-
-  /** Where the socket belongs now, its directories made as a front makes them; `warn` gets the fallback's warning. */
-  private locateSocket(warn: (warning: string) => void): string {
-    const { candidates, fallbacks } = this.spec.socketDirs;
-    const dir = resolveSocketDir(candidates, this.spec.name, { uid: this.uid }, fallbacks);
-    if (dir.warning) warn(dir.warning);
-    return join(dir.dir, this.spec.name);
   }
 
   private status(): SessionStatus {

@@ -25,7 +25,7 @@ const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export class SessionSocket {
   private server: Server | undefined;
-  private inode = -1;
+  private ino = -1;
 
   constructor(
     private where: string,
@@ -35,6 +35,11 @@ export class SessionSocket {
   /** Where the socket is now: it moves when its directory had to be made elsewhere. */
   get path(): string {
     return this.where;
+  }
+
+  /** The inode of the socket we bound. */
+  get inode(): number {
+    return this.ino;
   }
 
   /** Binds the path, replacing a stale socket; 'exists' if a live host has it. */
@@ -58,7 +63,7 @@ export class SessionSocket {
       server.once('error', (err: NodeJS.ErrnoException) => resolve(err));
       server.listen(this.path, () => {
         chmodSync(this.path, 0o600);
-        this.inode = statSync(this.path).ino;
+        this.ino = statSync(this.path).ino;
         this.server = server;
         resolve(undefined);
       });
@@ -107,11 +112,12 @@ export class SessionSocket {
     } catch {
       st = undefined;
     }
-    const ours = st !== undefined && st.ino === this.inode;
+    // A non-socket may have been given the deleted socket's inode number.
+    const ours = st !== undefined && st.isSocket() && st.ino === this.ino;
     if (st && !ours && st.isSocket()) return false; // another host owns this name now
     const path = locate();
     if (ours && path === this.path) return false;
-    const old = { path: this.path, server: this.server, inode: this.inode };
+    const old = { path: this.path, server: this.server, inode: this.ino };
     if (!ours) {
       old.server?.close();
       this.server = undefined;
@@ -133,7 +139,7 @@ export class SessionSocket {
   close(): void {
     this.server?.close();
     this.server = undefined;
-    removeIfSame(this.path, this.inode);
+    removeIfSame(this.path, this.ino);
   }
 }
 

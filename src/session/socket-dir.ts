@@ -28,6 +28,12 @@ export interface SocketDir {
    * private directories is used instead: the one warning to print.
    */
   warning?: string;
+  /**
+   * Set when it is the first candidate's: while it and its parent stay as
+   * they are, no other directory can take its place (the host then only
+   * watches them, src/host/socket-keeper.ts).
+   */
+  first?: boolean;
 }
 
 export interface Identity {
@@ -145,18 +151,18 @@ export function resolveSocketDir(
     if (name !== undefined) checkSocketPathLength(join(dir.dir, name));
     return dir;
   };
-  const tryEach = (specs: SocketDirSpec[]): SocketDir | undefined => {
-    for (const spec of specs) {
+  const tryEach = (specs: SocketDirSpec[]): { dir: SocketDir; index: number } | undefined => {
+    for (const [index, spec] of specs.entries()) {
       const dir = attempt(() => fits(prepare(spec, who)), problems);
-      if (dir) return dir;
+      if (dir) return { dir, index };
     }
     return undefined;
   };
   const found = tryEach(candidates);
-  if (found) return found;
+  if (found) return found.index === 0 ? { ...found.dir, first: true } : found.dir;
   const blocked = problems.find((p) => p.blockedBy);
   const fallback = blocked ? tryEach(fallbacks) : undefined;
-  if (blocked && fallback) return { ...fallback, warning: blockedWarning(blocked, fallback.dir) };
+  if (blocked && fallback) return { ...fallback.dir, warning: blockedWarning(blocked, fallback.dir.dir) };
   throw noUsableDir(problems);
 }
 

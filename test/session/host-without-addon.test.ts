@@ -3,13 +3,13 @@
 // where it would reopen them on a shared buffer (src/host/client-reader.ts),
 // and sends output in frames where it would write it through. The built
 // files are copied without the addon, and the host's memory map shows that
-// it was not loaded.
+// it was not loaded. Its socket checks are made in JavaScript.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/atsr-bin.js';
-import { killListedHosts } from '../support/atsr-sandbox.js';
+import { killListedHosts, waitUntil } from '../support/atsr-sandbox.js';
 import { traversableTempDir } from '../support/fake-hosts.js';
 import { PtyRun } from '../support/pty-harness.js';
 import { seededBytes } from '../support/seeded-bytes.js';
@@ -22,25 +22,30 @@ afterEach(() => {
   cleanups = [];
 });
 
+/** atsr and its files, copied without host-native.node into a fresh directory with a socket directory beside them. */
+function withoutAddon(): { atsr: string; sockets: string; dir: string; env: NodeJS.ProcessEnv } {
+  const temp = traversableTempDir('noaddon');
+  const bin = join(temp.dir, 'bin');
+  const sockets = join(temp.dir, 's');
+  mkdirSync(bin);
+  mkdirSync(sockets, { mode: 0o700 });
+  for (const f of ['atsr', 'atsr-node', 'atsr-relay', 'pty.node']) copyFileSync(join(ROOT, 'dist', f), join(bin, f));
+  const env = { PATH: process.env.PATH, HOME: temp.dir, TERM: 'wy60' };
+  cleanups.push(() => temp.remove());
+  cleanups.push(() => killListedHosts([['-u', sockets]], env));
+  return { atsr: join(bin, 'atsr'), sockets, dir: temp.dir, env };
+}
+
 describe('a host without host-native.node', () => {
   it('takes a paste that straddles many reads and sends every byte value back, exactly', async () => {
-    const temp = traversableTempDir('noaddon');
-    const bin = join(temp.dir, 'bin');
-    const sockets = join(temp.dir, 's');
-    mkdirSync(bin);
-    mkdirSync(sockets, { mode: 0o700 });
-    for (const f of ['atsr', 'atsr-node', 'atsr-relay', 'pty.node']) copyFileSync(join(ROOT, 'dist', f), join(bin, f));
-    const atsr = join(bin, 'atsr');
-    const env = { PATH: process.env.PATH, HOME: temp.dir, TERM: 'wy60' };
+    const { atsr, sockets, dir, env } = withoutAddon();
     const runs: PtyRun[] = [];
-    cleanups.push(() => temp.remove());
-    cleanups.push(() => killListedHosts([['-u', sockets]], env));
     cleanups.push(() => runs.forEach((r) => r.kill('SIGKILL')));
 
     const size = 256 * 1024;
     const paste = seededBytes(9, size);
-    const got = join(temp.dir, 'got.bin');
-    const all = join(temp.dir, 'all.bin');
+    const got = join(dir, 'got.bin');
+    const all = join(dir, 'all.bin');
     writeFileSync(all, ALL_BYTES);
     const cmd = `stty raw -echo -iexten; printf READY; head -c ${size} > '${got}'; printf 'OUT>'; cat '${all}'; printf '<END'; read x`;
     const run = new PtyRun([atsr, '-u', sockets, '-c', 'na', 'sh', '-c', cmd], { env });
@@ -58,5 +63,19 @@ describe('a host without host-native.node', () => {
     expect(readFileSync(got).equals(paste)).toBe(true);
     const start = run.output().indexOf('OUT>') + 'OUT>'.length;
     expect(run.output().subarray(start, end)).toEqual(ALL_BYTES);
+  });
+
+  it('checks its socket in JavaScript, and recreates it when deleted', async () => {
+    const { atsr, sockets, dir, env } = withoutAddon();
+    const log = join(dir, 'host.log');
+    expect(spawnSync(atsr, ['-u', sockets, '-d', '2', '-o', log, '-n', 'nb', 'sleep', '60'], { env }).status).toBe(0);
+    const socket = join(sockets, 'nb');
+    const listed = JSON.parse(spawnSync(atsr, ['-u', sockets, '-l', '--json'], { env, encoding: 'utf8' }).stdout) as Array<{ pid: number }>;
+    process.kill(listed[0]!.pid, 'SIGUSR1'); // the first check
+    const logged = (pattern: RegExp): string[] => readFileSync(log, 'latin1').match(pattern) ?? [];
+    await waitUntil('the first check is done', () => logged(/socket checked in \w+/g).length > 0);
+    rmSync(socket);
+    await waitUntil('the socket is back', () => existsSync(socket), 12_000);
+    expect(logged(/socket checked in \w+/g)).toEqual(['socket checked in JavaScript']);
   });
 });

@@ -1,5 +1,6 @@
 // Orphan timeout, `kill PID` of a host, and a socket deleted under a live host.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlive, waitUntil } from '../support/atsr-sandbox.js';
 import { useSandbox } from '../support/use-sandbox.js';
@@ -96,5 +97,21 @@ describe('lifecycle', () => {
     rmSync(socket);
     await waitUntil('the socket is back', () => existsSync(socket), 12_000);
     expect((await box().session('r2')).command).toEqual(['sleep', '60']);
+  });
+
+  it('keeps recreating a deleted socket by itself once its checks are made in C', async () => {
+    const log = join(box().dir, 'host.log');
+    const logged = (pattern: RegExp): string[] => readFileSync(log, 'latin1').match(pattern) ?? [];
+    expect((await box().atsr(['-d', '2', '-o', log, '-n', 'r3', 'sleep', '60'])).code).toBe(0);
+    const { pid, socket } = await box().session('r3');
+    process.kill(pid, 'SIGUSR1'); // the first check, which finds the socket at the first candidate directory
+    await waitUntil('the checks are made in C', () => logged(/socket checked in \w+/g).length > 0);
+    for (const round of [1, 2]) {
+      rmSync(socket);
+      await waitUntil(`the socket is back (${round})`, () => existsSync(socket), 12_000);
+      await waitUntil(`the host said so (${round})`, () => logged(/socket bound at /g).length === round);
+    }
+    expect((await box().session('r3')).command).toEqual(['sleep', '60']);
+    expect(logged(/socket checked in \w+/g)).toEqual(['socket checked in C']);
   });
 });

@@ -173,7 +173,7 @@ describe('resolveSocketDir', () => {
 
   it('creates a missing user directory with mode 700', () => {
     const dir = join(base, 'home', '.atsr');
-    expect(resolveSocketDir([{ kind: 'user', dir }], 's1', me)).toEqual({ dir });
+    expect(resolveSocketDir([{ kind: 'user', dir }], 's1', me)).toEqual({ dir, first: true });
     expect(lstatSync(dir).isDirectory()).toBe(true);
     expect(mode(dir)).toBe(0o700);
   });
@@ -181,13 +181,13 @@ describe('resolveSocketDir', () => {
   it('uses an existing 700 directory as it is', () => {
     const dir = join(base, 'mine');
     mkdirSync(dir, { mode: 0o700 });
-    expect(resolveSocketDir([{ kind: 'user', dir }], 's1', me)).toEqual({ dir });
+    expect(resolveSocketDir([{ kind: 'user', dir }], 's1', me)).toEqual({ dir, first: true });
   });
 
   it('creates a shared root 1777 with a private subdirectory per uid', () => {
     const root = join(base, 'shared');
     const dir = join(root, String(me.uid));
-    expect(resolveSocketDir([{ kind: 'shared', root }], 's1', me)).toEqual({ dir, sharedRoot: root });
+    expect(resolveSocketDir([{ kind: 'shared', root }], 's1', me)).toEqual({ dir, sharedRoot: root, first: true });
     expect(mode(root)).toBe(0o1777);
     expect(mode(dir)).toBe(0o700);
   });
@@ -253,7 +253,7 @@ describe('resolveSocketDir', () => {
     const short = join(base, 's');
     expect(resolveSocketDir([{ kind: 'user', dir: long }, { kind: 'user', dir: short }], name, me)).toEqual({ dir: short });
     // Without a name to fit, the first candidate is fine.
-    expect(resolveSocketDir([{ kind: 'user', dir: long }, { kind: 'user', dir: short }], undefined, me)).toEqual({ dir: long });
+    expect(resolveSocketDir([{ kind: 'user', dir: long }, { kind: 'user', dir: short }], undefined, me)).toEqual({ dir: long, first: true });
   });
 
   it('names every candidate problem when none is usable', () => {
