@@ -6,7 +6,8 @@ import { fixed, ratio } from '../format.js';
 import { OuterPty } from '../outer-pty.js';
 import { atsrPeer, dtachPeer, tmuxPeer, type Peer } from '../peers.js';
 import { within } from '../run-command.js';
-import { median, percentile, sleep } from '../stats.js';
+import { cpuSeconds, withDescendants } from '../proc.js';
+import { median, percentile, sleep, sum } from '../stats.js';
 import type { BenchConfig, SuiteResult } from '../suite.js';
 
 // Perl answers SIGWINCH with "W<cols>;" (TIOCGWINSZ is 0x5413 on Linux).
@@ -14,7 +15,27 @@ const WIDTH_REPORTER =
   `exec perl -e '$SIG{WINCH} = sub { my $ws = "\\0" x 8; ioctl(STDIN, 0x5413, $ws); ` +
   `my (undef, $cols) = unpack("S2", $ws); syswrite(STDOUT, "W$cols;") }; sleep 1 while 1'`;
 const WARMUP = 2;
-const GAP_MS = 100;
+/** Quiet: the servers and what they started ran less than this much CPU... */
+const QUIET_CPU_SECONDS = 0.0005;
+/** ...in a window this long... */
+const QUIET_WINDOW_MS = 50;
+/** ...waited for at most this long. */
+const QUIET_LIMIT_MS = 3000;
+
+/**
+ * Waits until the peers' servers, and the processes they started, are
+ * quiet: each attach starts on an idle machine, and what one peer does
+ * after its attach (atsr's host writes a logon record 100 ms later) falls
+ * into no other peer's time.
+ */
+async function quiet(servers: readonly number[]): Promise<void> {
+  const cpu = (): number => sum(servers.flatMap(withDescendants).map(cpuSeconds));
+  for (const deadline = Date.now() + QUIET_LIMIT_MS; Date.now() < deadline; ) {
+    const before = cpu();
+    await sleep(QUIET_WINDOW_MS);
+    if (cpu() - before < QUIET_CPU_SECONDS) return;
+  }
+}
 
 /** One attach with a window `cols` wide; the time to the command's answer. */
 async function attachOnce(peer: Peer, cols: number): Promise<number> {
@@ -38,15 +59,15 @@ export async function startup(config: BenchConfig): Promise<SuiteResult> {
   const samples = new Map<Peer, number[]>(peers.map((p) => [p, []]));
   try {
     for (const peer of peers) await peer.createDetached('startup', WIDTH_REPORTER);
-    await sleep(500);
+    const servers = (await Promise.all(peers.map((p) => p.serverPids()))).flat();
     // Peer after peer in each round, so that load from elsewhere falls on all alike.
     for (let i = 0; i < WARMUP + count; i++) {
       const cols = i % 2 === 0 ? 81 : 80;
       for (const peer of peers) {
+        await quiet(servers); // also: each host has seen its last front go before the next one comes
         const ms = await attachOnce(peer, cols);
         if (i >= WARMUP) samples.get(peer)!.push(ms);
       }
-      await sleep(GAP_MS); // each host has seen its front go before the next one comes
     }
   } finally {
     for (const peer of peers) await peer.cleanup();
@@ -62,6 +83,7 @@ export async function startup(config: BenchConfig): Promise<SuiteResult> {
     rows,
     notes: [
       'From spawning the front in the outer pty to the bytes the command printed on the SIGWINCH the attach caused.',
+      `Each attach starts when every peer's server processes and their children ran under ${QUIET_CPU_SECONDS * 1000} ms of CPU in ${QUIET_WINDOW_MS} ms (at most ${QUIET_LIMIT_MS / 1000} s), so that what one peer does after its attach falls into no other's time.`,
       `tmux redraws its screen on attach; the time is still to the command's own answer.`,
       'atsr -a without -R rebuilds the screen for a VT terminal (the emulator, in Node); -R winch asks the program to redraw, as dtach -r winch does, and needs no Node process.',
     ],

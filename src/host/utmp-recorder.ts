@@ -22,6 +22,16 @@ const HELPER_PATHS = [
 /** A helper run that has not exited by then is not waited for: a session's end must not hang on it. */
 const RUN_LIMIT_MS = 2000;
 
+/**
+ * A record is written this long after the attach that asked for it. Node
+ * starts the helper with fork(), which holds the host's event loop for
+ * ~6–7 ms on this VM (a Node process's page tables copied): begun at the
+ * attach, that came before the program's first output to the new front,
+ * and before a resume's missed output (docs/benchmarks.md, "The logon
+ * record after the attach's first output").
+ */
+const RECORD_DELAY_MS = 100;
+
 export function findUtempter(): string | undefined {
   return HELPER_PATHS.find((p) => existsSync(p));
 }
@@ -45,6 +55,7 @@ export class UtmpRecorder {
   /** (Re)writes the record with the client's address; a new address logs the old one out in wtmp first. */
   record(clientAddr: string): void {
     if (this.fd === undefined) return;
+    this.runs = this.runs.then(() => new Promise((resolve) => setTimeout(resolve, RECORD_DELAY_MS)));
     if (this.recorded) this.run('del');
     this.recorded = true;
     this.run('add', clientAddr.replace(/[\r\n]/g, '') || 'localhost');
