@@ -4,6 +4,7 @@
 // because of this attach, not an old one replayed.
 import { fixed, ratio } from '../format.js';
 import { OuterPty } from '../outer-pty.js';
+import { RECORD_DELAY_MS } from '../../src/host/utmp-recorder.js';
 import { atsrPeer, dtachPeer, tmuxPeer, type Peer } from '../peers.js';
 import { within } from '../run-command.js';
 import { cpuSeconds, withDescendants } from '../proc.js';
@@ -17,8 +18,8 @@ const WIDTH_REPORTER =
 const WARMUP = 2;
 /** Quiet: the servers and what they started ran less than this much CPU... */
 const QUIET_CPU_SECONDS = 0.0005;
-/** ...in a window this long... */
-const QUIET_WINDOW_MS = 50;
+/** ...in a window this long: longer than atsr's host waits before its logon record, which would otherwise come after it. */
+const QUIET_WINDOW_MS = RECORD_DELAY_MS + 50;
 /** ...waited for at most this long. */
 const QUIET_LIMIT_MS = 3000;
 

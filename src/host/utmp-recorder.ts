@@ -30,7 +30,7 @@ const RUN_LIMIT_MS = 2000;
  * and before a resume's missed output (docs/benchmarks.md, "The logon
  * record after the attach's first output").
  */
-const RECORD_DELAY_MS = 100;
+export const RECORD_DELAY_MS = 100;
 
 export function findUtempter(): string | undefined {
   return HELPER_PATHS.find((p) => existsSync(p));
