@@ -11,9 +11,9 @@ import {
   encodeFrame,
   writeHeader,
 } from '../protocol/frames.js';
-import { encodeJson } from '../protocol/messages.js';
+import { type AttachRequest, encodeJson } from '../protocol/messages.js';
+import type { Hello } from './client-handshake.js';
 import { socketDescriptor } from './client-reader.js';
-import type { RelayClient } from './relay-client.js';
 
 /** A read-only viewer this far behind is cut off rather than slow the session. */
 export const VIEWER_MAX_BACKLOG = 4 << 20;
@@ -21,6 +21,28 @@ export const VIEWER_MAX_BACKLOG = 4 << 20;
 const REPLAY_CHUNK = 256 * 1024;
 
 export type ClientRole = 'pending' | 'writer' | 'viewer' | 'query';
+
+/**
+ * What the host asks of a client once it sent its attach, in the protocol
+ * version it speaks: 1, frames (front-client.ts); 2, a relay
+ * (relay-client.ts), whose handshake the host runs.
+ */
+export interface AttachedClient {
+  readonly version: 1 | 2;
+  /** The fields of the attach that both versions carry. */
+  readonly req: Pick<AttachRequest, 'readOnly' | 'force' | 'rows' | 'cols' | 'clientAddr' | 'agentSocket' | 'updateUtmp'>;
+  /** For the diagnostics' line on the attach. */
+  describe(): string;
+  /** Admitted: the session's offsets, then the stream (or the handshake that starts it). */
+  accept(hello: Hello): void;
+  /** A frame after the attach. */
+  onFrame(f: Frame): void;
+  /** The command exited with `status` after `out` bytes of output. */
+  exit(status: number, out: number): void;
+  /** Leaves a command that runs on: taken over by another client, or the session hung up under it. */
+  leave(reason: 'taken-over' | 'hung-up', message: string): void;
+  refuse(why: 'ending' | 'busy', message: string): void;
+}
 
 export class ClientConnection {
   /** A front's frames are small: a bigger one is refused at its header, before it is held. */
@@ -32,8 +54,8 @@ export class ClientConnection {
   /** Attached with the resume handshake: its client confirms the exit notice. */
   resumable = false;
   exitSent = false;
-  /** A v2 client (a relay): the host runs its handshake and detach keys. */
-  relay: RelayClient | undefined;
+  /** Set by the attach frame. */
+  client: AttachedClient | undefined;
   exitAcked = false;
   private closed = false;
   private deadline: NodeJS.Timeout | undefined;

@@ -3,10 +3,12 @@
 // handshake (when the client announced itself), the detach keys, the
 // terminal reset before leaving a running command, and the end frame that
 // carries the relay's exit code and last words.
+import { ExitCode } from '../cli/exit-codes.js';
 import { terminalResetFor } from '../front/terminal-reset.js';
-import { type AttachRequestV2, encodeEnd } from '../protocol/messages.js';
+import { FrameType, ProtocolError, type Frame } from '../protocol/frames.js';
+import { type AttachRequestV2, decodeResize, encodeEnd } from '../protocol/messages.js';
 import { ClientHandshake, type HandshakePeer, type Hello } from './client-handshake.js';
-import type { ClientConnection } from './client-connection.js';
+import type { AttachedClient, ClientConnection } from './client-connection.js';
 import { DetachFilter } from './detach-filter.js';
 import type { StreamStart } from './output-flow.js';
 
@@ -14,6 +16,8 @@ import type { StreamStart } from './output-flow.js';
 export interface RelaySession {
   /** Into the pty (a viewer's keys, or keys after the exit, go nowhere). */
   write(c: ClientConnection, bytes: Buffer, counted: boolean): void;
+  /** The pty's size, from the read-write client. */
+  resize(c: ClientConnection, size: { rows: number; cols: number }): void;
   startFor(rx: number | null): StreamStart;
   /** Streams to `c` from `from`; the exit notice follows if the command is gone. */
   stream(c: ClientConnection, from: number): void;
@@ -22,14 +26,15 @@ export interface RelaySession {
   redrawFor(c: ClientConnection, method: 'winch' | 'ctrl_l'): void;
 }
 
-export class RelayClient implements HandshakePeer {
+export class RelayClient implements AttachedClient, HandshakePeer {
+  readonly version = 2;
   private readonly handshake: ClientHandshake | undefined;
   private readonly detach: DetachFilter;
   private exitStatus = 0;
 
   constructor(
     readonly conn: ClientConnection,
-    private readonly req: AttachRequestV2,
+    readonly req: AttachRequestV2,
     private readonly session: RelaySession,
   ) {
     this.handshake = req.inband ? new ClientHandshake(this) : undefined;
@@ -39,6 +44,10 @@ export class RelayClient implements HandshakePeer {
     const gone = (): void => this.handshake?.close();
     conn.socket.once('end', gone);
     conn.socket.once('close', gone);
+  }
+
+  describe(): string {
+    return `(v2, inband ${this.req.inband})`;
   }
 
   /** Accepted: the empty first frame lets the relay read its terminal; then the hello, or the stream at once. */
@@ -53,9 +62,18 @@ export class RelayClient implements HandshakePeer {
     if (this.req.redraw && (start.from > 0 || start.lost > 0)) this.session.redrawFor(this.conn, this.req.redraw);
   }
 
-  onInput(bytes: Buffer): void {
-    if (this.handshake) this.handshake.feed(bytes);
-    else this.input(bytes);
+  /** A relay sends only input (the host decides what is counted) and resize. */
+  onFrame(f: Frame): void {
+    switch (f.type) {
+      case FrameType.input:
+        if (this.handshake) this.handshake.feed(f.payload);
+        else this.input(f.payload);
+        return;
+      case FrameType.resize:
+        return this.session.resize(this.conn, decodeResize(f));
+      default:
+        throw new ProtocolError(`unexpected frame 0x${f.type.toString(16)} from a v2 client`);
+    }
   }
 
   /** The command exited: the in-band exit notice and its bye, or the end at once. */
@@ -65,15 +83,14 @@ export class RelayClient implements HandshakePeer {
     else this.end(status, '');
   }
 
-  /** Leaves a command that runs on (detach, takeover, the session hung up under it). */
-  leave(message: string): void {
-    this.send(Buffer.from(terminalResetFor(this.req.term), 'latin1'));
-    this.end(0, message);
+  /** Leaves a command that runs on: taken over, or the session hung up under it. */
+  leave(_reason: 'taken-over' | 'hung-up', message: string): void {
+    this.leaveWith(`[detached: ${message}]`);
   }
 
   /** Refuses the attach: nothing was relayed, so the terminal needs no reset. */
-  refuse(code: number, message: string): void {
-    this.end(code, message);
+  refuse(why: 'ending' | 'busy', message: string): void {
+    this.end(why === 'ending' ? ExitCode.sessionLost : ExitCode.sessionBusy, `atsr: ${message}`);
   }
 
   // ---- HandshakePeer ----------------------------------------------------------
@@ -89,7 +106,7 @@ export class RelayClient implements HandshakePeer {
   input(bytes: Buffer): void {
     const fed = this.detach.feed(bytes);
     if (fed.pass.length > 0) this.session.write(this.conn, fed.pass, true);
-    if (fed.detached) this.leave('[detached]');
+    if (fed.detached) this.leaveWith('[detached]');
   }
 
   startFor(rx: number | null): StreamStart {
@@ -107,6 +124,12 @@ export class RelayClient implements HandshakePeer {
 
   hangup(): void {
     this.session.hangup(this.conn);
+  }
+
+  /** The terminal reset before the last words: the command runs on. */
+  private leaveWith(line: string): void {
+    this.send(Buffer.from(terminalResetFor(this.req.term), 'latin1'));
+    this.end(0, line);
   }
 
   private end(code: number, message: string): void {

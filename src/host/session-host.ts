@@ -1,34 +1,24 @@
 // The session host: one detached process per session that owns the pty and
 // the command, and serves the clients that attach over the session socket
 // (docs/protocol.md): here the connections and the attach policy; the
-// output flow, the lifecycle, a v2 client's handshake and the socket's upkeep
-// have files of their own.
+// output flow, the lifecycle, each protocol version's client (front-client.ts,
+// relay-client.ts) and the socket's upkeep have files of their own.
 import { userInfo } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import type { Socket } from 'node:net';
-import { ExitCode, statusFromExit } from '../cli/exit-codes.js';
+import { statusFromExit } from '../cli/exit-codes.js';
 import { Diagnostics } from '../log/diagnostics.js';
 import { FrameType, ProtocolError, type Frame } from '../protocol/frames.js';
 import { encodeScreen } from '../protocol/screen-message.js';
-import {
-  type AttachRequest,
-  type AttachRequestV2,
-  RELAY_PROTOCOL_VERSION,
-  type SessionStatus,
-  attachVersion,
-  decodeAttach,
-  decodeAttachV2,
-  decodeResize,
-  decodeSync,
-} from '../protocol/messages.js';
+import { RELAY_PROTOCOL_VERSION, type SessionStatus, attachVersion, decodeAttach, decodeAttachV2 } from '../protocol/messages.js';
 import { SESSION_ENV } from '../session/own-session.js';
 import { PtyProcess } from '../pty/pty-process.js';
-import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import { pointAgentLink, removeAgentLink } from './agent-link.js';
 import { BYE_TIMEOUT_MS } from './client-handshake.js';
-import { ClientConnection } from './client-connection.js';
+import { type AttachedClient, ClientConnection } from './client-connection.js';
 import { readClient } from './client-reader.js';
 import { DrawnSizes } from './drawn-sizes.js';
+import { FrontClient, type FrontSession } from './front-client.js';
 import { hostNative } from './host-native.js';
 import { ATTACH_TIMEOUT_MS, type HostReady, type HostSpec, takeHostSpec } from './host-spec.js';
 import { OutputFlow, type StreamStart } from './output-flow.js';
@@ -47,10 +37,7 @@ import { UtmpRecorder, findUtempter } from './utmp-recorder.js';
  */
 const MAX_PENDING_CONNECTIONS = 32;
 
-/** The part of an attach that both versions carry. */
-type AttachCommon = Pick<AttachRequest, 'readOnly' | 'force' | 'rows' | 'cols' | 'clientAddr' | 'agentSocket' | 'updateUtmp'>;
-
-export class SessionHost implements RelaySession {
+export class SessionHost implements FrontSession, RelaySession {
   private readonly output: OutputFlow;
   private readonly life: SessionLifecycle;
   private readonly socket: SessionSocket;
@@ -108,8 +95,8 @@ export class SessionHost implements RelaySession {
         sayGoodbye: () => this.sayGoodbye(),
         // A relay client waiting for its bye is not done until its end frame went.
         clientsSettled: () =>
-          [...this.clients].every((c) => c.socket.destroyed || (c.socket.writableLength === 0 && (!c.relay || c.isClosed))),
-        extraLingerMs: () => ([...this.clients].some((c) => c.relay && !c.isClosed) ? BYE_TIMEOUT_MS : 0),
+          [...this.clients].every((c) => c.socket.destroyed || (c.socket.writableLength === 0 && (c.client?.version !== 2 || c.isClosed))),
+        extraLingerMs: () => ([...this.clients].some((c) => c.client?.version === 2 && !c.isClosed) ? BYE_TIMEOUT_MS : 0),
       },
       diag,
     );
@@ -202,14 +189,12 @@ export class SessionHost implements RelaySession {
     if (this.life.exited) this.deliverExit(c);
   }
 
-  /** v1: starts streaming to `c` from `rx` (null: from what no client was sent), a loss frame first. */
-  private startStreamingV1(c: ClientConnection, rx: number | null): void {
-    const start = this.output.startFor(rx);
-    if (start.lost > 0) {
-      c.sendJson(FrameType.loss, { lost: start.lost, from: start.from });
-      this.diag.log(1, `session ${this.spec.name}: ${start.lost} bytes of output lost to the client`);
-    }
-    this.stream(c, start.from);
+  resize(c: ClientConnection, size: { rows: number; cols: number }): void {
+    if (c === this.writer) this.resizePty(size);
+  }
+
+  note(level: 1 | 2 | 3, text: string): void {
+    this.diag.log(level, `session ${this.spec.name}: ${text}`);
   }
 
   // ---- clients ----------------------------------------------------------------
@@ -258,93 +243,37 @@ export class SessionHost implements RelaySession {
 
   private onFrame(c: ClientConnection, f: Frame): void {
     if (c.isClosed) return;
-    if (c.role === 'pending') {
-      c.clearDeadline();
-      if (f.type === FrameType.attach) {
-        return attachVersion(f) >= RELAY_PROTOCOL_VERSION ? this.onAttachV2(c, decodeAttachV2(f)) : this.onAttach(c, decodeAttach(f));
-      }
-      if (f.type === FrameType.statusQuery) {
+    // Past its first frame a connection that is still open has attached.
+    if (c.role !== 'pending') return c.client?.onFrame(f);
+    c.clearDeadline();
+    switch (f.type) {
+      case FrameType.attach:
+        return this.onAttach(c, f);
+      case FrameType.statusQuery:
         c.role = 'query';
         return c.finish(FrameType.status, this.status());
-      }
-      if (f.type === FrameType.screenQuery) {
+      case FrameType.screenQuery:
         c.role = 'query';
         return c.finishWith(this.screen());
-      }
-      throw new ProtocolError(`first frame must be attach or status query, not 0x${f.type.toString(16)}`);
-    }
-    if (c.relay) return this.onRelayFrame(c, c.relay, f);
-    switch (f.type) {
-      case FrameType.sync: {
-        if (c.position >= 0) throw new ProtocolError('a second sync on one connection');
-        const { rx } = decodeSync(f);
-        if (rx !== null && rx > this.output.ring.end) {
-          this.diag.log(1, `session ${this.spec.name}: client claims rx ${rx} beyond out ${this.output.ring.end}; plain attach`);
-        }
-        return this.startStreamingV1(c, rx);
-      }
-      case FrameType.exitAck:
-        c.exitAcked = true;
-        return c.finish();
-      case FrameType.input:
-      case FrameType.inputUncounted:
-        return this.write(c, f.payload, f.type === FrameType.input);
-      case FrameType.resize:
-        if (c === this.writer) this.resizePty(decodeResize(f));
-        return;
       default:
-        throw new ProtocolError(`unexpected frame 0x${f.type.toString(16)} from an attached client`);
+        throw new ProtocolError(`first frame must be attach or status query, not 0x${f.type.toString(16)}`);
     }
   }
 
-  /** A v2 client sends only input (the host decides what is counted) and resize. */
-  private onRelayFrame(c: ClientConnection, relay: RelayClient, f: Frame): void {
-    switch (f.type) {
-      case FrameType.input:
-        return relay.onInput(f.payload);
-      case FrameType.resize:
-        if (c === this.writer) this.resizePty(decodeResize(f));
-        return;
-      default:
-        throw new ProtocolError(`unexpected frame 0x${f.type.toString(16)} from a v2 client`);
-    }
-  }
-
-  private onAttach(c: ClientConnection, req: AttachRequest): void {
-    this.output.flush(); // the welcome's offsets include everything read so far
-    if (this.life.ending) return c.finish(FrameType.refused, { reason: 'exiting', message: 'the session is ending' });
-    c.clientAddr = req.clientAddr;
-    c.resumable = req.sync;
-    const busy = this.admit(c, req);
+  private onAttach(c: ClientConnection, f: Frame): void {
+    this.output.flush(); // the welcome's (or hello's) offsets include everything read so far
+    const client: AttachedClient =
+      attachVersion(f) >= RELAY_PROTOCOL_VERSION ? new RelayClient(c, decodeAttachV2(f), this) : new FrontClient(c, decodeAttach(f), this);
+    c.client = client;
+    if (this.life.ending) return client.refuse('ending', 'the session is ending');
+    c.clientAddr = client.req.clientAddr;
+    const busy = this.admit(c, client.req);
     if (busy) {
       c.role = 'query';
-      return c.finish(FrameType.refused, { reason: 'busy', message: busy });
+      return client.refuse('busy', busy);
     }
-    this.diag.log(2, `session ${this.spec.name}: ${c.role} attached from ${req.clientAddr || 'local'} (sync ${req.sync})`);
-    c.sendJson(FrameType.welcome, {
-      v: SOCKET_PROTOCOL_VERSION,
-      name: this.spec.name,
-      resumed: this.resumedFor(c),
-      out: this.output.ring.end,
-      in: this.inCount,
-      bufferSize: this.output.ring.capacity,
-    });
-    if (!req.sync) this.startStreamingV1(c, null);
-  }
-
-  private onAttachV2(c: ClientConnection, req: AttachRequestV2): void {
-    this.output.flush(); // the hello's offsets include everything read so far
-    const relay = new RelayClient(c, req, this);
-    c.relay = relay;
-    if (this.life.ending) return relay.refuse(ExitCode.sessionLost, 'atsr: the session is ending');
-    c.clientAddr = req.clientAddr;
-    const busy = this.admit(c, req);
-    if (busy) {
-      c.role = 'query';
-      return relay.refuse(ExitCode.sessionBusy, `atsr: ${busy}`);
-    }
-    this.diag.log(2, `session ${this.spec.name}: ${c.role} attached (v2) from ${req.clientAddr || 'local'} (inband ${req.inband})`);
-    relay.accept({
+    this.diag.log(2, `session ${this.spec.name}: ${c.role} attached from ${client.req.clientAddr || 'local'} ${client.describe()}`);
+    client.accept({
       id: this.spec.name,
       resumed: this.resumedFor(c),
       out: this.output.ring.end,
@@ -358,7 +287,7 @@ export class SessionHost implements RelaySession {
    * client when nobody writes, or by taking over (-f). Returns why it is
    * refused (busy), or undefined once `c` has its role.
    */
-  private admit(c: ClientConnection, req: AttachCommon): string | undefined {
+  private admit(c: ClientConnection, req: AttachedClient['req']): string | undefined {
     this.output.trimWhenQuiet();
     if (req.readOnly) {
       c.role = 'viewer';
@@ -375,8 +304,7 @@ export class SessionHost implements RelaySession {
       // A stale client stops reading; its full socket must not keep the command paused.
       this.output.release(old);
       const message = `session taken over${req.clientAddr ? ` from ${req.clientAddr}` : ''}`;
-      if (old.relay) old.relay.leave(`[detached: ${message}]`);
-      else old.finish(FrameType.detached, { reason: 'taken-over', message });
+      old.client?.leave('taken-over', message);
     }
     c.role = 'writer';
     this.writer = c;
@@ -483,20 +411,15 @@ export class SessionHost implements RelaySession {
   private deliverExit(c: ClientConnection): void {
     if (c.exitSent) return;
     c.exitSent = true;
-    const status = this.life.exitStatus!;
-    const notice = { status, out: this.output.ring.end };
-    if (c.relay) return c.relay.exit(status, notice.out);
-    // A resumable client's front closes after the client confirms (exitAck).
-    if (c.resumable) c.sendJson(FrameType.exit, notice);
-    else c.finish(FrameType.exit, notice);
+    c.client?.exit(this.life.exitStatus!, this.output.ring.end);
   }
 
   /** At shutdown: the exit status to whoever streams, and to the others that the session ended. */
   private sayGoodbye(): void {
     for (const c of this.clients) {
       if (c.streaming && this.life.exited) this.deliverExit(c);
-      else if (c.relay) c.relay.leave('[detached: the session ended]');
-      else c.finish(FrameType.detached, { reason: 'hung-up', message: 'the session ended' });
+      else if (c.client) c.client.leave('hung-up', 'the session ended');
+      else c.finish(FrameType.detached, { reason: 'hung-up', message: 'the session ended' }); // not attached yet: as version 1 says it
     }
   }
 
