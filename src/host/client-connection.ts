@@ -14,6 +14,7 @@ import {
 import { type AttachRequest, encodeJson } from '../protocol/messages.js';
 import type { Hello } from './client-handshake.js';
 import { socketDescriptor } from './client-reader.js';
+import type { StreamStart } from './output-flow.js';
 
 /** A read-only viewer this far behind is cut off rather than slow the session. */
 export const VIEWER_MAX_BACKLOG = 4 << 20;
@@ -27,6 +28,17 @@ export type ClientRole = 'pending' | 'writer' | 'viewer' | 'query';
  * version it speaks: 1, frames (front-client.ts); 2, a relay
  * (relay-client.ts), whose handshake the host runs.
  */
+/** What a client of either version asks of the session. */
+export interface AttachedSession {
+  /** Into the pty (a viewer's keys, or keys after the exit, go nowhere). */
+  write(c: ClientConnection, bytes: Buffer, counted: boolean): void;
+  /** The pty's size, from the read-write client. */
+  resize(c: ClientConnection, size: { rows: number; cols: number }): void;
+  startFor(rx: number | null): StreamStart;
+  /** Streams to `c` from `from`; the exit notice follows if the command is gone. */
+  stream(c: ClientConnection, from: number): void;
+}
+
 export interface AttachedClient {
   readonly version: 1 | 2;
   /** The fields of the attach that both versions carry. */

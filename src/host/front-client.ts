@@ -6,18 +6,10 @@ import { FrameType, ProtocolError, type Frame } from '../protocol/frames.js';
 import { type AttachRequest, decodeResize, decodeSync } from '../protocol/messages.js';
 import { SOCKET_PROTOCOL_VERSION } from '../version.js';
 import type { Hello } from './client-handshake.js';
-import type { AttachedClient, ClientConnection } from './client-connection.js';
-import type { StreamStart } from './output-flow.js';
+import type { AttachedClient, AttachedSession, ClientConnection } from './client-connection.js';
 
-/** What a version 1 client asks of the session. */
-export interface FrontSession {
-  /** Into the pty (a viewer's keys, or keys after the exit, go nowhere). */
-  write(c: ClientConnection, bytes: Buffer, counted: boolean): void;
-  /** The pty's size, from the read-write client. */
-  resize(c: ClientConnection, size: { rows: number; cols: number }): void;
-  startFor(rx: number | null): StreamStart;
-  /** Streams to `c` from `from`; the exit notice follows if the command is gone. */
-  stream(c: ClientConnection, from: number): void;
+/** What a version 1 client asks of the session besides the common. */
+export interface FrontSession extends AttachedSession {
   /** A line for the session's diagnostics. */
   note(level: 1 | 2 | 3, text: string): void;
 }

@@ -8,19 +8,12 @@ import { terminalResetFor } from '../front/terminal-reset.js';
 import { FrameType, ProtocolError, type Frame } from '../protocol/frames.js';
 import { type AttachRequestV2, decodeResize, encodeEnd } from '../protocol/messages.js';
 import { ClientHandshake, type HandshakePeer, type Hello } from './client-handshake.js';
-import type { AttachedClient, ClientConnection } from './client-connection.js';
+import type { AttachedClient, AttachedSession, ClientConnection } from './client-connection.js';
 import { DetachFilter } from './detach-filter.js';
 import type { StreamStart } from './output-flow.js';
 
-/** What a relay client asks of the session. */
-export interface RelaySession {
-  /** Into the pty (a viewer's keys, or keys after the exit, go nowhere). */
-  write(c: ClientConnection, bytes: Buffer, counted: boolean): void;
-  /** The pty's size, from the read-write client. */
-  resize(c: ClientConnection, size: { rows: number; cols: number }): void;
-  startFor(rx: number | null): StreamStart;
-  /** Streams to `c` from `from`; the exit notice follows if the command is gone. */
-  stream(c: ClientConnection, from: number): void;
+/** What a relay client asks of the session besides the common. */
+export interface RelaySession extends AttachedSession {
   hangup(c: ClientConnection): void;
   /** dtach's redraw methods, for the read-write client (the screen repaint is the front's). */
   redrawFor(c: ClientConnection, method: 'winch' | 'ctrl_l'): void;
