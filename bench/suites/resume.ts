@@ -5,8 +5,7 @@
 // runs (the relay's fast resume), and the keystroke round trip of a resumed
 // session against a direct ssh pty through the same proxy.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixed } from '../format.js';
 import { within } from '../run-command.js';
@@ -139,15 +138,8 @@ async function roundTrips(r: PtyRun, count: number): Promise<number[]> {
 export async function resume(config: BenchConfig): Promise<SuiteResult> {
   const count = config.quick ? 5 : 20;
   const keys = config.quick ? 300 : 1000;
-  // Each login's shell reads the user's rc files, which on a machine like this
-  // one are slow and vary (root's .bashrc runs `pyenv init`: 0.57 s): the
-  // sessions get an empty HOME, so that every row times ssh, sshd and atsr.
-  const home = mkdtempSync(join(tmpdir(), 'atsr-bench-home-'));
-  const dropHome = (): void => rmSync(home, { recursive: true, force: true });
-  const rig = await ResumeRig.start('bench', { setEnv: { HOME: home } }).catch((err: unknown) => {
-    dropHome();
-    throw err;
-  });
+  // Its logins get an empty HOME (test/support/sshd-fixture.ts): no rc file of the user's is timed.
+  const rig = await ResumeRig.start('bench');
   const times: Record<Outage, number[]> = { blackhole: [], reset: [] };
   const fastResets: number[] = [];
   const fastFloor: number[] = [];
@@ -201,7 +193,6 @@ export async function resume(config: BenchConfig): Promise<SuiteResult> {
     ssh.kill('SIGKILL');
   } finally {
     await rig.stop();
-    dropHome();
   }
   const row = (label: string, s: number[]): string[] => [label, fixed(median(s), 1), fixed(percentile(s, 90), 1), String(s.length)];
   const addedP50 = median(resumed) - median(direct);

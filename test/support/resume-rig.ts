@@ -5,7 +5,7 @@ import { AtsrSandbox, waitUntil } from './atsr-sandbox.js';
 import { atsrCommand, rezumeCommand } from './atsr-bin.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import { PtyRun } from './pty-harness.js';
-import { type Sshd, type SshdOptions, startSshd } from './sshd-fixture.js';
+import { type Sshd, startSshd } from './sshd-fixture.js';
 
 export class ResumeRig {
   private readonly clients: PtyRun[] = [];
@@ -16,8 +16,8 @@ export class ResumeRig {
     readonly box: AtsrSandbox,
   ) {}
 
-  static async start(name: string, sshdOptions?: SshdOptions): Promise<ResumeRig> {
-    const sshd = await startSshd(sshdOptions);
+  static async start(name: string): Promise<ResumeRig> {
+    const sshd = await startSshd();
     const proxy = await startFaultProxy({ targetPort: sshd.port });
     return new ResumeRig(sshd, proxy, new AtsrSandbox(name));
   }

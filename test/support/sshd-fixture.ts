@@ -27,7 +27,11 @@ export interface SshdOptions {
   /**
    * Variables sshd sets in every session (sshd_config SetEnv). They override
    * the defaults and what the client sends, so `{ HOME: dir }` picks the
-   * .profile a login shell (`ssh -t host` without a command) reads.
+   * .profile a login shell (`ssh -t host` without a command) reads. HOME is
+   * an empty directory of the fixture's unless given: the shell sshd runs
+   * reads the user's rc files (Debian's bash reads ~/.bashrc even for `ssh
+   * host CMD`), and what the machine's own say (root's here runs `pyenv
+   * init`, 0.57 s a login) is not the tests' business.
    */
   setEnv?: Readonly<Record<string, string>>;
   /**
@@ -85,6 +89,7 @@ async function startIn(dir: string, options: SshdOptions): Promise<Sshd> {
   const logFile = join(dir, 'sshd.log');
   await Promise.all([generateKey(hostKey), generateKey(keyFile)]);
   await writeFile(authorizedKeys, await readFile(`${keyFile}.pub`));
+  mkdirSync(join(dir, 'home')); // the sessions' HOME unless the options give one (SshdOptions.setEnv)
   ensurePrivilegeSeparationDir();
 
   for (let attempt = 1; ; attempt++) {
@@ -142,9 +147,10 @@ interface ConfigInput {
 }
 
 function sshdConfig({ port, dir, hostKey, authorizedKeys, options }: ConfigInput): string {
+  const setEnv = { HOME: join(dir, 'home'), ...options.setEnv };
   const lines = [
     ...(options.extraConfig ?? []),
-    ...Object.entries(options.setEnv ?? {}).map(([name, value]) => `SetEnv ${quoted(`${name}=${value}`)}`),
+    ...Object.entries(setEnv).map(([name, value]) => `SetEnv ${quoted(`${name}=${value}`)}`),
     ...(options.forceCommand === undefined ? [] : [`ForceCommand ${singleLine(options.forceCommand)}`]),
     `ListenAddress ${HOST}:${port}`,
     `HostKey ${hostKey}`,
