@@ -1,7 +1,7 @@
 // `atsr [options] <session_name> <command...>`: the front's decisions, from
 // the options to a running, attached session (docs/atsr.md).
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { Diagnostics } from '../log/diagnostics.js';
 import { type AtsrOptions, parseOptions } from './options.js';
@@ -93,7 +93,8 @@ export async function runAtsr(argv: string[], makeHandshake: HandshakeFactory): 
       cols: process.stdout.columns || 80,
       agentLink: agentLink && Buffer.byteLength(agentLink) <= MAX_SOCKET_PATH_BYTES ? agentLink : '',
       diagLevel: opts.diagLevel,
-      diagFile: opts.diagFile ?? '',
+      // The host runs from another directory: a relative -o names the front's file.
+      diagFile: opts.diagFile ? resolve(opts.diagFile) : '',
       attachTimeoutMs: attachTimeoutFrom(process.env),
       holdForCreator: opts.action !== 'create-detached',
     });

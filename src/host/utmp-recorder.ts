@@ -39,7 +39,10 @@ export function findUtempter(): string | undefined {
 export class UtmpRecorder {
   /** The duplicate of the master; undefined once closed. */
   private fd: number | undefined;
-  private recorded = false;
+  /** A record was written (an `add` ran) and not removed since. */
+  private written = false;
+  /** Ends the wait before a record early: the session ended first. */
+  private endWait: (() => void) | undefined;
   /** The helper runs queued so far: each starts when the one before has exited. */
   private runs: Promise<void> = Promise.resolve();
 
@@ -55,9 +58,8 @@ export class UtmpRecorder {
   /** (Re)writes the record with the client's address; a new address logs the old one out in wtmp first. */
   record(clientAddr: string): void {
     if (this.fd === undefined) return;
-    this.runs = this.runs.then(() => new Promise((resolve) => setTimeout(resolve, RECORD_DELAY_MS)));
-    if (this.recorded) this.run('del');
-    this.recorded = true;
+    this.runs = this.runs.then(() => this.waitBeforeRecord());
+    this.run('del');
     this.run('add', clientAddr.replace(/[\r\n]/g, '') || 'localhost');
   }
 
@@ -65,8 +67,9 @@ export class UtmpRecorder {
   close(): Promise<void> {
     const fd = this.fd;
     if (fd !== undefined) {
-      if (this.recorded) this.run('del');
+      this.run('del');
       this.fd = undefined;
+      this.endWait?.();
       this.runs = this.runs.then(() => {
         try {
           closeSync(fd);
@@ -78,11 +81,30 @@ export class UtmpRecorder {
     return this.runs;
   }
 
-  private run(...args: string[]): void {
+  private waitBeforeRecord(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.fd === undefined) return resolve();
+      const timer = setTimeout(() => this.endWait?.(), RECORD_DELAY_MS);
+      this.endWait = () => {
+        clearTimeout(timer);
+        this.endWait = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * Queues a helper run. Whether it is needed is decided when its turn
+   * comes: a record due after the session ended is not written (the pty is
+   * gone), and a removal runs only where a record was written.
+   */
+  private run(...args: ['add', string] | ['del']): void {
     const fd = this.fd!;
     this.runs = this.runs.then(
       () =>
         new Promise<void>((resolve) => {
+          if (args[0] === 'add' ? this.fd === undefined : !this.written) return resolve();
+          this.written = args[0] === 'add';
           const limit = setTimeout(resolve, RUN_LIMIT_MS).unref();
           const done = (): void => {
             clearTimeout(limit);

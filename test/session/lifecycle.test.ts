@@ -79,6 +79,14 @@ describe('lifecycle', () => {
     expect(existsSync(socket)).toBe(false);
   });
 
+  it('-o with a relative path: the host writes to the file the front named, though it runs from elsewhere', async () => {
+    const r = await box().run(['-u', box().sockets, '-d', '2', '-o', 'relative.log', '-n', 'r4', 'sleep', '60'], { cwd: box().dir });
+    expect(r.code).toBe(0);
+    const log = join(box().dir, 'relative.log');
+    await waitUntil('the host wrote its line', () => /atsr\[host \d+\]: session r4: started /.test(readFileSync(log, 'latin1')));
+    expect(readFileSync(log, 'latin1')).toMatch(/atsr\[front \d+\]: session r4 created/);
+  });
+
   it('recreates a deleted socket on SIGUSR1', async () => {
     expect((await box().atsr(['-n', 'r1', 'sh', '-c', 'while read l; do echo "echo:$l"; done'])).code).toBe(0);
     const { pid, socket } = await box().session('r1');

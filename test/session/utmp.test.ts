@@ -6,6 +6,7 @@
 // process stays beside the host.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processIds } from '../../src/processes.js';
 import { isAlive, waitUntil } from '../support/atsr-sandbox.js';
@@ -136,6 +137,26 @@ describe('logon records', () => {
     }
     run.write('q\r');
     expect((await run.exit(10_000)).exitCode).toBe(0);
+  });
+
+  it('are not written for a command that ends before its record is due, and no helper run fails', async () => {
+    const mark = wtmpLines().length - 1;
+    const log = join(box().dir, 'u5.log');
+    const run = box().attach(['-d', '2', '-o', log, '-c', 'u5', 'sh', '-c', 'printf READY; read x; exit 3'], {
+      env: box().env({ SSH_CLIENT: '192.0.2.12 40000 22' }),
+    });
+    await run.waitFor('READY'); // attached: its record is due 100 ms from the attach
+    const ready = performance.now();
+    run.write('\r');
+    expect((await run.exit(10_000)).exitCode).toBe(3);
+    const ended = performance.now() - ready; // the host knew of the exit before the front ended
+    const hostPid = Number(/atsr\[host (\d+)\]/.exec(readFileSync(log, 'latin1'))?.[1]);
+    await waitUntil('the host has exited', () => !isAlive(hostPid), 10_000);
+    expect(readFileSync(log, 'latin1')).not.toMatch(/utmp:/);
+    const history = wtmpOf(hostPid, mark).map((l) => l.slice(0, 3));
+    // On a machine too slow to end the command within those 100 ms the record came, and went.
+    if (ended < 90) expect(history).toEqual([]);
+    else expect([[], ['[7]', '[8]']]).toContainEqual(history);
   });
 
   it('are not written with -w', async () => {
