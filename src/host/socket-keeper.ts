@@ -53,10 +53,11 @@ export class SocketKeeper {
     if (this.stopped || this.checking) return;
     this.cancel();
     this.checking = true;
-    let watchable = false;
+    // Set when the socket was located at the first candidate directory and is
+    // ours there (not when another host took the name, nor when a move failed).
+    let first = false;
     try {
       let why: string | undefined;
-      let first = false;
       const located = await this.socket.ensurePresent(() => {
         const dir = resolveSocketDir(this.place.socketDirs.candidates, this.place.name, { uid: this.place.uid }, this.place.socketDirs.fallbacks);
         why = dir.warning;
@@ -64,14 +65,13 @@ export class SocketKeeper {
         return join(dir.dir, this.place.name);
       });
       if (located) this.diag.log(1, `session ${this.place.name}: socket bound at ${this.socket.path}${why ? ` (${why})` : ''}`);
-      // Returned, having located: the socket there is ours (not so when another host took the name or a move failed).
-      watchable = first;
     } catch (err) {
+      first = false;
       this.diag.log(1, `session ${this.place.name}: cannot recreate socket: ${(err as Error).message}`);
     } finally {
       this.checking = false;
     }
-    if (!this.stopped) this.next(watchable);
+    if (!this.stopped) this.next(first);
   }
 
   private next(watchable: boolean): void {
