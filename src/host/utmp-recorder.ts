@@ -41,6 +41,8 @@ export class UtmpRecorder {
   private fd: number | undefined;
   /** A record was written (an `add` ran) and not removed since. */
   private written = false;
+  /** The address the last queued record names: an attach from it again changes nothing. */
+  private address: string | undefined;
   /** Ends the wait before a record early: the session ended first. */
   private endWait: (() => void) | undefined;
   /** The helper runs queued so far: each starts when the one before has exited. */
@@ -55,12 +57,19 @@ export class UtmpRecorder {
     this.fd = masterCopy;
   }
 
-  /** (Re)writes the record with the client's address; a new address logs the old one out in wtmp first. */
+  /**
+   * Writes the record with the client's address, unless it already names
+   * it; a new address logs the old one out in wtmp first. A resume from
+   * the same address runs no helper: each run is a fork() of the host,
+   * which holds its event loop for milliseconds, and two more wtmp lines.
+   */
   record(clientAddr: string): void {
-    if (this.fd === undefined) return;
+    const address = clientAddr.replace(/[\r\n]/g, '') || 'localhost';
+    if (this.fd === undefined || address === this.address) return;
+    this.address = address;
     this.runs = this.runs.then(() => this.waitBeforeRecord());
     this.run('del');
-    this.run('add', clientAddr.replace(/[\r\n]/g, '') || 'localhost');
+    this.run('add', address);
   }
 
   /** Removes the record, if one was written, and closes the duplicate; resolves when both are done. */

@@ -2,8 +2,9 @@
 // written by the system's utempter helper and read back with `who` and
 // `utmpdump` (wtmp, the history): the record appears on a read-write attach
 // with the client's address and the host's PID, follows a new attach from
-// elsewhere, goes when the command exits, and is never written with -w. No
-// process stays beside the host.
+// elsewhere, stays as it is on one from the same address, goes when the
+// command exits, and is never written with -w. No process stays beside the
+// host.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -118,6 +119,29 @@ describe('logon records', () => {
     expect((await again.exit(10_000)).exitCode).toBe(0);
     await waitUntil('the host has exited', () => !isAlive(s.hostPid), 10_000);
     expect(whoFor(s.line)).toBeUndefined();
+  });
+
+  it('stay as they are on a resume from the same address: one logon in wtmp, no helper run', async () => {
+    const mark = wtmpLines().length - 1;
+    const s = await started('u6', ['-c'], '192.0.2.13');
+    await waitUntil('the record is written', () => whoFor(s.line) !== undefined, 5000);
+    for (let round = 0; round < 2; round++) {
+      s.run.kill('SIGKILL');
+      await waitUntil('the session is detached', async () => !(await box().session('u6')).attached, 10_000);
+      s.run = box().attach(['-a', 'u6'], { env: box().env({ SSH_CLIENT: '192.0.2.13 40001 22' }) });
+      await waitUntil('attached again', async () => (await box().session('u6')).attached, 10_000);
+    }
+    // The helper runs one at a time, in order: whatever the resumes ran is in wtmp before the next address is in utmp.
+    s.run.kill('SIGKILL');
+    await waitUntil('the session is detached', async () => !(await box().session('u6')).attached, 10_000);
+    const other = box().attach(['-a', 'u6'], { env: box().env({ SSH_CLIENT: '198.51.100.14 40001 22' }) });
+    await waitUntil('the record names the new address', () => whoFor(s.line)?.host === '198.51.100.14', 5000);
+    other.write('\r');
+    expect((await other.exit(10_000)).exitCode).toBe(0);
+    await waitUntil('the host has exited', () => !isAlive(s.hostPid), 10_000);
+    // utmpdump's fields: [type] [pid] [id] [user] [line] [host] ...
+    const history = wtmpOf(s.hostPid, mark).map((l) => l.split('] [').map((f) => f.trim()));
+    expect(history.map((f) => `${f[0]}] ${f[5]}`)).toEqual(['[7] 192.0.2.13', '[8] ', '[7] 198.51.100.14', '[8] ']);
   });
 
   it('leave the host reading its pty without blocking: a full pty read, then silence, and the session still answers', async () => {
