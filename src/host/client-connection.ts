@@ -63,6 +63,8 @@ export class ClientConnection {
   /** Absolute output offset this client has been sent up to; -1 until synced. */
   position = -1;
   clientAddr = '';
+  /** Its attach changed the pty's size, which sent the program a SIGWINCH (a redraw by `winch` needs no other). */
+  resizedOnAttach = false;
   /** Attached with the resume handshake: its client confirms the exit notice. */
   resumable = false;
   exitSent = false;

@@ -23,14 +23,18 @@ export class DrawnSizes {
     this.changes = [{ at: 0, ...initial }];
   }
 
-  /** Output from `at` on is drawn at `size`; changes before `ringStart` are no longer needed. */
-  record(at: number, size: Size, ringStart: number): void {
+  /**
+   * Output from `at` on is drawn at `size`; changes before `ringStart` are no
+   * longer needed. False if `size` is the one it was drawn at already.
+   */
+  record(at: number, size: Size, ringStart: number): boolean {
     const last = this.changes[this.changes.length - 1]!;
-    if (last.cols === size.cols && last.rows === size.rows) return;
+    if (last.cols === size.cols && last.rows === size.rows) return false;
     if (last.at === at && this.changes.length > 1) this.changes.pop(); // no output was drawn at that size
     this.changes.push({ at, cols: size.cols, rows: size.rows });
     while (this.changes.length > 1 && this.changes[1]!.at <= ringStart) this.changes.shift();
     if (this.changes.length > MAX_SIZE_CHANGES) this.changes.shift();
+    return true;
   }
 
   /** The changes that apply from offset `from` on, their offsets made relative to it. */

@@ -313,7 +313,7 @@ export class SessionHost implements FrontSession, RelaySession {
     this.lastClientAddr = req.clientAddr;
     this.life.clearOrphanTimer();
     if (!this.life.exited) {
-      this.resizePty({ rows: Math.max(1, req.rows), cols: Math.max(1, req.cols) });
+      c.resizedOnAttach = this.resizePty({ rows: Math.max(1, req.rows), cols: Math.max(1, req.cols) });
       if (req.updateUtmp) this.recordUtmp(req.clientAddr);
       this.pointAgent(req.agentSocket);
     }
@@ -334,8 +334,9 @@ export class SessionHost implements FrontSession, RelaySession {
    */
   redrawFor(c: ClientConnection, method: 'winch' | 'ctrl_l'): void {
     if (c !== this.writer || this.life.exited || !this.pty) return;
-    if (method === 'winch') signalRedraw(this.pty.pid);
-    else this.input?.write(CTRL_L); // not counted: no client typed it
+    if (method === 'ctrl_l') this.input?.write(CTRL_L); // not counted: no client typed it
+    // A second SIGWINCH would only make the program draw its screen twice.
+    else if (!c.resizedOnAttach) signalRedraw(this.pty.pid);
   }
 
   private resumedFor(c: ClientConnection): boolean {
@@ -359,14 +360,17 @@ export class SessionHost implements FrontSession, RelaySession {
     this.life.armOrphanTimer(this.life.exited && c.position >= 0 ? EXIT_LINGER_MINUTES : 0);
   }
 
-  private resizePty(size: { rows: number; cols: number }): void {
+  /** True if the size changed: the kernel sent the pty's foreground group a SIGWINCH. */
+  private resizePty(size: { rows: number; cols: number }): boolean {
     this.output.flush(); // what was read so far was drawn at the old size
-    this.drawnSizes.record(this.output.ring.end, size, this.output.ring.start);
+    if (!this.drawnSizes.record(this.output.ring.end, size, this.output.ring.start) || !this.pty) return false;
     try {
-      this.pty?.resize(size.cols, size.rows);
+      this.pty.resize(size.cols, size.rows);
+      return true;
     } catch (err) {
       // The command may have just exited and the reader closed the master.
       this.diag.log(3, `resize: ${(err as Error).message}`);
+      return false;
     }
   }
 

@@ -156,6 +156,19 @@ describe('redraw methods for other terminal types (TERM=wyse60)', () => {
     expect(a.text()).toBe('WINCH-1\r\n');
   });
 
+  it('-R winch at another window size sends no SIGWINCH besides the size change', async () => {
+    // Counts each SIGWINCH as it comes; reports each byte it reads, raw, with the count.
+    const COUNT = ['perl', '-e', String.raw`system("stty raw -echo"); $| = 1; $SIG{WINCH} = sub { $n++ }; print "READY\r\n"; while (1) { my $r = sysread(STDIN, my $c, 1); next if !defined $r && $!{EINTR}; last if !$r; printf "GOT %02x N=%d\r\n", ord $c, $n }`];
+    await drawnThenDetached('w5', COUNT, 'READY', wyse());
+    const a = box().attach(['-R', 'winch', '-a', 'w5'], { env: wyse(), cols: SIZE.cols + 1, rows: SIZE.rows });
+    await attached('w5');
+    // The host signals the program while it takes the attach, before it reads this key from the client.
+    a.write('k');
+    await a.waitFor('GOT 6b');
+    await a.waitFor('\r\n');
+    expect(a.text()).toBe('GOT 6b N=1\r\n');
+  });
+
   it('a read-only viewer with -R ctrl_l does not type into the program', async () => {
     const writer = box().attach(['-c', 'w4', ...KEYS], { env: wyse(), ...SIZE });
     await writer.waitFor('READY');

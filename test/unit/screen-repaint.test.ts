@@ -102,9 +102,9 @@ describe('repaintFor', () => {
 describe('DrawnSizes', () => {
   it('keeps the size in effect at the ring start and the changes after it, relative to it', () => {
     const s = new DrawnSizes({ cols: 80, rows: 24 });
-    s.record(100, { cols: 100, rows: 30 }, 0);
-    s.record(100, { cols: 100, rows: 30 }, 0); // no change: nothing kept
-    s.record(250, { cols: 60, rows: 20 }, 0);
+    expect(s.record(100, { cols: 100, rows: 30 }, 0)).toBe(true);
+    expect(s.record(100, { cols: 100, rows: 30 }, 0)).toBe(false); // no change: nothing kept
+    expect(s.record(250, { cols: 60, rows: 20 }, 0)).toBe(true);
     expect(s.since(0)).toEqual([{ at: 0, cols: 80, rows: 24 }, { at: 100, cols: 100, rows: 30 }, { at: 250, cols: 60, rows: 20 }]);
     expect(s.since(120)).toEqual([{ at: 0, cols: 100, rows: 30 }, { at: 130, cols: 60, rows: 20 }]);
     s.record(400, { cols: 70, rows: 20 }, 300); // the ring moved past 250: the older sizes go
