@@ -128,26 +128,32 @@ export class SessionSocket {
       this.where = old.path; // still listening there if it was ours; retried at the next check
       throw new Error(`another session has ${path}`);
     }
-    if (ours) {
-      old.server?.close();
-      removeIfSame(old.path, old.inode);
-    }
+    if (ours) closeIfOurs(old.server, old.path, old.inode);
     return true;
   }
 
-  /** Stops listening and removes the socket if it is still ours. */
+  /** Stops listening; the socket goes with it if it is still ours. */
   close(): void {
-    this.server?.close();
+    closeIfOurs(this.server, this.path, this.ino);
     this.server = undefined;
-    removeIfSame(this.path, this.ino);
   }
 }
 
-/** Removes `path` if it is still the socket we bound (inode `inode`). */
-function removeIfSame(path: string, inode: number): void {
+/**
+ * Closes `server`, listening at `path` as the socket of inode `inode`, and
+ * the socket goes with it: libuv unlinks a listening socket's path as it
+ * closes it, whatever the path names by then. Once a /tmp cleaner deleted
+ * ours and another host bound the name, closing would delete that host's
+ * socket; so a listener whose path is no longer ours is left open, to go with
+ * the process (nothing can reach it).
+ */
+function closeIfOurs(server: Server | undefined, path: string, inode: number): void {
+  let ours = false;
   try {
-    if (statSync(path).ino === inode) rmSync(path, { force: true });
+    const st = statSync(path);
+    ours = st.isSocket() && st.ino === inode;
   } catch {
-    // Already gone.
+    // Deleted: not ours either.
   }
+  if (ours) server?.close();
 }

@@ -107,6 +107,23 @@ describe('lifecycle', () => {
     expect((await box().session('r2')).command).toEqual(['sleep', '60']);
   });
 
+  it("a host that ends after another took its deleted socket's name leaves that host's socket alone", async () => {
+    expect((await box().atsr(['-n', 'd1', 'sleep', '60'])).code).toBe(0);
+    const first = await box().session('d1');
+    // A /tmp cleaner deletes the socket, and a new session takes the name
+    // before the first host's check (every 5 s) binds it again.
+    let second = first;
+    for (let attempt = 0; attempt < 3 && second.pid === first.pid; attempt++) {
+      rmSync(first.socket, { force: true });
+      if ((await box().atsr(['-n', 'd1', 'sleep', '61'])).code === 0) second = await box().session('d1');
+    }
+    expect(second.pid).not.toBe(first.pid);
+    process.kill(first.pid, 'SIGTERM');
+    await waitUntil('the first host is gone', () => !isAlive(first.pid));
+    expect(existsSync(second.socket)).toBe(true);
+    expect((await box().session('d1')).command).toEqual(['sleep', '61']);
+  });
+
   it('keeps recreating a deleted socket by itself once its checks are made in C', async () => {
     const log = join(box().dir, 'host.log');
     const logged = (pattern: RegExp): string[] => readFileSync(log, 'latin1').match(pattern) ?? [];
