@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultTunables, renderRezumable } from '../../installer/rezumable.js';
 import { shQuote } from '../../src/shell-quote.js';
 import { ROOT, atsrCommand } from '../support/atsr-bin.js';
-import { killListedHosts, waitUntil } from '../support/atsr-sandbox.js';
+import { killListedHosts, killUnlistedHosts, waitUntil } from '../support/atsr-sandbox.js';
 import { traversableTempDir } from '../support/fake-hosts.js';
 import { PtyRun } from '../support/pty-harness.js';
 import { ThrowawayUser, removeUsers } from '../support/throwaway-user.js';
@@ -89,7 +89,8 @@ class RezumablePrefix {
   /** Ends the logins and every session host in the shared root and in the home's ~/.atsr. */
   cleanup(): void {
     for (const r of this.logins) r.kill('SIGKILL');
-    killListedHosts([['-g', this.root], ['-u', join(this.home, '.atsr')]], { PATH: process.env.PATH, HOME: this.home });
+    const listed = killListedHosts([['-g', this.root], ['-u', join(this.home, '.atsr')]], { PATH: process.env.PATH, HOME: this.home });
+    killUnlistedHosts(this.prefix, listed, 'fast-resume cleanup');
     this.temp.remove();
   }
 }

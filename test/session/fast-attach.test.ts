@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { shQuote } from '../../src/shell-quote.js';
 import { ROOT } from '../support/atsr-bin.js';
-import { killListedHosts, waitUntil } from '../support/atsr-sandbox.js';
+import { killListedHosts, killUnlistedHosts, waitUntil } from '../support/atsr-sandbox.js';
 import { traversableTempDir } from '../support/fake-hosts.js';
 import { PtyRun } from '../support/pty-harness.js';
 import { ThrowawayUser, removeUsers } from '../support/throwaway-user.js';
@@ -66,7 +66,8 @@ class EntryPrefix {
 
   cleanup(): void {
     for (const r of this.runs) r.kill('SIGKILL');
-    killListedHosts([['-u', this.dir], ['-u', join(this.home, '.atsr')]], this.env());
+    const listed = killListedHosts([['-u', this.dir], ['-u', join(this.home, '.atsr')]], this.env());
+    killUnlistedHosts(this.prefix, listed, 'fast-attach cleanup');
     this.temp.remove();
   }
 }

@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/atsr-bin.js';
-import { killListedHosts, waitUntil } from '../support/atsr-sandbox.js';
+import { killListedHosts, killUnlistedHosts, waitUntil } from '../support/atsr-sandbox.js';
 import { traversableTempDir } from '../support/fake-hosts.js';
 import { PtyRun } from '../support/pty-harness.js';
 import { seededBytes } from '../support/seeded-bytes.js';
@@ -32,7 +32,7 @@ function withoutAddon(): { atsr: string; sockets: string; dir: string; env: Node
   for (const f of ['atsr', 'atsr-node', 'atsr-relay', 'pty.node']) copyFileSync(join(ROOT, 'dist', f), join(bin, f));
   const env = { PATH: process.env.PATH, HOME: temp.dir, TERM: 'wy60' };
   cleanups.push(() => temp.remove());
-  cleanups.push(() => killListedHosts([['-u', sockets]], env));
+  cleanups.push(() => killUnlistedHosts(temp.dir, killListedHosts([['-u', sockets]], env), 'host-without-addon cleanup'));
   return { atsr: join(bin, 'atsr'), sockets, dir: temp.dir, env };
 }
 

@@ -1,6 +1,8 @@
 // A private socket directory and helpers to run the real atsr in it, with
 // or without a terminal.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { HOST_SPEC_ENV } from '../../src/host/host-spec.js';
 import { atsrCommand, privateTempDir } from './atsr-bin.js';
 import { PtyRun } from './pty-harness.js';
 
@@ -29,12 +31,44 @@ export interface ListedSession {
  * (e.g. `['-g', root]`); a place it cannot list is skipped. For a test's
  * cleanup of sessions it started outside a sandbox.
  */
-export function killListedHosts(wheres: string[][], env: NodeJS.ProcessEnv): void {
+export function killListedHosts(wheres: string[][], env: NodeJS.ProcessEnv): number[] {
   const [file, ...pre] = atsrCommand();
+  const killed: number[] = [];
   for (const where of wheres) {
     const list = spawnSync(file!, [...pre, ...where, '-l', '--json'], { encoding: 'utf8', env });
     if (list.status !== 0) continue;
-    for (const s of JSON.parse(list.stdout) as { pid: number }[]) if (isAlive(s.pid)) process.kill(s.pid, 'SIGKILL');
+    for (const s of JSON.parse(list.stdout) as { pid: number }[]) {
+      if (!isAlive(s.pid)) continue;
+      process.kill(s.pid, 'SIGKILL');
+      killed.push(s.pid);
+    }
+  }
+  return killed;
+}
+
+/**
+ * SIGKILLs every session host whose socket path is under `dir` (the spec in
+ * each process's environment) and that is not in `listed`: what a listing
+ * did not see, such as a host whose socket was deleted. Says so on stderr, so
+ * that a test's log shows when a listing missed a live host.
+ */
+export function killUnlistedHosts(dir: string, listed: readonly number[], test: string): void {
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || listed.includes(pid)) continue;
+    let socketPath: unknown;
+    try {
+      const spec = readFileSync(`/proc/${pid}/environ`, 'latin1')
+        .split('\0')
+        .find((v) => v.startsWith(`${HOST_SPEC_ENV}=`));
+      if (spec === undefined) continue;
+      socketPath = (JSON.parse(spec.slice(HOST_SPEC_ENV.length + 1)) as { socketPath?: unknown }).socketPath;
+    } catch {
+      continue; // gone, or not a spec
+    }
+    if (typeof socketPath !== 'string' || !socketPath.startsWith(`${dir}/`) || !isAlive(pid)) continue;
+    process.stderr.write(`${test}: session host ${pid} (${socketPath}) was not listed; killing it\n`);
+    process.kill(pid, 'SIGKILL');
   }
 }
 
@@ -123,8 +157,10 @@ export class AtsrSandbox {
   /** Kills every session host and pty this sandbox started, then removes the directory. */
   async cleanup(): Promise<void> {
     for (const r of this.runs) r.kill('SIGKILL');
+    const listed: number[] = [];
     try {
       for (const s of await this.list()) {
+        listed.push(s.pid);
         try {
           process.kill(s.pid, 'SIGKILL');
         } catch {
@@ -134,6 +170,7 @@ export class AtsrSandbox {
     } catch {
       // Nothing to list.
     }
+    killUnlistedHosts(this.dir, listed, 'sandbox cleanup');
     this.removeDir();
   }
 }
