@@ -29,7 +29,7 @@ export interface ListedSession {
 /**
  * SIGKILLs every session host `atsr WHERE -l --json` lists, for each WHERE
  * (e.g. `['-g', root]`); a place it cannot list is skipped. For a test's
- * cleanup of sessions it started outside a sandbox.
+ * cleanup of sessions it started outside a sandbox. Returns their PIDs.
  */
 export function killListedHosts(wheres: string[][], env: NodeJS.ProcessEnv): number[] {
   const [file, ...pre] = atsrCommand();
@@ -67,8 +67,12 @@ export function killUnlistedHosts(dir: string, listed: readonly number[], test: 
       continue; // gone, or not a spec
     }
     if (typeof socketPath !== 'string' || !socketPath.startsWith(`${dir}/`) || !isAlive(pid)) continue;
-    process.stderr.write(`${test}: session host ${pid} (${socketPath}) was not listed; killing it\n`);
-    process.kill(pid, 'SIGKILL');
+    process.stderr.write(`${test}: session host ${pid} (${socketPath}) was not listed (ending, or its socket gone); killing it\n`);
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // It ended meanwhile.
+    }
   }
 }
 
