@@ -45,7 +45,7 @@ const sessionText = (s: ListedSession): string => terminalSafe(`${s.name} (${s.p
 function listenersNow(runRoot: string, sessions: ListedSession[]): (number | undefined)[] {
   const real = exists(runRoot) ? realpathSync(runRoot) : runRoot;
   const spellings = sessions.map((s) => [s.socket, real + s.socket.slice(runRoot.length)]);
-  const table = ListenerTable.read(spellings.flat());
+  const table = ListenerTable.read(spellings);
   return sessions.map((s, i) => table.pidFor(spellings[i]!, s.uid));
 }
 

@@ -140,7 +140,7 @@ export async function collectSessions(
   const dirs = openSources(sources, me, problems);
   try {
     const found = dirs.flatMap((dir) => dir.socketNames().map((name) => ({ dir, name })));
-    const listeners = ListenerTable.read(found.flatMap((f) => f.dir.socketPaths(f.name)));
+    const listeners = ListenerTable.read(found.map((f) => f.dir.socketPaths(f.name)));
     const probes = (await mapLimited(found, parallelQueries(), (f) => probe(f.dir, f.name))).filter((p) => p !== undefined);
     const live = probes.filter((p) => p.answer.kind !== 'refused' || !removeStaleSocket(p.dir.handle, p.name, p.socket, me));
     const names = userNames(live.map((p) => p.socket.uid));

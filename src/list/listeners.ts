@@ -38,6 +38,30 @@ function readUnixSockets(): UnixSockets {
   return { listening, lines };
 }
 
+/** Reads of /proc/net/unix at most, while one may have raced with other sockets. */
+const MAX_READS = 5;
+
+/** The one listening inode bound at `spellings` (ways to write one socket's path), named on one line; else undefined. */
+function listeningInode(sockets: UnixSockets, spellings: readonly string[]): number | undefined {
+  const inodes = [...new Set(spellings.flatMap((p) => sockets.listening.get(p) ?? []))];
+  return inodes.length === 1 && sockets.lines.get(inodes[0]!) === 1 ? inodes[0] : undefined;
+}
+
+/**
+ * /proc/net/unix, read again (at most MAX_READS times in all) while some
+ * socket of `wanted` has no unambiguous listening inode in it. The kernel
+ * hands the table out in pieces, and sockets made or closed between two
+ * pieces make a read repeat or skip lines of others: 6 lines repeated and 5
+ * skipped in 2,920 reads of a 119 KB table here, with other sockets made
+ * and closed all along. A forged line is in every read, and a socket nobody
+ * listens on is missing from every one: those stay as they are.
+ */
+function readSettledUnixSockets(wanted: readonly (readonly string[])[]): UnixSockets {
+  let sockets = readUnixSockets();
+  for (let reads = 1; reads < MAX_READS && wanted.some((w) => listeningInode(sockets, w) === undefined); reads++) sockets = readUnixSockets();
+  return sockets;
+}
+
 function readdirOrEmpty(path: string): string[] {
   try {
     return readdirSync(path);
@@ -94,13 +118,13 @@ export class ListenerTable {
     private readonly pidsByInode: Map<number, number[]>,
   ) {}
 
-  /** Reads the kernel's tables once, for sockets bound at any of `paths`. */
-  static read(paths: Iterable<string>): ListenerTable {
+  /** Reads the kernel's tables for `sockets`, each the ways to write one socket's path. */
+  static read(sockets: readonly (readonly string[])[]): ListenerTable {
     try {
-      const sockets = readUnixSockets();
+      const table = readSettledUnixSockets(sockets);
       const wanted = new Set<number>();
-      for (const p of paths) for (const inode of sockets.listening.get(p) ?? []) wanted.add(inode);
-      return new ListenerTable(sockets, holders(wanted));
+      for (const p of sockets.flat()) for (const inode of table.listening.get(p) ?? []) wanted.add(inode);
+      return new ListenerTable(table, holders(wanted));
     } catch {
       // No /proc to read (a hardened mount): no PID is certain.
       return new ListenerTable({ listening: new Map(), lines: new Map() }, new Map());
@@ -113,9 +137,9 @@ export class ListenerTable {
    * file's owner; undefined unless exactly one such process is certain.
    */
   pidFor(spellings: string[], uid: number): number | undefined {
-    const inodes = [...new Set(spellings.flatMap((p) => this.sockets.listening.get(p) ?? []))];
-    if (inodes.length !== 1 || this.sockets.lines.get(inodes[0]!) !== 1) return undefined;
-    const pid = listenerAmong(this.pidsByInode.get(inodes[0]!) ?? []);
+    const inode = listeningInode(this.sockets, spellings);
+    if (inode === undefined) return undefined;
+    const pid = listenerAmong(this.pidsByInode.get(inode) ?? []);
     return pid !== undefined && pid > 1 && pid !== process.pid && ownerOf(pid) === uid ? pid : undefined;
   }
 }

@@ -68,7 +68,7 @@ afterAll(async () => {
 describe('ListenerTable', () => {
   it('finds the process listening on a socket, owned by the socket file owner', () => {
     const path = `${tmp.dir}/victim`;
-    const table = ListenerTable.read([path]);
+    const table = ListenerTable.read([[path]]);
     expect(table.pidFor([path], 0)).toBe(victim.pid);
     expect(table.pidFor([path], user.uid)).toBeUndefined(); // not the owner the socket file has
     expect(table.pidFor([`${tmp.dir}/nothing`], 0)).toBeUndefined();
@@ -79,12 +79,46 @@ describe('ListenerTable', () => {
       const path = `${tmp.dir}/forked-${grandchild}`;
       const listener = await forkedListener(path, grandchild);
       try {
-        expect(ListenerTable.read([path]).pidFor([path], 0)).toBe(grandchild ? undefined : listener.pid);
+        expect(ListenerTable.read([[path]]).pidFor([path], 0)).toBe(grandchild ? undefined : listener.pid);
       } finally {
         process.kill(-listener.pid!, 'SIGKILL');
       }
     }
   });
+
+  it('names every listener of a big table while other sockets are made and closed as it is read', async () => {
+    // 1,500 listeners make /proc/net/unix ~120 KB, handed out in pieces; two
+    // processes make and close sockets all along, which makes a single read
+    // repeat or skip lines of others now and then.
+    const COUNT = 1500;
+    const held = spawn('python3', ['-c', `
+import os, socket, sys, time
+keep = []
+for j in range(${COUNT}):
+    s = socket.socket(socket.AF_UNIX); s.bind('%s/k%d' % (sys.argv[1], j)); s.listen(); keep.append(s)
+print('up', flush=True)
+time.sleep(3600)
+`, tmp.dir]);
+    const churn = [0, 1].map((k) => spawn('python3', ['-c', `
+import os, socket, sys
+i = 0
+while True:
+    p = '%s/c${k}-%d' % (sys.argv[1], i % 50); i += 1
+    s = socket.socket(socket.AF_UNIX); s.bind(p); s.listen(); s.close(); os.unlink(p)
+`, tmp.dir]));
+    try {
+      await new Promise((r) => held.stdout!.once('data', r));
+      const sockets = Array.from({ length: COUNT }, (_, j) => [`${tmp.dir}/k${j}`]);
+      let missed = 0;
+      for (let read = 0; read < 100; read++) {
+        const table = ListenerTable.read(sockets);
+        missed += sockets.filter((spellings) => table.pidFor(spellings, 0) !== held.pid).length;
+      }
+      expect(missed).toBe(0);
+    } finally {
+      for (const c of [held, ...churn]) c.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it("gives no PID for a root socket file that a user's forged /proc/net/unix line points at a root process", async () => {
     const stale = `${tmp.dir}/stale`;
@@ -97,6 +131,6 @@ describe('ListenerTable', () => {
     execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, mine]); // as if the user had made them
     forger = await FakeHost.start(user, [{ path: forged, stall: true }]);
     expect(readFileSync('/proc/net/unix', 'latin1')).toContain(`\n${forgedLine}\n`);
-    expect(ListenerTable.read([stale]).pidFor([stale], 0)).toBeUndefined();
+    expect(ListenerTable.read([[stale]]).pidFor([stale], 0)).toBeUndefined();
   });
 });
