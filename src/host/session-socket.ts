@@ -112,8 +112,7 @@ export class SessionSocket {
     } catch {
       st = undefined;
     }
-    // A non-socket may have been given the deleted socket's inode number.
-    const ours = st !== undefined && st.isSocket() && st.ino === this.ino;
+    const ours = isSocketOf(st, this.ino);
     if (st && !ours && st.isSocket()) return false; // another host owns this name now
     const path = locate();
     if (ours && path === this.path) return false;
@@ -148,12 +147,16 @@ export class SessionSocket {
  * the process (nothing can reach it).
  */
 function closeIfOurs(server: Server | undefined, path: string, inode: number): void {
-  let ours = false;
+  let st: Stats | undefined;
   try {
-    const st = statSync(path);
-    ours = st.isSocket() && st.ino === inode;
+    st = statSync(path);
   } catch {
     // Deleted: not ours either.
   }
-  if (ours) server?.close();
+  if (isSocketOf(st, inode)) server?.close();
+}
+
+/** Whether `st` is the socket of inode `inode` (a non-socket may have been given a deleted socket's inode number). */
+function isSocketOf(st: Stats | undefined, inode: number): boolean {
+  return st !== undefined && st.isSocket() && st.ino === inode;
 }

@@ -1,8 +1,9 @@
 // A private socket directory and helpers to run the real atsr in it, with
 // or without a terminal.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { HOST_SPEC_ENV } from '../../src/host/host-spec.js';
+import { processIds } from '../../src/processes.js';
 import { atsrCommand, privateTempDir } from './atsr-bin.js';
 import { PtyRun } from './pty-harness.js';
 
@@ -53,9 +54,8 @@ export function killListedHosts(wheres: string[][], env: NodeJS.ProcessEnv): num
  * that a test's log shows when a listing missed a live host.
  */
 export function killUnlistedHosts(dir: string, listed: readonly number[], test: string): void {
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || listed.includes(pid)) continue;
+  for (const pid of processIds()) {
+    if (listed.includes(pid)) continue;
     let socketPath: unknown;
     try {
       const spec = readFileSync(`/proc/${pid}/environ`, 'latin1')
