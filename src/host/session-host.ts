@@ -5,7 +5,6 @@
 // relay-client.ts) and the socket's upkeep have files of their own.
 import { userInfo } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
-import type { Socket } from 'node:net';
 import { statusFromExit } from '../cli/exit-codes.js';
 import { Diagnostics } from '../log/diagnostics.js';
 import { FrameType, ProtocolError, type Frame } from '../protocol/frames.js';
@@ -16,7 +15,7 @@ import { PtyProcess } from '../pty/pty-process.js';
 import { pointAgentLink, removeAgentLink } from './agent-link.js';
 import { BYE_TIMEOUT_MS } from './client-handshake.js';
 import { type AttachedClient, ClientConnection } from './client-connection.js';
-import { readClient } from './client-reader.js';
+import { type AcceptedHandle, readClient } from './client-reader.js';
 import { DrawnSizes } from './drawn-sizes.js';
 import { FrontClient, type FrontSession } from './front-client.js';
 import { hostNative } from './host-native.js';
@@ -204,14 +203,9 @@ export class SessionHost implements FrontSession, RelaySession {
     return this.spec.attachTimeoutMs || ATTACH_TIMEOUT_MS; // a spec from before the limit has none
   }
 
-  private accept(accepted: Socket): void {
-    if (this.pendingCount() >= MAX_PENDING_CONNECTIONS) {
-      this.diag.log(1, `session ${this.spec.name}: ${MAX_PENDING_CONNECTIONS} connections have not attached yet; closing a new one`);
-      accepted.destroy();
-      return;
-    }
-    const limitMs = this.attachLimitMs;
+  private accept(accepted: AcceptedHandle): void {
     // Each chunk is valid only during the call: what is kept is copied on the way.
+    // (Nothing is read before the next turn of the event loop, by when `c` is set.)
     const socket = readClient(accepted, (chunk) => {
       try {
         for (const f of c.decode(chunk)) this.onFrame(c, f);
@@ -221,6 +215,12 @@ export class SessionHost implements FrontSession, RelaySession {
         c.drop();
       }
     });
+    if (this.pendingCount() >= MAX_PENDING_CONNECTIONS) {
+      this.diag.log(1, `session ${this.spec.name}: ${MAX_PENDING_CONNECTIONS} connections have not attached yet; closing a new one`);
+      socket.destroy();
+      return;
+    }
+    const limitMs = this.attachLimitMs;
     const c = new ClientConnection(socket, limitMs);
     this.clients.add(c);
     c.setDeadline(limitMs, () => {

@@ -2,8 +2,9 @@
 // name end with one session), stale sockets replaced under a lock, and
 // recreated when a /tmp cleaner deletes it under a live session.
 import { chmodSync, closeSync, openSync, rmSync, statSync, type Stats } from 'node:fs';
-import { type Server, type Socket, connect, createServer } from 'node:net';
+import { type Server, connect, createServer } from 'node:net';
 import { staleLockPath } from '../session/internal-names.js';
+import { type AcceptedHandle, takeConnections } from './client-reader.js';
 
 export type ClaimResult = 'listening' | 'exists';
 
@@ -29,7 +30,7 @@ export class SessionSocket {
 
   constructor(
     private where: string,
-    private readonly onConnection: (socket: Socket) => void,
+    private readonly onConnection: (handle: AcceptedHandle) => void,
   ) {}
 
   /** Where the socket is now: it moves when its directory had to be made elsewhere. */
@@ -58,10 +59,11 @@ export class SessionSocket {
 
   private tryListen(): Promise<NodeJS.ErrnoException | undefined> {
     return new Promise((resolve) => {
-      // Paused: the host reopens each connection to read it its own way (client-reader.ts).
-      const server = createServer({ pauseOnConnect: true }, this.onConnection);
+      const server = createServer();
       server.once('error', (err: NodeJS.ErrnoException) => resolve(err));
       server.listen(this.path, () => {
+        // Before any connection is accepted: those come from the event loop, after this callback's tick.
+        takeConnections(server, this.onConnection);
         chmodSync(this.path, 0o600);
         this.ino = statSync(this.path).ino;
         this.server = server;

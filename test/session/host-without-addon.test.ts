@@ -1,7 +1,6 @@
 // A session host whose host-native.node is missing (or does not load) does
-// without it and loses nothing: it reads its fronts through 'data' events
-// where it would reopen them on a shared buffer (src/host/client-reader.ts),
-// and sends output in frames where it would write it through. The built
+// without it and loses nothing: it sends output in frames where it would
+// write it through, and writes input into the pty through Node. The built
 // files are copied without the addon, and the host's memory map shows that
 // it was not loaded. Its socket checks are made in JavaScript.
 import { spawnSync } from 'node:child_process';
