@@ -25,7 +25,7 @@ import { PtyInput } from './pty-input.js';
 import { CTRL_L, signalRedraw } from './redraw-signal.js';
 import { RelayClient, type RelaySession } from './relay-client.js';
 import { EXIT_LINGER_MINUTES, SessionLifecycle } from './session-lifecycle.js';
-import { SessionSocket } from './session-socket.js';
+import { type ClaimResult, SessionSocket } from './session-socket.js';
 import { SocketKeeper } from './socket-keeper.js';
 import { UtmpRecorder, findUtempter } from './utmp-recorder.js';
 
@@ -105,7 +105,13 @@ export class SessionHost implements FrontSession, RelaySession {
 
   /** Claims the socket, starts the command, and reports on `report`. */
   async start(report: (r: HostReady) => void): Promise<void> {
-    const claimed = await this.socket.claim();
+    let claimed: ClaimResult;
+    try {
+      claimed = await this.socket.claim();
+    } catch (err) {
+      report({ ok: false, exists: false, message: `cannot listen on ${this.socket.path}: ${(err as Error).message}` });
+      process.exit(1);
+    }
     if (claimed === 'exists') {
       report({ ok: false, exists: true, message: `session ${this.spec.name} exists` });
       process.exit(0);

@@ -63,7 +63,12 @@ export class SessionSocket {
       server.once('error', (err: NodeJS.ErrnoException) => resolve(err));
       server.listen(this.path, () => {
         // Before any connection is accepted: those come from the event loop, after this callback's tick.
-        takeConnections(server, this.onConnection);
+        try {
+          takeConnections(server, this.onConnection);
+        } catch (err) {
+          server.close();
+          return resolve(err as NodeJS.ErrnoException);
+        }
         chmodSync(this.path, 0o600);
         this.ino = statSync(this.path).ino;
         this.server = server;

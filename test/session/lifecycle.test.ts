@@ -1,7 +1,10 @@
 // Orphan timeout, `kill PID` of a host, and a socket deleted under a live host.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { HOST_ROLE_ARG, HOST_SPEC_ENV, type HostSpec } from '../../src/host/host-spec.js';
+import { atsrCommand } from '../support/atsr-bin.js';
 import { isAlive, waitUntil } from '../support/atsr-sandbox.js';
 import { useSandbox } from '../support/use-sandbox.js';
 
@@ -23,6 +26,18 @@ function runs(pid: number): boolean {
 }
 
 describe('lifecycle', () => {
+  it('a host that cannot listen says why on its readiness line, and exits', () => {
+    const socketPath = join(box().dir, 'no-such-dir', 'nl1');
+    const spec: HostSpec = {
+      name: 'nl1', socketPath, socketDirs: { candidates: [], fallbacks: [] }, command: ['true'], cwd: '/', bufferSize: 4096,
+      orphanMinutes: 0, rows: 24, cols: 80, agentLink: '', diagLevel: 0, diagFile: '', attachTimeoutMs: 10_000, holdForCreator: false,
+    };
+    const [file, ...args] = atsrCommand();
+    const run = spawnSync(file!, [...args, HOST_ROLE_ARG, 'nl1'], { env: { ...process.env, [HOST_SPEC_ENV]: JSON.stringify(spec) }, encoding: 'utf8', timeout: 20_000 });
+    expect(run.status).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual({ ok: false, exists: false, message: `cannot listen on ${socketPath}: listen EACCES: permission denied ${socketPath}` }); // libuv reports a missing directory so
+  });
+
   it('-x hangs the command up after the timeout with no read-write client, then removes the socket', async () => {
     const mark = `${box().dir}/hup`;
     // 0.02 minutes = 1.2 s.
