@@ -2,7 +2,8 @@
 // (the tests run as root). Each has a fresh private home under /tmp and is
 // deleted, with its home, by remove().
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { processIds } from '../../src/processes.js';
 import { atsrCommand } from './atsr-bin.js';
 import type { RunResult } from './atsr-sandbox.js';
 import { PtyRun } from './pty-harness.js';
@@ -30,16 +31,13 @@ export class ThrowawayUser {
 
   /** The processes running as this user (each one started by a test). */
   pids(): number[] {
-    return readdirSync('/proc')
-      .filter((e) => /^\d+$/.test(e))
-      .filter((e) => {
-        try {
-          return /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${e}/status`, 'utf8'))?.[1] === String(this.uid);
-        } catch {
-          return false; // ended meanwhile
-        }
-      })
-      .map(Number);
+    return processIds().filter((pid) => {
+      try {
+        return /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] === String(this.uid);
+      } catch {
+        return false; // ended meanwhile
+      }
+    });
   }
 
   /** The argv prefix that runs a command as this user, with only this user's groups. */
