@@ -5,5 +5,5 @@ import type { InstallLog } from './install-log.js';
 export interface Change {
   /** What it does, in one line. */
   readonly summary: string;
-  apply(log: InstallLog): void;
+  apply(log: InstallLog): void | Promise<void>;
 }

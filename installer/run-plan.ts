@@ -31,7 +31,7 @@ export async function runPlan(plan: Plan, log: InstallLog, p: Prompter, opts: { 
   for (const n of plan.notes) log.add('note', '-', { text: n });
   try {
     for (const c of plan.changes) {
-      c.apply(log);
+      await c.apply(log);
       log.flush(); // as each change is made: a run killed mid-way leaves a log of what it did
       out(`  done: ${c.summary}\n`);
     }

@@ -5,10 +5,9 @@
 // a PID a session claims (docs/security.md); then install.log is kept,
 // listing what is left, so a later run can finish. bin/rezumable becomes a
 // stub that runs its command: a user's .profile that execs it still logs in.
-import { realpathSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { renameSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectSessions, type ListedSession } from '../src/list/list-sessions.js';
-import { ListenerTable } from '../src/list/listeners.js';
 import { terminalSafe } from '../src/list/terminal-safe.js';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
@@ -41,12 +40,14 @@ function removeDirIfEmpty(dir: string): void {
 
 const sessionText = (s: ListedSession): string => terminalSafe(`${s.name} (${s.pid === null ? 'no listening process found' : `pid ${s.pid}`}, ${s.owner})`);
 
-/** The PID the kernel shows listening on each session's socket now (a PID seen before the confirmation may be reused since). */
-function listenersNow(runRoot: string, sessions: ListedSession[]): (number | undefined)[] {
-  const real = exists(runRoot) ? realpathSync(runRoot) : runRoot;
-  const spellings = sessions.map((s) => [s.socket, real + s.socket.slice(runRoot.length)]);
-  const table = ListenerTable.read(spellings);
-  return sessions.map((s, i) => table.pidFor(spellings[i]!, s.uid));
+/**
+ * The PID the kernel shows listening on each session's socket now, by a new
+ * listing (a PID seen before the confirmation may be reused since, and the
+ * session may have ended).
+ */
+async function listenersNow(runRoot: string, sessions: ListedSession[]): Promise<(number | undefined)[]> {
+  const { sessions: now } = await collectSessions([{ kind: 'shared', root: runRoot }]);
+  return sessions.map((s) => now.find((n) => n.socket === s.socket && n.uid === s.uid)?.pid ?? undefined);
 }
 
 function waitUntilGone(pids: number[]): void {
@@ -57,10 +58,10 @@ function waitUntilGone(pids: number[]): void {
 function killSessions(runRoot: string, sessions: ListedSession[]): Change {
   return {
     summary: `end ${sessions.length} running session(s), each by the process listening on its socket: ${sessions.map(sessionText).join(', ')}`,
-    apply(log) {
+    async apply(log) {
       const ended: number[] = [];
       const notEnded = (s: ListedSession, why: string): void => void process.stdout.write(`  not ended: ${terminalSafe(`${s.name} (${s.owner}): ${why}`)}\n`);
-      listenersNow(runRoot, sessions).forEach((pid, i) => {
+      (await listenersNow(runRoot, sessions)).forEach((pid, i) => {
         const s = sessions[i]!;
         if (pid === undefined) return notEnded(s, `no process of ${s.owner} certainly listens on its socket`);
         // One process may listen on several sockets: it is signalled once, and may be gone by its next socket.

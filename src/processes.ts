@@ -1,5 +1,5 @@
 // What the kernel says about processes: which exist, from /proc and signal 0.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 
 /** Every process ID in /proc now (the list may be stale by the time it is used). */
 export function processIds(): number[] {
@@ -41,5 +41,14 @@ export function parentPid(pid: number): number {
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
   } catch {
     return 0;
+  }
+}
+
+/** The uid that owns `pid` (its /proc entry's owner), or undefined if it is gone. */
+export function processOwner(pid: number): number | undefined {
+  try {
+    return statSync(`/proc/${pid}`).uid;
+  } catch {
+    return undefined;
   }
 }

@@ -34,15 +34,23 @@
  * the frame path filled a pooled frame and wrote it through an immediate
  * and Writable's machinery (docs/benchmarks.md, "Output written through").
  *
+ * peerPid(fd): the PID the kernel recorded for the peer of a connected
+ * Unix socket (SO_PEERCRED): for a connection to a listening socket, the
+ * process that called listen(); 0 if it is in no PID namespace of ours, -1
+ * if the kernel has none. Which process listens on a session's socket
+ * (src/list/list-sessions.ts), where /proc/net/unix could be forged.
+ *
  * watchSocket(socket, ino, dirs, ms, onChange) and unwatchSocket(): the
  * host's periodic socket check done by a libuv timer, which wakes the
  * JavaScript only when something changed (src/host/socket-watch.c).
  */
+#define _GNU_SOURCE /* struct ucred */
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <node_api.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "socket-watch.h"
@@ -67,6 +75,22 @@ static napi_value dup_fd(napi_env env, napi_callback_info info) {
 		return NULL;
 	}
 	napi_create_int32(env, fcntl(fd, F_DUPFD_CLOEXEC, 0), &result);
+	return result;
+}
+
+static napi_value peer_pid(napi_env env, napi_callback_info info) {
+	size_t argc = 1;
+	napi_value arg, result;
+	int32_t fd = -1;
+	if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok || argc < 1 ||
+	    napi_get_value_int32(env, arg, &fd) != napi_ok || fd < 0) {
+		napi_throw_type_error(env, NULL, "peerPid(fd): fd must be a descriptor number");
+		return NULL;
+	}
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	int ok = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && len == sizeof cred;
+	napi_create_int32(env, ok ? cred.pid : -1, &result);
 	return result;
 }
 
@@ -163,6 +187,8 @@ NAPI_MODULE_INIT() {
 	napi_set_named_property(env, exports, "trim", fn);
 	napi_create_function(env, "dup", NAPI_AUTO_LENGTH, dup_fd, NULL, &fn);
 	napi_set_named_property(env, exports, "dup", fn);
+	napi_create_function(env, "peerPid", NAPI_AUTO_LENGTH, peer_pid, NULL, &fn);
+	napi_set_named_property(env, exports, "peerPid", fn);
 	napi_create_function(env, "readOn", NAPI_AUTO_LENGTH, read_on, NULL, &fn);
 	napi_set_named_property(env, exports, "readOn", fn);
 	napi_create_function(env, "write", NAPI_AUTO_LENGTH, write_fd, NULL, &fn);

@@ -1,5 +1,6 @@
 // host-native.node (src/host/host-native.c), loaded once, when first needed:
-// the host's malloc_trim and dup, which Node does not offer, and its
+// the host's malloc_trim and dup, and the listing's SO_PEERCRED, which Node
+// does not offer, and its
 // read-on loop, output written through and input written into the pty,
 // which fs.readSync, Writable and fs.writeSync make costly, and its socket
 // watch, which in JavaScript was nearly all of an idle host's CPU. Undefined where
@@ -12,6 +13,8 @@ export interface HostNative {
   trim(): boolean;
   /** A close-on-exec duplicate of `fd`, or -1. */
   dup(fd: number): number;
+  /** The kernel's PID of a connected Unix socket's peer (SO_PEERCRED; for a listener, who called listen()); 0 outside our PID namespace, -1 if none. */
+  peerPid(fd: number): number;
   /** Reads `fd` into `buf` from `at` while `full` bytes fit before `end` and each read was full; the bytes read. */
   readOn(fd: number, buf: Buffer, at: number, end: number, full: number): number;
   /** One write(2) of the whole of `buf` to `fd`: the bytes written, or -errno (-EAGAIN when it is full). */

@@ -8,7 +8,7 @@ import type { Stats } from 'node:fs';
 import { DirHandle, type PinnedEntry } from '../session/dir-handle.js';
 import { removeStaleSocket } from '../session/stale-socket.js';
 import type { SessionStatus } from '../protocol/messages.js';
-import { ListenerTable } from './listeners.js';
+import { processOwner } from '../processes.js';
 import { type Answer, mapLimited, parallelQueries, queryStatus } from './status-query.js';
 import { ansiCQuoted, hasUnsafe, terminalSafe, terminalSafeJson } from './terminal-safe.js';
 import { userNames } from './user-names.js';
@@ -29,19 +29,9 @@ export type AnsweredSession = KernelFacts & StatusFields & { problem?: undefined
 export type SilentSession = KernelFacts & { problem: string };
 export type ListedSession = AnsweredSession | SilentSession;
 
-/** A socket directory held open, with the ways its path may have been written when a host bound there. */
+/** A socket directory held open. */
 class HeldDir {
-  readonly owner: number;
-  private readonly spellings: string[];
-
-  constructor(readonly handle: DirHandle) {
-    this.owner = handle.stat().uid;
-    this.spellings = [...new Set([handle.path, handle.realPath()])];
-  }
-
-  socketPaths(name: string): string[] {
-    return this.spellings.map((d) => `${d}/${name}`);
-  }
+  constructor(readonly handle: DirHandle) {}
 
   socketNames(): string[] {
     return this.handle.names().filter((n) => {
@@ -105,6 +95,8 @@ interface Probe {
   name: string;
   socket: Stats;
   answer: Answer;
+  /** The kernel's PID for the socket's listener, unchecked (see listenerPid). */
+  listener: number | undefined;
 }
 
 /** Pins the socket, checks it is one, asks it; undefined if it vanished or is not a socket now. */
@@ -118,10 +110,22 @@ async function probe(dir: HeldDir, name: string): Promise<Probe | undefined> {
   try {
     const socket = pinned.stat();
     if (!socket.isSocket()) return undefined;
-    return { dir, name, socket, answer: await queryStatus(pinned) };
+    return { dir, name, socket, ...(await queryStatus(pinned)) };
   } finally {
     pinned.close();
   }
+}
+
+/**
+ * The process listening on the probed socket, as the kernel recorded it when
+ * listen() was called (SO_PEERCRED), if it is owned by the socket file's
+ * owner and is not PID 0, 1 or this process; else null. Never from the
+ * session's answer, nor from /proc/net/unix, whose lines a user can forge
+ * with a newline in a bound path (docs/security.md).
+ */
+function listenerPid(p: Probe): number | null {
+  const pid = p.listener;
+  return pid !== undefined && pid > 1 && pid !== process.pid && processOwner(pid) === p.socket.uid ? pid : null;
 }
 
 function byAge(a: ListedSession, b: ListedSession): number {
@@ -140,14 +144,13 @@ export async function collectSessions(
   const dirs = openSources(sources, me, problems);
   try {
     const found = dirs.flatMap((dir) => dir.socketNames().map((name) => ({ dir, name })));
-    const listeners = ListenerTable.read(found.map((f) => f.dir.socketPaths(f.name)));
     const probes = (await mapLimited(found, parallelQueries(), (f) => probe(f.dir, f.name))).filter((p) => p !== undefined);
     const live = probes.filter((p) => p.answer.kind !== 'refused' || !removeStaleSocket(p.dir.handle, p.name, p.socket, me));
     const names = userNames(live.map((p) => p.socket.uid));
     const sessions = live.map((p): ListedSession => {
       const who = {
         name: p.name,
-        pid: listeners.pidFor(p.dir.socketPaths(p.name), p.socket.uid) ?? null,
+        pid: listenerPid(p),
         owner: names.get(p.socket.uid)!,
         uid: p.socket.uid,
       };

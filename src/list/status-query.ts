@@ -1,7 +1,10 @@
 // Asks one session host for its status, through the socket's pinned inode
-// (so the socket connected to is the one checked), within a time limit.
+// (so the socket connected to is the one checked), within a time limit; and
+// the kernel, which process listens on it.
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { socketDescriptor } from '../host/client-reader.js';
+import { hostNative } from '../host/host-native.js';
 import type { PinnedEntry } from '../session/dir-handle.js';
 import { FrameDecoder, FrameType } from '../protocol/frames.js';
 import { type SessionStatus, decodeStatus, encodeJson } from '../protocol/messages.js';
@@ -14,17 +17,33 @@ export type Answer =
   | { kind: 'refused' }
   | { kind: 'silent'; why: string };
 
-export function queryStatus(socket: PinnedEntry, timeoutMs = QUERY_TIMEOUT_MS): Promise<Answer> {
+export interface Queried {
+  answer: Answer;
+  /**
+   * The PID the kernel gives for the socket's listener (SO_PEERCRED of the
+   * connection: who called listen() on it), whatever the answer; undefined
+   * when the connection failed or host-native.node is missing.
+   */
+  listener: number | undefined;
+}
+
+export function queryStatus(socket: PinnedEntry, timeoutMs = QUERY_TIMEOUT_MS): Promise<Queried> {
   return new Promise((resolve) => {
     const sock = connect(socket.procPath);
     const decoder = new FrameDecoder();
-    const done = (a: Answer): void => {
+    let listener: number | undefined;
+    const done = (answer: Answer): void => {
       clearTimeout(timer);
       sock.destroy();
-      resolve(a);
+      resolve({ answer, listener });
     };
     const timer = setTimeout(() => done({ kind: 'silent', why: `no answer within ${timeoutMs / 1000} s` }), timeoutMs);
-    sock.once('connect', () => sock.write(encodeJson(FrameType.statusQuery, {})));
+    sock.once('connect', () => {
+      const fd = socketDescriptor(sock);
+      const pid = fd >= 0 ? hostNative()?.peerPid(fd) : undefined;
+      listener = pid !== undefined && pid >= 0 ? pid : undefined;
+      sock.write(encodeJson(FrameType.statusQuery, {}));
+    });
     sock.on('data', (chunk: Buffer) => {
       try {
         const f = decoder.push(chunk).find((x) => x.type === FrameType.status);

@@ -12,7 +12,6 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readlinkSync,
   rmdirSync,
   unlinkSync,
   type Stats,
@@ -97,11 +96,6 @@ export class DirHandle {
    */
   pinChild(name: string): PinnedEntry {
     return new PinnedEntry(openSync(this.at(name), O_PATH | constants.O_NOFOLLOW), `${this.path}/${name}`);
-  }
-
-  /** Where the kernel says this directory is now. */
-  realPath(): string {
-    return readlinkSync(`/proc/self/fd/${this.fd}`);
   }
 
   names(): string[] {
