@@ -128,6 +128,54 @@ function listenerPid(p: Probe): number | null {
   return pid !== undefined && pid > 1 && pid !== process.pid && processOwner(pid) === p.socket.uid ? pid : null;
 }
 
+/** How long a claimed string is shown: a user's host may answer with a megabyte of anything, for each of thousands of sessions. */
+const MAX_CLAIM_CHARS = 256;
+/** A claimed command's words together (a real one is the argv a user typed; `ps` cuts long ones too). */
+const MAX_COMMAND_CHARS = 4096;
+/** What a cut string ends with. */
+const CUT = '…';
+
+function bounded(text: string, max: number): string {
+  return text.length <= max ? text : text.slice(0, max) + CUT;
+}
+
+function boundedWords(words: string[], max: number): string[] {
+  const shown: string[] = [];
+  let left = max;
+  for (const w of words) {
+    if (w.length > left) {
+      shown.push(w.slice(0, left) + CUT);
+      break;
+    }
+    shown.push(w);
+    left -= w.length;
+  }
+  return shown;
+}
+
+/**
+ * The status fields a session's answer may set in the listing: those a host
+ * sends and no others (an answer's `problem` would pass for the listing's
+ * own), its strings bounded. Its `name`, `pid`, `owner` and `uid` are the
+ * kernel's (KernelFacts).
+ */
+function shownClaims(st: SessionStatus): StatusFields {
+  return {
+    ...(typeof st.v === 'number' ? { v: st.v } : {}),
+    command: boundedWords(st.command, MAX_COMMAND_CHARS),
+    createdAt: bounded(st.createdAt, MAX_CLAIM_CHARS),
+    attached: st.attached,
+    viewers: st.viewers,
+    detachedSince: st.detachedSince === null ? null : bounded(st.detachedSince, MAX_CLAIM_CHARS),
+    clientAddr: bounded(st.clientAddr, MAX_CLAIM_CHARS),
+    exited: st.exited,
+    exitStatus: st.exitStatus,
+    out: st.out,
+    in: st.in,
+    bufferSize: st.bufferSize,
+  };
+}
+
 function byAge(a: ListedSession, b: ListedSession): number {
   if (a.problem === undefined && b.problem === undefined) return a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name);
   if (a.problem === undefined) return -1;
@@ -158,8 +206,7 @@ export async function collectSessions(
       if (p.answer.kind !== 'status') {
         return { ...who, problem: p.answer.kind === 'refused' ? 'no host (stale socket, not removed)' : p.answer.why, socket };
       }
-      const { name: _name, pid: _pid, owner: _owner, uid: _uid, ...claims } = p.answer.status;
-      return { ...who, ...claims, socket };
+      return { ...who, ...shownClaims(p.answer.status), socket };
     });
     return { sessions: sessions.sort(byAge), problems };
   } finally {

@@ -107,6 +107,35 @@ describe('root listing a shared root', () => {
 });
 
 describe('atsr -l at scale', () => {
+  it("shows a session's status fields and no others, each bounded: a flood of claims neither floods nor crashes root's listing", async () => {
+    const mine = user.privateDir(`${root}/${user.uid}`);
+    const words = ['a'.repeat(3000), 'b'.repeat(3000), 'c'];
+    // (A status frame may hold 1 MiB; the fake host takes its claims as one argument, at most 128 KiB.) DEL is
+    // sent raw in JSON and shown escaped, 4 characters each: unbounded, 200 such sessions made one row 400 MB.
+    const flood = statusClaims({ clientAddr: '\x7f'.repeat(100_000), command: words, problem: 'no host (stale socket, not removed)', extra: 'x' });
+    const host = await FakeHost.start(user, [{ path: `${mine}/flood`, claims: flood }]);
+    try {
+      const json = await box().run(['-g', root, '-l', '--json']);
+      expect(json.code).toBe(0);
+      const utf8 = (latin1: string): string => Buffer.from(latin1, 'latin1').toString('utf8');
+      const listed = (JSON.parse(utf8(json.stdout)) as Array<Record<string, unknown>>).find((s) => s.name === 'flood')!;
+      expect(listed.clientAddr).toBe(`${'\x7f'.repeat(256)}…`);
+      expect(listed.command).toEqual([words[0], `${'b'.repeat(4096 - 3000)}…`]);
+      expect(Object.keys(listed).sort()).toEqual(
+        ['attached', 'bufferSize', 'clientAddr', 'command', 'createdAt', 'detachedSince', 'exitStatus', 'exited', 'in', 'name', 'out', 'owner', 'pid', 'socket', 'uid', 'viewers'],
+      );
+      const text = await box().run(['-g', root, '-l']);
+      expect(text.code).toBe(0);
+      const line = utf8(text.stdout).split('\n').find((l) => l.startsWith('  flood '))!;
+      expect(line).toContain(`${'\\x7f'.repeat(256)}…`);
+      expect(line).not.toContain('stale socket');
+      expect(line.length).toBeLessThan(8000);
+    } finally {
+      await host.stop();
+      rmSync(mine, { recursive: true, force: true });
+    }
+  });
+
   it('lists 1,000 sessions, and 5 that never answer as such, in under 5 s', async () => {
     mkdirSync(box().sockets, { mode: 0o700 });
     const names = Array.from({ length: 1005 }, (_, i) => `s${String(i).padStart(4, '0')}`);
