@@ -1,8 +1,11 @@
 // One installer at a time per prefix and per sshd config: two at once wrote
 // the AcceptEnv block twice. A lock is a file created with O_EXCL (which
 // never follows a symlink) holding the holder's PID; one whose holder is
-// gone is taken over. Locks live in /run/lock (else the temp directory),
-// never beside the admin's files, and are removed when the run ends.
+// gone is taken over. Root's locks live in /run, where no user can put
+// anything; others' in /run/lock (else the temp directory): never beside the
+// admin's files, and removed when the run ends. (Root's were in /run/lock,
+// which is 1777: a user's directory at a lock's predictable name made every
+// install and uninstall fail with EISDIR.)
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { InstallError, InstallExit } from './errors.js';
 import { processAlive } from '../src/processes.js';
 
-const LOCK_DIR = existsSync('/run/lock') ? '/run/lock' : tmpdir();
+const LOCK_DIR = process.getuid?.() === 0 && existsSync('/run') ? '/run' : existsSync('/run/lock') ? '/run/lock' : tmpdir();
 
 export class InstallLock {
   private readonly held: string[] = [];

@@ -3,10 +3,11 @@
 // the uninstall that restores the file byte for byte, and which sshd is
 // reloaded: the system's (its config bound over /etc/ssh in a private mount
 // namespace, a stand-in systemctl), a private `sshd -f FILE`, or none.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isAlive, waitUntil } from '../support/atsr-sandbox.js';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADDED_LINES, InstallSandbox, installerBin } from './installer-harness.js';
 import { ThrowawayUser } from '../support/fake-hosts.js';
@@ -24,7 +25,12 @@ let user: ThrowawayUser | undefined;
 beforeAll(async () => {
   await installerBin();
 }, 180_000);
-afterEach(() => sandbox?.remove());
+/** Files a test put where the installer's locks go. */
+const plantedLocks: string[] = [];
+afterEach(() => {
+  sandbox?.remove();
+  for (const f of plantedLocks.splice(0)) rmSync(f, { recursive: true, force: true });
+});
 afterAll(() => user?.remove());
 
 function sshdAccepts(config: string): string[] {
@@ -263,6 +269,26 @@ describe('sshd_config', () => {
     const third = await sandbox.run(sandbox.installArgs('--accept-env'));
     expect(third.status).toBe(0);
     expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN + ADDED_LINES);
+  });
+
+  it("a user's files and directories at the lock names in /run/lock (1777) block no install or uninstall", async () => {
+    sandbox = new InstallSandbox(PLAIN);
+    user ??= ThrowawayUser.create();
+    const lockName = (what: string): string => `/run/lock/atsr-install.${createHash('sha256').update(resolve(what)).digest('hex').slice(0, 16)}.lock`;
+    for (const [what, kind] of [[sandbox.prefix, 'dir'], [sandbox.sshdConfig, 'file']] as const) {
+      const planted = lockName(what);
+      if (kind === 'dir') mkdirSync(planted);
+      else writeFileSync(planted, '1\n'); // PID 1 lives
+      execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, planted]); // as if the user had made it
+      plantedLocks.push(planted);
+    }
+    const install = await sandbox.run(sandbox.installArgs('--accept-env'));
+    expect(install.stderr).not.toContain('install-atsr:');
+    expect(install.status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN + ADDED_LINES);
+    const uninstall = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--yes']);
+    expect(uninstall.status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN);
   });
 
   it('an install killed right after its sshd edit: the next run records the lines, and the uninstall puts the file back byte for byte', async () => {
