@@ -55,12 +55,18 @@ function waitUntilGone(pids: number[]): void {
   while (pids.some(processAlive) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
 }
 
-function killSessions(runRoot: string, sessions: ListedSession[]): Change {
+/** Socket roots with a session --kill-sessions could not end: kept, and the install log with them. */
+type NotEndedRoots = Set<string>;
+
+function killSessions(runRoot: string, sessions: ListedSession[], notEndedRoots: NotEndedRoots): Change {
   return {
     summary: `end ${sessions.length} running session(s), each by the process listening on its socket: ${sessions.map(sessionText).join(', ')}`,
     async apply(log) {
       const ended: number[] = [];
-      const notEnded = (s: ListedSession, why: string): void => void process.stdout.write(`  not ended: ${terminalSafe(`${s.name} (${s.owner}): ${why}`)}\n`);
+      const notEnded = (s: ListedSession, why: string): void => {
+        notEndedRoots.add(runRoot);
+        process.stdout.write(`  not ended: ${terminalSafe(`${s.name} (${s.owner}): ${why}`)}\n`);
+      };
       (await listenersNow(runRoot, sessions)).forEach((pid, i) => {
         const s = sessions[i]!;
         if (pid === undefined) return notEnded(s, `no process of ${s.owner} certainly listens on its socket`);
@@ -111,10 +117,31 @@ function keepLogFor(logFile: string, left: LogEntry[]): Change {
   };
 }
 
-function removeSocketRoot(runRoot: string): Change {
+/**
+ * The install log removed, or, when --kill-sessions left a session running
+ * (its socket root is kept), rewritten to list what is left, as keepLogFor.
+ */
+function removeLog(logFile: string, entries: LogEntry[], kept: string[], notEndedRoots: NotEndedRoots): Change {
+  return {
+    summary: `remove ${logFile}`,
+    apply(log) {
+      if (notEndedRoots.size === 0) return void rmSync(logFile, { force: true });
+      const left = [...kept, ...notEndedRoots];
+      const holdsLeft = (dir: string): boolean => left.some((k) => k === dir || k.startsWith(`${dir}/`));
+      keepLogFor(logFile, entries.filter((e) => e.kind === 'created-dir' && holdsLeft(e.path))).apply(log);
+      process.stdout.write(`  kept ${logFile}, listing what is left: run --uninstall --kill-sessions again to finish\n`);
+    },
+  };
+}
+
+function removeSocketRoot(runRoot: string, notEndedRoots: NotEndedRoots): Change {
   return {
     summary: `remove ${runRoot} (the socket root)`,
     apply() {
+      if (notEndedRoots.has(runRoot)) {
+        process.stdout.write(`  kept ${runRoot}: a session in it was not ended (see above)\n`);
+        return;
+      }
       const problem = removeTree(runRoot);
       if (problem) process.stdout.write(`  kept part of ${runRoot}: ${terminalSafe(problem)}\n`);
     },
@@ -156,11 +183,12 @@ export async function uninstall(opts: InstallerOptions, p: Prompter, lock: Insta
   const changes: Change[] = [];
   const notes: string[] = [];
   const keptRoots: string[] = [];
+  const notEndedRoots: NotEndedRoots = new Set();
   for (const runRoot of socketRoots) {
     const { sessions } = await collectSessions([{ kind: 'shared', root: runRoot }]);
     if (sessions.length === 0) continue;
     if (opts.killSessions) {
-      changes.push(killSessions(runRoot, sessions));
+      changes.push(killSessions(runRoot, sessions, notEndedRoots));
       continue;
     }
     keptRoots.push(runRoot);
@@ -190,10 +218,15 @@ export async function uninstall(opts: InstallerOptions, p: Prompter, lock: Insta
   // What stays: a live session's socket root, and the login wrapper users' .profile files may exec.
   const kept = [...keptRoots, ...(files.includes(rezumable) ? [rezumable] : [])];
   const holdsKept = (dir: string): boolean => kept.some((k) => k === dir || k.startsWith(`${dir}/`));
-  changes.push(keepRunRoot ? keepLogFor(logFile, entries.filter((e) => e.kind === 'created-dir' && holdsKept(e.path))) : { summary: `remove ${logFile}`, apply: () => rmSync(logFile, { force: true }) });
+  changes.push(keepRunRoot ? keepLogFor(logFile, entries.filter((e) => e.kind === 'created-dir' && holdsKept(e.path))) : removeLog(logFile, entries, kept, notEndedRoots));
   for (const e of entries) {
     if (e.kind !== 'created-dir' || holdsKept(e.path)) continue;
-    changes.push(socketRoots.includes(e.path) ? removeSocketRoot(e.path) : { summary: `remove the directory ${e.path} (if empty)`, apply: () => removeDirIfEmpty(e.path) });
+    const holdsNotEnded = (): boolean => [...notEndedRoots].some((r) => r.startsWith(`${e.path}/`));
+    changes.push(
+      socketRoots.includes(e.path)
+        ? removeSocketRoot(e.path, notEndedRoots)
+        : { summary: `remove the directory ${e.path} (if empty)`, apply: () => (holdsNotEnded() ? undefined : removeDirIfEmpty(e.path)) },
+    );
   }
   if (files.includes(rezumable)) {
     notes.push(

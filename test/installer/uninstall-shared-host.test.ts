@@ -3,7 +3,7 @@
 // --kill-sessions signals only the process the kernel shows listening on a
 // socket, never a PID that a session claims.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { INSTALLER, InstallSandbox, installerBin, type Result } from './installer-harness.js';
@@ -55,6 +55,35 @@ const ATTEMPTS = 3;
 const TROUBLE = /install-atsr:|internal error|\n\s+at |Terminated/;
 
 describe('uninstall on a shared host', () => {
+  it('--kill-sessions keeps the socket root and the log, listing it, while a session could not be ended; a later run finishes', async () => {
+    const runRoot = await install();
+    const mine = user.privateDir(join(runRoot, String(user.uid)));
+    // A socket file of the user's whose listener is a root process: no PID of the user's is certain, so nothing is signalled.
+    victim = spawn('python3', ['-c', `import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); print('up', flush=True)
+while True:
+    c, _ = s.accept(); c.close()`, `${mine}/stuck`]);
+    await new Promise((r) => victim!.stdout!.once('data', r));
+    chownSync(`${mine}/stuck`, user.uid, user.gid);
+
+    const u = await uninstall('--kill-sessions');
+    expect(u.stderr).not.toMatch(TROUBLE);
+    expect(u.status).toBe(0);
+    expect(u.stdout).toContain(`  not ended: stuck (${user.name}): no process of ${user.name} certainly listens on its socket\n`);
+    expect(u.stdout).toContain(`  kept ${runRoot}: a session in it was not ended (see above)\n`);
+    expect(u.stdout).toContain(`  kept ${join(sandbox!.prefix, 'install.log')}, listing what is left: run --uninstall --kill-sessions again to finish\n`);
+    expect(isAlive(victim.pid!)).toBe(true);
+    expect(existsSync(`${mine}/stuck`)).toBe(true);
+    expect(readFileSync(join(sandbox!.prefix, 'install.log'), 'utf8')).toContain(runRoot);
+
+    victim.kill('SIGKILL');
+    await new Promise((r) => victim!.once('exit', r));
+    const again = await uninstall('--kill-sessions');
+    expect(again.stderr).not.toMatch(TROUBLE);
+    expect(again.status).toBe(0);
+    expect(readdirSync(sandbox!.prefix)).toEqual(['bin']);
+  });
+
   it(`deletes nothing of root's when a user swaps their socket directory for a symlink during it (${ATTEMPTS} attempts)`, async () => {
     let deleted = 0;
     for (let i = 0; i < ATTEMPTS; i++) {
