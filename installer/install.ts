@@ -9,6 +9,7 @@ import { blockingDirectory, exists, installFile, installSymlink, installText, ma
 import { hostFindings } from './host-checks.js';
 import { InstallLog, readInstallLog } from './install-log.js';
 import type { InstallLock } from './install-lock.js';
+import { MAX_ORPHAN_MINUTES } from '../src/cli/options.js';
 import { DEFAULT_PREFIX, type InstallerOptions, parseMinutes, prefixProblem } from './options.js';
 import type { Prompter } from './prompter.js';
 import { oldSocketRootPlan } from './old-socket-root.js';
@@ -62,7 +63,7 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
     const initial = String(orphanMinutesOf(kept) ?? DEFAULT_ORPHAN_MINUTES);
     const answer = await p.input(
       { message: 'Minutes a session may stay with no client before its command is hung up (0 = never)', flag: '--orphan-timeout', initial },
-      (v) => (parseMinutes(v) === undefined ? 'whole minutes, 0 or more' : undefined),
+      (v) => (parseMinutes(v) === undefined ? `whole minutes, 0 to ${MAX_ORPHAN_MINUTES}` : undefined),
     );
     orphanMinutes = parseMinutes(answer);
   }

@@ -2,6 +2,7 @@
 // flag; a flag given answers its question, so the wizard asks only the rest.
 import { Command, CommanderError, Option } from 'commander';
 import { InstallError, InstallExit } from './errors.js';
+import { MAX_ORPHAN_MINUTES } from '../src/cli/options.js';
 
 export const DEFAULT_PREFIX = '/usr/local/atsr';
 export const DEFAULT_SSHD_CONFIG = '/etc/ssh/sshd_config';
@@ -33,8 +34,10 @@ export function prefixProblem(prefix: string): string | undefined {
   return undefined;
 }
 
+/** Whole minutes, 0 to atsr's -x bound (a year), or undefined. */
 export function parseMinutes(value: string): number | undefined {
-  return /^\d+$/.test(value.trim()) ? Number(value.trim()) : undefined;
+  const v = value.trim();
+  return /^\d+$/.test(v) && Number(v) <= MAX_ORPHAN_MINUTES ? Number(v) : undefined;
 }
 
 function program(): Command {
@@ -79,7 +82,9 @@ export function parseInstallerArgs(args: string[]): ParsedArgs {
   let orphanTimeout: number | undefined;
   if (typeof o.orphanTimeout === 'string') {
     orphanTimeout = parseMinutes(o.orphanTimeout);
-    if (orphanTimeout === undefined) throw new InstallError(`--orphan-timeout takes whole minutes (0 = never), not '${o.orphanTimeout}'`, InstallExit.usage);
+    if (orphanTimeout === undefined) {
+      throw new InstallError(`--orphan-timeout takes whole minutes, 0 (never) to ${MAX_ORPHAN_MINUTES} (a year), not '${o.orphanTimeout}'`, InstallExit.usage);
+    }
   }
   if (o.killSessions === true && o.uninstall !== true) throw new InstallError('--kill-sessions goes with --uninstall', InstallExit.usage);
   return {

@@ -9,6 +9,8 @@ import { REDRAW_METHODS, type RedrawChoice, isRedrawChoice } from '../front/redr
 import { VERSION } from '../version.js';
 
 export const MAX_BUFFER_SIZE = 524288;
+/** -x at most a year (366 days): beyond that the number is a typo (an installer once wrote 1e+23). */
+export const MAX_ORPHAN_MINUTES = 527_040;
 export const DEFAULT_BUFFER_SIZE = 262144;
 
 export type Action = 'attach' | 'attach-or-create' | 'create' | 'create-detached' | 'list';
@@ -128,7 +130,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ParseResul
   if (o.x !== undefined) {
     // Fractions are accepted (tests use seconds-scale timeouts).
     const x = String(o.x);
-    if (!/^\d+(\.\d+)?$/.test(x)) throw new AtsrError(`-x takes minutes, a number of 0 or more, not '${x}'`, ExitCode.usage);
+    if (!/^\d+(\.\d+)?$/.test(x) || Number(x) > MAX_ORPHAN_MINUTES) {
+      throw new AtsrError(`-x takes minutes, a number from 0 to ${MAX_ORPHAN_MINUTES} (a year), not '${x}'`, ExitCode.usage);
+    }
     orphanMinutes = Number(x);
   }
   const redraw = o.R === undefined ? 'auto' : String(o.R);

@@ -12,6 +12,8 @@ import { SessionHangup } from './hangup.js';
  */
 export const EXIT_LINGER_MINUTES = 10;
 
+/** The longest delay Node's setTimeout keeps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long the last frames get to flush before the host exits. */
 const FLUSH_LIMIT_MS = 1000;
 
@@ -60,10 +62,17 @@ export class SessionLifecycle {
     this.clearOrphanTimer();
     const minutes = this.orphanMinutes > 0 ? this.orphanMinutes : fallbackMinutes;
     if (minutes <= 0) return;
-    this.orphanTimer = setTimeout(() => {
-      this.diag.log(1, `session ${this.name}: no client for ${minutes} min; ending it`);
-      this.terminate('orphaned');
-    }, minutes * 60_000);
+    const deadline = Date.now() + minutes * 60_000;
+    const wait = (): void => {
+      const left = deadline - Date.now();
+      // Node fires a timer of more than 2^31-1 ms (24.8 days) after 1 ms: a longer wait is made of shorter ones.
+      if (left > 0) this.orphanTimer = setTimeout(wait, Math.min(left, MAX_TIMER_MS));
+      else {
+        this.diag.log(1, `session ${this.name}: no client for ${minutes} min; ending it`);
+        this.terminate('orphaned');
+      }
+    };
+    wait();
   }
 
   clearOrphanTimer(): void {

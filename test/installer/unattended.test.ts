@@ -102,7 +102,11 @@ describe('unattended install', () => {
     );
     const badFlag = await sandbox.run(['--orphan-timeout', 'soon']);
     expect(badFlag.status).toBe(2);
-    expect(badFlag.stderr).toContain("install-atsr: --orphan-timeout takes whole minutes (0 = never), not 'soon'\n");
+    expect(badFlag.stderr).toContain("install-atsr: --orphan-timeout takes whole minutes, 0 (never) to 527040 (a year), not 'soon'\n");
+    // Past the bound it was once written as 1e+23, which atsr -x refused: every resumable login failed.
+    const huge = await sandbox.run(['--orphan-timeout', '100000000000000000000000']);
+    expect(huge.status).toBe(2);
+    expect(huge.stderr).toContain("install-atsr: --orphan-timeout takes whole minutes, 0 (never) to 527040 (a year), not '100000000000000000000000'\n");
     expect(sandbox.systemState()).toEqual(before);
   });
 

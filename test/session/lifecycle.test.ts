@@ -26,6 +26,16 @@ function runs(pid: number): boolean {
 }
 
 describe('lifecycle', () => {
+  it('-x longer than Node keeps a timer (24.8 days) does not end the session at once', async () => {
+    // 43,200 minutes (30 days) as one setTimeout fired after 1 ms: the session ended as it was made.
+    expect((await box().atsr(['-x', '43200', '-n', 'x30', 'sleep', '600'])).code).toBe(0);
+    const { pid } = await box().session('x30');
+    const started = Date.now();
+    await waitUntil('a second has passed', () => Date.now() - started > 1000);
+    expect(isAlive(pid)).toBe(true);
+    expect((await box().session('x30')).command).toEqual(['sleep', '600']);
+  });
+
   it('a host that cannot listen says why on its readiness line, and exits', () => {
     const socketPath = join(box().dir, 'no-such-dir', 'nl1');
     const spec: HostSpec = {
