@@ -94,25 +94,47 @@ export function blockChange(plan: Exclude<AcceptEnvPlan, { kind: 'covered' }>, c
   };
 }
 
+/** atsr's block in `text`, in whichever line ending it was written with (an admin's later lines may use the other). */
+function blockIn(text: string, settings: readonly string[]): string | undefined {
+  return [atsrBlock(settings, lineEndingOf(text)), atsrBlock(settings, '\n'), atsrBlock(settings, '\r\n')].find((b) => text.includes(b));
+}
+
+/** What to tell the admin when atsr's lines are no longer there as written: the file is left alone. */
+function notFound(path: string, settings: readonly string[], backup?: string): string {
+  return (
+    `NOT changed ${path}: atsr's lines (${quoted(settings)}, under '# Added by atsr') are not in it as they were written, ` +
+    `so nothing was taken out; remove what is left of them yourself` +
+    (backup ? ` (the file as it was before the install is ${backup}, kept)` : '')
+  );
+}
+
 /** Undoes a logged sshd change; returns what was done, for the report. */
 export function revertSshdChange(entry: LogEntry): string {
-  if (entry.kind === 'sshd-dropin-written') {
-    rmSync(entry.path, { force: true });
-    return `removed ${entry.path}`;
-  }
-  const backup = entry.details.backup ?? '';
+  const settings = settingsOf(entry);
   const current = readIfExists(entry.path);
   if (current === undefined) return `${entry.path} is gone; nothing to remove`;
-  let done: string;
+  if (entry.kind === 'sshd-dropin-written') {
+    if (current === atsrBlock(settings)) {
+      rmSync(entry.path, { force: true });
+      return `removed ${entry.path}`;
+    }
+    // The admin added to atsr's file: their lines stay.
+    const block = blockIn(current, settings);
+    if (block === undefined) return notFound(entry.path, settings);
+    rewrite(entry.path, current.replace(block, ''));
+    return `removed the atsr lines from ${entry.path} (lines added since the install are kept)`;
+  }
+  const backup = entry.details.backup ?? '';
   if (exists(backup) && sha256Of(entry.path) === entry.details.sha256) {
     // Untouched since the install: the backup is the exact original.
     rewrite(entry.path, readIfExists(backup)!);
-    done = `restored ${entry.path} from ${backup}`;
-  } else {
-    // Edited since: take out only the lines atsr added.
-    rewrite(entry.path, current.replace(atsrBlock(settingsOf(entry), lineEndingOf(current)), ''));
-    done = `removed the atsr lines from ${entry.path} (it was edited since the install, so the backup was not used)`;
+    rmSync(backup, { force: true });
+    return `restored ${entry.path} from ${backup}`;
   }
+  // Edited since: take out only the lines atsr added, if they are still there as written.
+  const block = blockIn(current, settings);
+  if (block === undefined) return notFound(entry.path, settings, exists(backup) ? backup : undefined);
+  rewrite(entry.path, current.replace(block, ''));
   rmSync(backup, { force: true });
-  return done;
+  return `removed the atsr lines from ${entry.path} (it was edited since the install, so the backup was not used)`;
 }

@@ -410,6 +410,46 @@ describe('sshd_config', () => {
     expect(sandbox.systemctlCalls()).toBe(''); // no sshd reads the file: the system's is not asked
   });
 
+  it("uninstall after the admin added a line to atsr's drop-in: takes out atsr's lines, keeps the admin's", async () => {
+    sandbox = new InstallSandbox(DEBIAN_INCLUDE, { hostKey: true });
+    mkdirSync(sandbox.dropInDir);
+    expect((await sandbox.runAsSystemSshd(sandbox.systemInstallArgs('--accept-env', '--no-restart-sshd'))).status).toBe(0);
+    const dropIn = join(sandbox.dropInDir, 'atsr.conf');
+    writeFileSync(dropIn, `${readFileSync(dropIn, 'utf8')}MaxSessions 4\n`);
+    const u = await sandbox.runAsSystemSshd(['--uninstall', '--prefix', sandbox.prefix, '--no-restart-sshd', '--yes']);
+    expect(u.status).toBe(0);
+    // The installer runs where /etc/ssh is the sandbox's (runAsSystemSshd).
+    expect(u.stdout).toContain('  removed the atsr lines from /etc/ssh/sshd_config.d/atsr.conf (lines added since the install are kept)\n');
+    expect(readFileSync(dropIn, 'utf8')).toBe('MaxSessions 4\n');
+  });
+
+  it("uninstall after the admin changed atsr's own lines: says they were not taken out, changes nothing, keeps the backup", async () => {
+    sandbox = new InstallSandbox(PLAIN);
+    expect((await sandbox.run(sandbox.installArgs('--accept-env'))).status).toBe(0);
+    // The marker comment deleted: the block is no longer there as written.
+    const edited = readFileSync(sandbox.sshdConfig, 'utf8').replace(/^# Added by atsr.*\n/m, '');
+    writeFileSync(sandbox.sshdConfig, edited);
+    const u = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--yes']);
+    expect(u.status).toBe(0);
+    const backup = `${sandbox.sshdConfig}.before-atsr`;
+    expect(u.stdout).toContain(
+      `  NOT changed ${sandbox.sshdConfig}: atsr's lines ('AcceptEnv ATSR_ID', under '# Added by atsr') are not in it as they were written, ` +
+        `so nothing was taken out; remove what is left of them yourself (the file as it was before the install is ${backup}, kept)\n`,
+    );
+    expect(u.stdout).not.toContain('removed the atsr lines');
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(edited);
+    expect(readFileSync(backup, 'utf8')).toBe(PLAIN);
+  });
+
+  it('uninstall after the admin appended a CRLF line to an LF file: still finds and takes out the atsr lines', async () => {
+    sandbox = new InstallSandbox(PLAIN);
+    expect((await sandbox.run(sandbox.installArgs('--accept-env'))).status).toBe(0);
+    writeFileSync(sandbox.sshdConfig, `${readFileSync(sandbox.sshdConfig, 'utf8')}Banner none\r\n`);
+    const u = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--yes']);
+    expect(u.status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(`${PLAIN}Banner none\r\n`);
+  });
+
   it('uninstall after the admin edited the file: takes out only the two atsr lines', async () => {
     sandbox = new InstallSandbox(WITH_MATCH);
     expect((await sandbox.run(sandbox.installArgs('--accept-env'))).status).toBe(0);
