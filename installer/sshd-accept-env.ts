@@ -6,6 +6,7 @@
 // and, if chosen, server-to-client keepalives, each part under its marker
 // comment; it is placed, checked, logged and undone as one unit.
 import { basename, dirname, isAbsolute, join } from 'node:path';
+import { readIfExists } from './files.js';
 
 export const ACCEPT_ENV_LINE = 'AcceptEnv ATSR_ID';
 export const MARKER_LINE = '# Added by atsr: lets the session ID of the atsr resume client through (one exact name, no wildcard).';
@@ -70,13 +71,28 @@ export function keepaliveFor(path: string, sshdT: string, written: ReadonlySet<s
 }
 export const DROP_IN_NAME = 'atsr.conf';
 
+/** The settings of a file that is exactly atsr's block (as a drop-in is written), else undefined. */
+function atsrSettingsOf(text: string): string[] | undefined {
+  const settings = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  return settings.length > 0 && text === atsrBlock(settings) ? settings : undefined;
+}
+
 /** sshd resolves relative Include paths against /etc/ssh. */
 const SSHD_CONFIG_DIR = '/etc/ssh';
 
 export type AcceptEnvPlan =
   | { kind: 'covered'; why: string; /** A warning when what covers ATSR_ID is a wildcard. */ wildcard?: string }
   | { kind: 'edit-main'; path: string; settings: readonly string[]; before: string; after: string; preview: string }
-  | { kind: 'drop-in'; path: string; settings: readonly string[]; content: string; includedBy: string; preview: string };
+  | {
+      kind: 'drop-in';
+      path: string;
+      settings: readonly string[];
+      content: string;
+      /** The file as the plan found it (atsr's own block from an earlier run), or undefined: none was there. */
+      existing: string | undefined;
+      includedBy: string;
+      preview: string;
+    };
 
 /** Whether an sshd pattern (`*`, `?`) matches the name. */
 export function sshdPatternMatches(pattern: string, name: string): boolean {
@@ -151,15 +167,21 @@ export function acceptEnvCoverage(path: string, accepted: readonly string[]): Ex
  */
 export function placeBlock(path: string, text: string, useDropIn: boolean, settings: readonly string[]): Exclude<AcceptEnvPlan, { kind: 'covered' }> {
   const dropIn = useDropIn ? dropInFor(text) : undefined;
-  if (dropIn !== undefined) {
-    const content = atsrBlock(settings); // a new file of atsr's own: LF
+  const existing = dropIn === undefined ? undefined : readIfExists(dropIn.path);
+  const earlier = existing === undefined ? [] : atsrSettingsOf(existing);
+  // A drop-in of that name that is not atsr's own block is the admin's: it is left alone, and the block goes into the main file.
+  if (dropIn !== undefined && earlier !== undefined) {
+    // An earlier run's block: its lines are kept beside the new ones.
+    const merged = [...new Set([...earlier, ...settings])];
+    const content = atsrBlock(merged); // a file of atsr's own: LF
     return {
       kind: 'drop-in',
       path: dropIn.path,
-      settings,
+      settings: merged,
       content,
+      existing,
       includedBy: dropIn.includedBy,
-      preview: `${dropIn.path} (new file, read by '${dropIn.includedBy}' in ${path}):\n${content.split('\n').slice(0, -1).map((l) => `+ ${l}\n`).join('')}`,
+      preview: `${dropIn.path} (${existing === undefined ? 'new file' : "atsr's file, rewritten"}, read by '${dropIn.includedBy}' in ${path}):\n${content.split('\n').slice(0, -1).map((l) => `+ ${l}\n`).join('')}`,
     };
   }
   const eol = lineEndingOf(text);

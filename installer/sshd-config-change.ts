@@ -48,11 +48,19 @@ function rejected(configPath: string, settings: readonly string[], why: string, 
   );
 }
 
+/** The file must be as the plan saw it: an edit made while the run waited for its confirmation would be lost. */
+function unchangedSincePlan(path: string, planned: string | undefined): void {
+  if (readIfExists(path) !== planned) {
+    throw new InstallError(`${path} changed after the plan was made; nothing was written to it. Run the installer again`, InstallExit.failed);
+  }
+}
+
 export function blockChange(plan: Exclude<AcceptEnvPlan, { kind: 'covered' }>, configPath: string, sshd: string): Change {
   if (plan.kind === 'edit-main') {
     return {
       summary: `add ${quoted(plan.settings)} to ${plan.path} (backup beside it, checked with sshd -t)`,
       apply(log: InstallLog): void {
+        unchangedSincePlan(plan.path, plan.before);
         const backup = backupName(plan.path);
         copyFileSync(plan.path, backup);
         try {
@@ -72,8 +80,9 @@ export function blockChange(plan: Exclude<AcceptEnvPlan, { kind: 'covered' }>, c
     };
   }
   return {
-    summary: `write ${plan.path} with ${quoted(plan.settings)} (included by ${configPath}, checked with sshd -t)`,
+    summary: `${plan.existing === undefined ? 'write' : 'rewrite'} ${plan.path} with ${quoted(plan.settings)} (included by ${configPath}, checked with sshd -t)`,
     apply(log: InstallLog): void {
+      unchangedSincePlan(plan.path, plan.existing);
       const dir = dirname(plan.path);
       const dirExisted = exists(dir);
       if (!dirExisted) {
@@ -84,9 +93,10 @@ export function blockChange(plan: Exclude<AcceptEnvPlan, { kind: 'covered' }>, c
       chmodSync(plan.path, 0o644);
       const why = sshdRejects(sshd, configPath);
       if (why !== undefined) {
-        rmSync(plan.path);
+        if (plan.existing === undefined) rmSync(plan.path);
+        else writeFileSync(plan.path, plan.existing);
         if (!dirExisted) rmdirSync(dir);
-        throw rejected(configPath, plan.settings, why, `${plan.path} was removed again`);
+        throw rejected(configPath, plan.settings, why, plan.existing === undefined ? `${plan.path} was removed again` : `${plan.path} was put back as it was`);
       }
       if (!dirExisted) log.add('created-dir', dir, { mode: '755' });
       log.add('sshd-dropin-written', plan.path, logSettings(plan.settings));

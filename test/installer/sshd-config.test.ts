@@ -211,6 +211,31 @@ describe('sshd_config', () => {
     expect(sandbox.systemctlCalls()).toBe('show --property=LoadState --value ssh.service\nreload ssh.service\n'.repeat(2));
   });
 
+  it("an admin's own sshd_config.d/atsr.conf is left alone: the lines go into the main file", async () => {
+    sandbox = new InstallSandbox(DEBIAN_INCLUDE, { hostKey: true });
+    mkdirSync(sandbox.dropInDir);
+    const theirs = 'PermitRootLogin no\nMaxAuthTries 3\n';
+    writeFileSync(join(sandbox.dropInDir, 'atsr.conf'), theirs);
+    const r = await sandbox.runAsSystemSshd(sandbox.systemInstallArgs('--accept-env', '--no-keepalive', '--no-restart-sshd'));
+    expect(r.stderr).not.toContain('install-atsr:');
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(sandbox.dropInDir, 'atsr.conf'), 'utf8')).toBe(theirs);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(DEBIAN_INCLUDE + ADDED_LINES);
+  });
+
+  it("a second install into atsr's drop-in keeps the first one's lines beside its own", async () => {
+    sandbox = new InstallSandbox(DEBIAN_INCLUDE, { hostKey: true });
+    mkdirSync(sandbox.dropInDir);
+    const dropIn = join(sandbox.dropInDir, 'atsr.conf');
+    expect((await sandbox.runAsSystemSshd(sandbox.systemInstallArgs('--no-accept-env', '--keepalive', '--no-restart-sshd'))).status).toBe(0);
+    const first = readFileSync(dropIn, 'utf8');
+    expect(first).toMatch(/^ClientAliveInterval /m);
+    const second = await sandbox.runAsSystemSshd(sandbox.systemInstallArgs('--accept-env', '--no-restart-sshd'));
+    expect(second.stderr).not.toContain('install-atsr:');
+    expect(second.status).toBe(0);
+    expect(readFileSync(dropIn, 'utf8')).toBe(ADDED_LINES + first);
+  });
+
   it('with AcceptEnv LANG LC_*: still adds exactly ATSR_ID, never a wildcard', async () => {
     sandbox = new InstallSandbox(WITH_LANG);
     const r = await sandbox.run(sandbox.installArgs('--accept-env'));

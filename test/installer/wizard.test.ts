@@ -1,7 +1,7 @@
 // The wizard on a real pty, driven the way an admin would: every question
 // answered; "no" at Proceed; Ctrl-C mid-way; the license declined. Only
 // the first one may change anything.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADDED_LINES, InstallSandbox, installerBin } from './installer-harness.js';
@@ -85,6 +85,22 @@ describe('wizard', () => {
     expect(run.text()).toContain('install-atsr: not confirmed; nothing was changed\r\n');
     expect(sandbox.systemState()).toEqual(before);
     expect(sandbox.systemctlCalls()).toBe('show --property=LoadState --value ssh.service\n');
+  });
+
+  it('an edit the admin makes while the wizard waits at Proceed is kept: the run stops, nothing written to the file', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    const run = sandbox.wizard(['--accept-license', '--sshd-config', sandbox.sshdConfig, '--accept-env', '--no-keepalive', '--no-restart-sshd']);
+    await answer(run, [
+      ['Install directory', `${sandbox.prefix}\r`],
+      ['Minutes a session may stay', '\r'],
+    ]);
+    await run.waitFor('Proceed?', 20_000);
+    const edited = `${CONFIG}PermitRootLogin no\n`;
+    writeFileSync(sandbox.sshdConfig, edited);
+    run.write('y\r');
+    expect((await run.exit(30_000)).exitCode).toBe(1);
+    expect(run.text()).toContain(`install-atsr: ${sandbox.sshdConfig} changed after the plan was made; nothing was written to it. Run the installer again`);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(edited);
   });
 
   it('changes nothing on Ctrl-C', async () => {
