@@ -59,9 +59,11 @@ static void restore(void) {
   tty_raw = 0;
 }
 
-/* Writes all of buf to a blocking descriptor. */
+/* Writes all of buf to a blocking descriptor; a quit signal ends the wait
+ * (a terminal that is not read must not keep the relay from ending). */
 static int write_all(int fd, const unsigned char *buf, size_t len) {
   while (len > 0) {
+    if (quit_signal) return -1;
     ssize_t n = write(fd, buf, len);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -252,9 +254,13 @@ void relay_set_handlers(void) {
   struct sigaction sa = {0};
   sa.sa_handler = on_winch;
   sigaction(SIGWINCH, &sa, NULL);
+  /* Raw mode turns the terminal's own ^C and ^\ into bytes for the session;
+   * these come from kill(1) or timeout(1), and end the relay as SIGTERM does. */
   sa.sa_handler = on_quit;
   sigaction(SIGHUP, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGQUIT, &sa, NULL);
 }
 
 /*
@@ -314,6 +320,11 @@ int relay_session(int sock, const unsigned char *attach, size_t attach_len, stru
     }
   }
   close(sock);
+  if (quit_signal && tty_raw) {
+    /* Now, not after the output drains: a terminal nobody reads never drains. */
+    tcsetattr(0, TCSANOW, &saved_tty);
+    tty_raw = 0;
+  }
   restore();
   if (quit_signal) {
     signal(quit_signal, SIG_DFL);

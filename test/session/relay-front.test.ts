@@ -56,6 +56,24 @@ describe('the relay front', () => {
     expect(s.exited).toBe(false);
   });
 
+  it.each(['SIGINT', 'SIGQUIT'] as const)('ended by %s (kill, not a key: raw mode makes keys bytes), restores the terminal and leaves the session running', async (signal) => {
+    const name = `r-${signal}`;
+    expect((await box().atsr(['-n', name, ...ECHO_LOOP])).code).toBe(0);
+    const script = '"$@" -u "$SOCKETS" -a -R none "$NAME"; echo "status $?"; stty -a';
+    const run = new PtyRun(['sh', '-c', script, 'sh', ...atsrCommand()], { env: box().env({ SOCKETS: box().sockets, NAME: name }) });
+    await run.waitFor('ready');
+    const relay = Number(readFileSync(`/proc/${run.pid}/task/${run.pid}/children`, 'utf8').trim());
+    // -R none: the native entry's fast attach, the same relay loop (src/relay/relay-loop.c) in dist/atsr.
+    expect(readlinkSync(`/proc/${relay}/exe`)).toBe(join(ROOT, 'dist/atsr'));
+    process.kill(relay, signal);
+    await run.waitFor('status ');
+    expect((await run.exit()).exitCode).toBe(0);
+    expect(run.text()).toContain(`status ${128 + (signal === 'SIGINT' ? 2 : 3)}`);
+    expect(run.text()).toMatch(/ icanon /); // the terminal is cooked again (raw would show -icanon)
+    expect(run.text()).toMatch(/ echo /);
+    await waitUntil('detached', async () => !(await box().session(name)).attached);
+  });
+
   it('gives way to the TypeScript front for an older host (ATSR_FRONT_PROTOCOL=1), which still works', async () => {
     const a = box().attach(['-c', 'r4', ...ECHO_LOOP], { env: box().env({ ATSR_FRONT_PROTOCOL: '1' }) });
     await a.waitFor('ready');
