@@ -31,7 +31,7 @@
 #define MAX_SOCKET_PATH_BYTES 107
 
 /* The relay's own handlers, put back as they were before the fallback's exec. */
-static const int HANDLED[] = {SIGPIPE, SIGWINCH, SIGHUP, SIGTERM};
+static const int HANDLED[] = {SIGPIPE, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT};
 #define HANDLED_COUNT (sizeof HANDLED / sizeof HANDLED[0])
 static struct sigaction saved_actions[HANDLED_COUNT];
 static sigset_t saved_mask;
