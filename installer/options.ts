@@ -79,6 +79,9 @@ export function parseInstallerArgs(args: string[]): ParsedArgs {
   const prefix = typeof o.prefix === 'string' ? o.prefix.replace(/(.)\/+$/, '$1') : undefined;
   const problem = prefix === undefined ? undefined : prefixProblem(prefix);
   if (problem) throw new InstallError(problem, InstallExit.usage);
+  // The installer runs in makeself's temporary directory: a relative path would name a file there.
+  const sshdConfig = String(o.sshdConfig);
+  if (!sshdConfig.startsWith('/')) throw new InstallError(`--sshd-config takes an absolute path, not '${sshdConfig}'`, InstallExit.usage);
   let orphanTimeout: number | undefined;
   if (typeof o.orphanTimeout === 'string') {
     orphanTimeout = parseMinutes(o.orphanTimeout);
@@ -99,7 +102,7 @@ export function parseInstallerArgs(args: string[]): ParsedArgs {
       orphanTimeout,
       yes: o.yes === true,
       dryRun: o.dryRun === true,
-      sshdConfig: String(o.sshdConfig),
+      sshdConfig,
       uninstall: o.uninstall === true,
       killSessions: o.killSessions === true,
     },

@@ -2,7 +2,7 @@
 // shows the file and where the line goes, and why it is safe), whether to add
 // server-to-client keepalives where the admin set none, and whether to reload
 // sshd afterwards. Both go into one atsr block, changed as one unit.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
@@ -47,7 +47,13 @@ export async function chooseSshdChanges(
 ): Promise<SshdChoices> {
   const cfg = opts.sshdConfig;
   if (process.getuid?.() !== 0) return none(`not root: ${cfg} is left alone (as root, add '${ACCEPT_ENV_LINE}' to it)`);
-  if (!existsSync(cfg)) return none(`${cfg} does not exist: sshd_config is left alone (see --sshd-config)`);
+  if (!existsSync(cfg)) {
+    const asked = [opts.acceptEnv === true ? '--accept-env' : '', opts.keepalive === true ? '--keepalive' : ''].filter((f) => f !== '');
+    if (asked.length > 0) throw new InstallError(`${cfg} does not exist, so ${asked.join(' and ')} cannot change it: name sshd's config with --sshd-config PATH`, InstallExit.usage);
+    return none(`${cfg} does not exist: sshd_config is left alone (see --sshd-config)`);
+  }
+  // Edited by writing a new file and renaming it over: a device (--sshd-config /dev/null) or a FIFO would be replaced.
+  if (!statSync(cfg).isFile()) throw new InstallError(`${cfg} is not a regular file: name sshd's config with --sshd-config PATH`, InstallExit.usage);
   const sshd = findExecutable('sshd');
   if (!sshd) return none(`sshd was not found: ${cfg} is left alone`);
 

@@ -86,6 +86,28 @@ describe('unattended install', () => {
     expect(sandbox.systemctlCalls()).toBe('show --property=LoadState --value ssh.service\n');
   });
 
+  it('refuses an sshd config it cannot edit for what was asked: relative, missing, or not a regular file; changes nothing', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    const before = sandbox.systemState();
+    const args = (cfg: string): string[] => ['--accept-license', '--prefix', sandbox.prefix, '--sshd-config', cfg, '--accept-env', '--no-keepalive', '--no-restart-sshd', '--yes'];
+    // Relative: it named a file in makeself's temporary directory, and the run went on without sshd's config.
+    const relative = await sandbox.run(args('ssh/sshd_config'));
+    expect(relative.status).toBe(2);
+    expect(relative.stderr).toContain("install-atsr: --sshd-config takes an absolute path, not 'ssh/sshd_config'\n");
+    const typo = `${sandbox.sshdConfig}-typo`;
+    const missing = await sandbox.run(args(typo));
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain(`install-atsr: ${typo} does not exist, so --accept-env cannot change it: name sshd's config with --sshd-config PATH\n`);
+    // A character device, as /dev/null: it was replaced by a regular file.
+    const device = join(sandbox.dir, 'null');
+    expect(spawnSync('mknod', [device, 'c', '1', '3']).status).toBe(0);
+    const notFile = await sandbox.run(args(device));
+    expect(notFile.status).toBe(2);
+    expect(notFile.stderr).toContain(`install-atsr: ${device} is not a regular file: name sshd's config with --sshd-config PATH\n`);
+    expect(lstatSync(device).isCharacterDevice()).toBe(true);
+    expect(sandbox.systemState()).toEqual(before);
+  });
+
   it('fails with the flag to pass when an answer is missing, and changes nothing', async () => {
     sandbox = new InstallSandbox(CONFIG);
     const before = sandbox.systemState();
