@@ -1,7 +1,7 @@
 // File work under the prefix. Everything is written to a temporary name in
 // the same directory and renamed over the target, so a running session's
 // executable is never modified in place and a reader never sees half a file.
-import { accessSync, chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { InstallLog } from './install-log.js';
@@ -62,15 +62,16 @@ export function installSymlink(linkTarget: string, path: string, log: InstallLog
   if (!existed) log.add('linked', path, { to: linkTarget });
 }
 
-/** The directory that keeps this process from creating or changing `path` (its nearest existing ancestor, or itself), if any. */
-export function blockingDirectory(path: string): string | undefined {
+/** Why this process cannot create or change the directory `path` (seen at its nearest existing ancestor, or itself), if it cannot. */
+export function directoryBlocked(path: string): string | undefined {
   let dir = path;
   while (!exists(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  if (!statSync(dir).isDirectory()) return `${dir} is not a directory`;
   try {
     accessSync(dir, constants.W_OK);
     return undefined;
   } catch {
-    return dir;
+    return `${dir} is not writable by uid ${process.getuid?.()}`;
   }
 }
 

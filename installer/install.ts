@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
-import { blockingDirectory, exists, installFile, installSymlink, installText, makeDirs, readIfExists } from './files.js';
+import { directoryBlocked, exists, installFile, installSymlink, installText, makeDirs, readIfExists } from './files.js';
 import { hostFindings } from './host-checks.js';
 import { InstallLog, readInstallLog } from './install-log.js';
 import type { InstallLock } from './install-lock.js';
@@ -35,10 +35,11 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
   const prefix =
     opts.prefix ??
     (p.interactive ? await p.input({ message: 'Install directory', flag: '--prefix', initial: DEFAULT_PREFIX }, prefixProblem) : DEFAULT_PREFIX);
-  const blocked = [prefix, join(prefix, 'bin')].map(blockingDirectory).find((d) => d !== undefined);
+  // Before any change (the sshd edit comes first): a prefix that cannot be made fails here.
+  const blocked = [prefix, join(prefix, 'bin')].map(directoryBlocked).find((d) => d !== undefined);
   if (blocked !== undefined) {
     throw new InstallError(
-      `cannot install into ${prefix}: ${blocked} is not writable by uid ${process.getuid?.()}. Run the installer as root, or pass --prefix with a directory you own; nothing was changed`,
+      `cannot install into ${prefix}: ${blocked}. Run the installer as root, or pass --prefix with a directory you own; nothing was changed`,
       InstallExit.failed,
     );
   }

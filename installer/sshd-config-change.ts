@@ -2,7 +2,7 @@
 // validate with `sshd -t -f`, and put the original back byte for byte if sshd
 // rejects it. The log names the lines the block holds, so the uninstall takes
 // out exactly those; a log from before keepalives names none: AcceptEnv alone.
-import { chmodSync, copyFileSync, mkdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
@@ -11,13 +11,15 @@ import type { InstallLog, LogEntry } from './install-log.js';
 import { ACCEPT_ENV_LINE, type AcceptEnvPlan, atsrBlock, lineEndingOf, quoted } from './sshd-accept-env.js';
 import { sshdRejects } from './sshd-check.js';
 
-/** Replaces the file's contents atomically, keeping its mode (and a symlink to it a symlink). */
+/** Replaces the file's contents atomically, keeping its mode, owner and group (and a symlink to it a symlink). */
 function rewrite(path: string, text: string): void {
   const target = realpathSync(path);
   const temp = `${target}.atsr-new-${process.pid}`;
   try {
     writeFileSync(temp, text);
-    chmodSync(temp, statSync(target).mode & 0o7777);
+    const st = statSync(target);
+    chownSync(temp, st.uid, st.gid);
+    chmodSync(temp, st.mode & 0o7777);
     renameSync(temp, target);
   } catch (err) {
     rmSync(temp, { force: true });

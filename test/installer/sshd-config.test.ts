@@ -5,7 +5,7 @@
 // namespace, a stand-in systemctl), a private `sshd -f FILE`, or none.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isAlive, waitUntil } from '../support/atsr-sandbox.js';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -412,6 +412,22 @@ describe('sshd_config', () => {
     expect(r.stderr).toContain('Bad configuration option: NoSuchOption');
     expect(r.stderr).not.toContain('privilege separation');
     expect(sandbox.systemState()).toEqual(before);
+  });
+
+  it("the edit and the uninstall keep the file's owner, group and mode", async () => {
+    sandbox = new InstallSandbox(PLAIN);
+    chownSync(sandbox.sshdConfig, 65534, 65534);
+    chmodSync(sandbox.sshdConfig, 0o640);
+    const owned = (): [number, number, number] => {
+      const st = statSync(sandbox.sshdConfig);
+      return [st.uid, st.gid, st.mode & 0o7777];
+    };
+    expect((await sandbox.run(sandbox.installArgs('--accept-env'))).status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN + ADDED_LINES);
+    expect(owned()).toEqual([65534, 65534, 0o640]);
+    expect((await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--yes'])).status).toBe(0);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(PLAIN);
+    expect(owned()).toEqual([65534, 65534, 0o640]);
   });
 
   it('uninstall restores the edited file byte for byte and removes the prefix', async () => {

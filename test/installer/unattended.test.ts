@@ -2,7 +2,7 @@
 // the dry run, the answers that must come as flags, and what the generated
 // rezumable does with and without a resumable client.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InstallSandbox, installerBin } from './installer-harness.js';
@@ -105,6 +105,17 @@ describe('unattended install', () => {
     expect(notFile.status).toBe(2);
     expect(notFile.stderr).toContain(`install-atsr: ${device} is not a regular file: name sshd's config with --sshd-config PATH\n`);
     expect(lstatSync(device).isCharacterDevice()).toBe(true);
+    expect(sandbox.systemState()).toEqual(before);
+  });
+
+  it('a prefix below a regular file: refused before sshd_config is touched', async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    const file = join(sandbox.dir, 'afile');
+    writeFileSync(file, 'x');
+    const before = sandbox.systemState();
+    const r = await sandbox.run(['--accept-license', '--prefix', `${file}/atsr`, '--sshd-config', sandbox.sshdConfig, '--accept-env', '--no-keepalive', '--no-restart-sshd', '--yes']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`install-atsr: cannot install into ${file}/atsr: ${file} is not a directory. Run the installer as root, or pass --prefix with a directory you own; nothing was changed\n`);
     expect(sandbox.systemState()).toEqual(before);
   });
 
