@@ -64,7 +64,7 @@ case $HELP in *'$'* | *'`'* | *'\'*) echo "build-installer: the installer's --he
 # Built under a temporary name: a test or build running at the same time
 # never sees half an archive.
 TMP_OUT="$OUT.tmp-$$"
-makeself --header "$HEADER" --sha256 --nomd5 --nocrc --gzip --complevel 6 --nox11 --noprogress --tar-quietly --quiet \
+makeself --header "$HEADER" --sha256 --nomd5 --gzip --complevel 6 --nox11 --noprogress --tar-quietly --quiet \
   "$STAGE" "$TMP_OUT" "atsr $VERSION installer" sh ./setup.sh
 mv -f "$TMP_OUT" "$OUT"
 echo "built $OUT ($(du -h "$OUT" | cut -f1); glibc >= $FLOOR)"

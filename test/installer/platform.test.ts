@@ -2,7 +2,7 @@
 // PATH: every unsupported system is refused with what was found and what is
 // needed, before any shipped binary runs and before anything changes.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { INSTALLER, InstallSandbox, installerBin } from './installer-harness.js';
@@ -119,6 +119,27 @@ describe('platform check', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/Error in SHA256 checksums: [0-9a-f]{64} is different from [0-9a-f]{64}/);
     expect(r.stdout).not.toMatch(/^atsr \S+ installer$/m);
+    expect(sandbox.systemState()).toEqual(before);
+
+    // Where there is no sha256sum or shasum, makeself skips that check: the CRC (cksum, coreutils) still refuses it.
+    const bin = join(sandbox.dir, 'no-sha-bin');
+    mkdirSync(bin);
+    const linked = new Set(['sha256sum', 'shasum']);
+    for (const dir of ['/usr/local/bin', '/usr/bin', '/bin']) {
+      for (const name of readdirSync(dir)) {
+        if (linked.has(name)) continue;
+        linked.add(name);
+        symlinkSync(join(dir, name), join(bin, name));
+      }
+    }
+    const noSha = spawnSync('sh', [tampered, '--', ...sandbox.installArgs('--no-accept-env')], {
+      encoding: 'utf8',
+      env: { ...sandbox.env, PATH: bin },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    expect(noSha.status).not.toBe(0);
+    expect(noSha.stderr).toMatch(/Error in checksums: \d+ is different from \d+/);
+    expect(noSha.stdout).not.toMatch(/^atsr \S+ installer$/m);
     expect(sandbox.systemState()).toEqual(before);
   });
 });
