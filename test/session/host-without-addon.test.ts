@@ -35,6 +35,11 @@ function withoutAddon(): { atsr: string; sockets: string; dir: string; env: Node
   return { atsr: join(bin, 'atsr'), sockets, dir: temp.dir, env };
 }
 
+/** The sessions in `sockets` as the built atsr lists them: one without host-native.node shows no PIDs (SO_PEERCRED is the addon's). */
+function hostsIn(sockets: string, env: NodeJS.ProcessEnv): Array<{ pid: number }> {
+  return JSON.parse(spawnSync(join(ROOT, 'dist/atsr'), ['-u', sockets, '-l', '--json'], { env, encoding: 'utf8' }).stdout) as Array<{ pid: number }>;
+}
+
 describe('a host without host-native.node', () => {
   it('takes a paste that straddles many reads and sends every byte value back, exactly', async () => {
     const { atsr, sockets, dir, env } = withoutAddon();
@@ -51,7 +56,7 @@ describe('a host without host-native.node', () => {
     runs.push(run);
     await run.waitFor('READY');
 
-    const listed = JSON.parse(spawnSync(atsr, ['-u', sockets, '-l', '--json'], { env, encoding: 'utf8' }).stdout) as Array<{ pid: number }>;
+    const listed = hostsIn(sockets, env);
     expect(listed).toHaveLength(1);
     const maps = readFileSync(`/proc/${listed[0]!.pid}/maps`, 'utf8');
     expect(maps).toContain('pty.node');
@@ -69,7 +74,7 @@ describe('a host without host-native.node', () => {
     const log = join(dir, 'host.log');
     expect(spawnSync(atsr, ['-u', sockets, '-d', '2', '-o', log, '-n', 'nb', 'sleep', '60'], { env }).status).toBe(0);
     const socket = join(sockets, 'nb');
-    const listed = JSON.parse(spawnSync(atsr, ['-u', sockets, '-l', '--json'], { env, encoding: 'utf8' }).stdout) as Array<{ pid: number }>;
+    const listed = hostsIn(sockets, env);
     process.kill(listed[0]!.pid, 'SIGUSR1'); // the first check
     const logged = (pattern: RegExp): string[] => readFileSync(log, 'latin1').match(pattern) ?? [];
     await waitUntil('the first check is done', () => logged(/socket checked in \w+/g).length > 0);
