@@ -185,7 +185,8 @@ export async function uninstall(opts: InstallerOptions, p: Prompter, lock: Insta
   const keptRoots: string[] = [];
   const notEndedRoots: NotEndedRoots = new Set();
   for (const runRoot of socketRoots) {
-    const { sessions } = await collectSessions([{ kind: 'shared', root: runRoot }]);
+    const { sessions, problems } = await collectSessions([{ kind: 'shared', root: runRoot }]);
+    notes.push(...problems.map((p) => terminalSafe(p)));
     if (sessions.length === 0) continue;
     if (opts.killSessions) {
       changes.push(killSessions(runRoot, sessions, notEndedRoots));

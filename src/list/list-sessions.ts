@@ -74,13 +74,27 @@ function openSources(sources: ListSource[], me: number, problems: string[]): Hel
       for (const n of root.names()) {
         if (!root.lstatChild(n)?.isDirectory()) continue;
         const d = tryOpen(() => root.openChild(n), `${src.root}/${n}`);
-        if (d) held.push(new HeldDir(d));
+        if (!d) continue;
+        held.push(new HeldDir(d));
+        const squatter = squatterOf(n, d.stat().uid);
+        if (squatter !== undefined) problems.push(`${src.root}/${n}: ${squatter}`);
       }
     } finally {
       root.close();
     }
   }
   return held;
+}
+
+/**
+ * Why a shared root's directory named for uid `name` and owned by `owner`
+ * hides that uid's sessions, if it does: another user made it first, so the
+ * uid's sessions went to their private fallback (~/.atsr), which a listing of
+ * the root does not see.
+ */
+function squatterOf(name: string, owner: number): string | undefined {
+  if (!/^\d+$/.test(name) || Number(name) === owner) return undefined;
+  return `made by uid ${owner}, not uid ${name}: uid ${name}'s sessions are in their own ~/.atsr and not listed here; remove the directory (its sessions are uid ${owner}'s) so that theirs come back here`;
 }
 
 /** A shared root is root's or the caller's own, and sticky if others may write to it. */

@@ -59,6 +59,22 @@ describe('root listing a shared root', () => {
     expect(readFileSync(`${target}/passwd`, 'utf8')).toBe('root:x:0:0::/root:/bin/sh\n');
   });
 
+  it("names a directory a user made in another uid's name: that uid's sessions are elsewhere, and root is told", async () => {
+    // The user takes uid 65534's place first; 65534's sessions then go to its ~/.atsr, which root's listing does not see.
+    const squat = user.privateDir(`${root}/65534`);
+    try {
+      const text = await box().run(['-g', root, '-l']);
+      expect(text.code).toBe(0);
+      expect(text.stderr).toContain(
+        `atsr: ${root}/65534: made by uid ${user.uid}, not uid 65534: uid 65534's sessions are in their own ~/.atsr and not listed here; ` +
+          `remove the directory (its sessions are uid ${user.uid}'s) so that theirs come back here\n`,
+      );
+      expect(text.stderr).not.toContain(`${root}/${user.uid}:`); // the user's own place is theirs
+    } finally {
+      rmSync(squat, { recursive: true, force: true });
+    }
+  });
+
   it("prints nothing raw from a session, and the kernel's owner and PID, not the claims", async () => {
     const mine = user.privateDir(`${root}/${user.uid}`);
     const evil = statusClaims({
