@@ -75,9 +75,12 @@ function openSources(sources: ListSource[], me: number, problems: string[]): Hel
         if (!root.lstatChild(n)?.isDirectory()) continue;
         const d = tryOpen(() => root.openChild(n), `${src.root}/${n}`);
         if (!d) continue;
-        held.push(new HeldDir(d));
         const squatter = squatterOf(n, d.stat().uid);
         if (squatter !== undefined) problems.push(`${src.root}/${n}: ${squatter}`);
+        // Only a directory with sockets stays open: a user's thousands of empty ones ran root out of descriptors, and the rest went unlisted.
+        const dir = new HeldDir(d);
+        if (dir.socketNames().length > 0) held.push(dir);
+        else d.close();
       }
     } finally {
       root.close();

@@ -2,8 +2,8 @@
 // puts in their socket directory cannot make root delete root's files or
 // write to root's terminal, the owner and PID shown are the kernel's, and
 // a thousand sessions are listed in time, whole, through a pipe.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeHost, ThrowawayUser, inProcessHosts, statusClaims, traversableTempDir } from '../support/fake-hosts.js';
 import { atsrCommand } from '../support/atsr-bin.js';
@@ -57,6 +57,27 @@ describe('root listing a shared root', () => {
     // the user's own stale socket was removed, in the directory it really is in.
     expect({ swapped, deleted, ownStaleRemoved }).toEqual({ swapped: SWAP_ATTEMPTS, deleted: 0, ownStaleRemoved: SWAP_ATTEMPTS });
     expect(readFileSync(`${target}/passwd`, 'utf8')).toBe('root:x:0:0::/root:/bin/sh\n');
+  });
+
+  it("lists root's session while a user's thousands of empty directories sit beside it, with few descriptors to spare", async () => {
+    expect((await box().run(['-g', root, '-n', 'fdv', 'sleep', '60'])).code).toBe(0);
+    // Each directory was held open for the whole listing: with 512 descriptors, 2,000 empty ones left the rest unlisted (EMFILE).
+    const empties = Array.from({ length: 2000 }, (_, i) => `${root}/0x${i}`);
+    for (const d of empties) {
+      mkdirSync(d);
+      chownSync(d, user.uid, user.gid); // as if the user had made them
+    }
+    let host: number | null | undefined;
+    try {
+      const r = spawnSync('prlimit', ['--nofile=512:512', '--', ...atsrCommand(), '-g', root, '-l', '--json'], { env: box().env(), encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(r.stderr).not.toContain('EMFILE');
+      host = (JSON.parse(r.stdout) as Array<{ name: string; pid: number | null }>).find((s) => s.name === 'fdv')?.pid;
+      expect(host).toBeGreaterThan(1);
+    } finally {
+      for (const d of empties) rmSync(d, { recursive: true, force: true });
+      if (host) process.kill(host, 'SIGTERM'); // outside the sandbox's directories: its cleanup would not find it
+    }
   });
 
   it("names a directory a user made in another uid's name: that uid's sessions are elsewhere, and root is told", async () => {
