@@ -12,7 +12,7 @@ import { ACCEPT_ENV_LINE, type AcceptEnvPlan, atsrBlock, lineEndingOf, quoted } 
 import { sshdRejects } from './sshd-check.js';
 
 /** Replaces the file's contents atomically, keeping its mode, owner and group (and a symlink to it a symlink). */
-function rewrite(path: string, text: string): void {
+function rewrite(path: string, text: string, undoing = false): void {
   const target = realpathSync(path);
   const temp = `${target}.atsr-new-${process.pid}`;
   try {
@@ -24,7 +24,8 @@ function rewrite(path: string, text: string): void {
   } catch (err) {
     rmSync(temp, { force: true });
     throw new InstallError(
-      `cannot write ${path}: ${(err as Error).message}. If it is immutable (lsattr ${path} shows 'i'), run 'chattr -i ${path}' first, or add '${ACCEPT_ENV_LINE}' yourself and run the installer with --no-accept-env`,
+      `cannot write ${path}: ${(err as Error).message}. If it is immutable (lsattr ${path} shows 'i'), run 'chattr -i ${path}' first` +
+        (undoing ? ' and run --uninstall again' : `, or add '${ACCEPT_ENV_LINE}' yourself and run the installer with --no-accept-env`),
       InstallExit.failed,
     );
   }
@@ -133,20 +134,20 @@ export function revertSshdChange(entry: LogEntry): string {
     // The admin added to atsr's file: their lines stay.
     const block = blockIn(current, settings);
     if (block === undefined) return notFound(entry.path, settings);
-    rewrite(entry.path, current.replace(block, ''));
+    rewrite(entry.path, current.replace(block, ''), true);
     return `removed the atsr lines from ${entry.path} (lines added since the install are kept)`;
   }
   const backup = entry.details.backup ?? '';
   if (exists(backup) && sha256Of(entry.path) === entry.details.sha256) {
     // Untouched since the install: the backup is the exact original.
-    rewrite(entry.path, readIfExists(backup)!);
+    rewrite(entry.path, readIfExists(backup)!, true);
     rmSync(backup, { force: true });
     return `restored ${entry.path} from ${backup}`;
   }
   // Edited since: take out only the lines atsr added, if they are still there as written.
   const block = blockIn(current, settings);
   if (block === undefined) return notFound(entry.path, settings, exists(backup) ? backup : undefined);
-  rewrite(entry.path, current.replace(block, ''));
+  rewrite(entry.path, current.replace(block, ''), true);
   rmSync(backup, { force: true });
   return `removed the atsr lines from ${entry.path} (it was edited since the install, so the backup was not used)`;
 }

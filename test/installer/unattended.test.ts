@@ -181,6 +181,15 @@ describe('unattended install', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(readdirSync(join(sandbox.dir, 'ssh'))).toEqual(['sshd_config']);
       expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(CONFIG);
+
+      // Made immutable after the install: the uninstall's fix is chattr and the uninstall again, not --no-accept-env.
+      spawnSync('chattr', ['-i', sandbox.sshdConfig]);
+      expect((await sandbox.run(sandbox.installArgs('--accept-env'))).status).toBe(0);
+      expect(spawnSync('chattr', ['+i', sandbox.sshdConfig]).status).toBe(0);
+      const u = await sandbox.run(['--uninstall', '--prefix', sandbox.prefix, '--yes']);
+      expect(u.status).toBe(1);
+      expect(u.stderr).toContain(`run 'chattr -i ${sandbox.sshdConfig}' first and run --uninstall again\n`);
+      expect(u.stderr).not.toContain('--no-accept-env');
     } finally {
       spawnSync('chattr', ['-i', sandbox.sshdConfig]);
     }
