@@ -53,6 +53,14 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
 
   const logFile = join(prefix, LOG_NAME);
   const logged = exists(logFile) ? readInstallLog(logFile) : [];
+  // A first install into a directory that holds another program's files would replace them, and its uninstall delete them.
+  const foreign = oldRezumable === undefined && !exists(logFile) ? installedPaths(prefix, payload).filter(exists) : [];
+  if (foreign.length > 0) {
+    throw new InstallError(
+      `${prefix} holds files atsr did not put there (${foreign.join(', ')}): pass another --prefix, or move them away; nothing was changed`,
+      InstallExit.failed,
+    );
+  }
   const sshd = await chooseSshdChanges(opts, p, say, logged);
 
   let orphanMinutes = opts.orphanTimeout;
@@ -107,6 +115,16 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
 }
 
 /** The directories and files under the prefix, in the order they are made. */
+/** Every file an install writes into `prefix`. */
+function installedPaths(prefix: string, payload: string): string[] {
+  const bin = join(prefix, 'bin');
+  return [
+    ...['atsr-node', 'atsr', 'pty.node', 'rezume-connect', 'atsr-relay', 'host-native.node', 'rezume', 'rezumable'].map((n) => join(bin, n)),
+    join(prefix, 'LICENSE'),
+    ...readdirSync(join(payload, 'docs')).map((d) => join(prefix, 'docs', d)),
+  ];
+}
+
 function prefixChanges(prefix: string, payload: string, rezumable: string, tunables: TunableValues): Change[] {
   const dir = (path: string, mode: number, what: string): Change[] =>
     exists(path) ? [] : [{ summary: `create ${path} (${what}, mode ${mode.toString(8)})`, apply: (log) => makeDirs(path, mode, log) }];

@@ -108,6 +108,18 @@ describe('unattended install', () => {
     expect(sandbox.systemState()).toEqual(before);
   });
 
+  it("a first install into a directory holding another program's files: refused, naming them, nothing changed", async () => {
+    sandbox = new InstallSandbox(CONFIG);
+    const license = join(sandbox.prefix, 'LICENSE');
+    mkdirSync(sandbox.prefix, { recursive: true });
+    writeFileSync(license, 'another program\n');
+    const before = sandbox.systemState();
+    const r = await sandbox.run(sandbox.installArgs('--accept-env'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`install-atsr: ${sandbox.prefix} holds files atsr did not put there (${license}): pass another --prefix, or move them away; nothing was changed\n`);
+    expect(sandbox.systemState()).toEqual(before);
+  });
+
   it('a prefix below a regular file: refused before sshd_config is touched', async () => {
     sandbox = new InstallSandbox(CONFIG);
     const file = join(sandbox.dir, 'afile');
