@@ -65,28 +65,31 @@ static napi_value trim(napi_env env, napi_callback_info info) {
 	return released;
 }
 
-static napi_value dup_fd(napi_env env, napi_callback_info info) {
+/* The one argument of a call that takes a descriptor, or -1 with `error` thrown as a TypeError. */
+static int32_t fd_argument(napi_env env, napi_callback_info info, const char *error) {
 	size_t argc = 1;
-	napi_value arg, result;
+	napi_value arg;
 	int32_t fd = -1;
 	if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok || argc < 1 ||
 	    napi_get_value_int32(env, arg, &fd) != napi_ok || fd < 0) {
-		napi_throw_type_error(env, NULL, "dup(fd): fd must be a descriptor number");
-		return NULL;
+		napi_throw_type_error(env, NULL, error);
+		return -1;
 	}
+	return fd;
+}
+
+static napi_value dup_fd(napi_env env, napi_callback_info info) {
+	int32_t fd = fd_argument(env, info, "dup(fd): fd must be a descriptor number");
+	if (fd < 0) return NULL;
+	napi_value result;
 	napi_create_int32(env, fcntl(fd, F_DUPFD_CLOEXEC, 0), &result);
 	return result;
 }
 
 static napi_value peer_pid(napi_env env, napi_callback_info info) {
-	size_t argc = 1;
-	napi_value arg, result;
-	int32_t fd = -1;
-	if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok || argc < 1 ||
-	    napi_get_value_int32(env, arg, &fd) != napi_ok || fd < 0) {
-		napi_throw_type_error(env, NULL, "peerPid(fd): fd must be a descriptor number");
-		return NULL;
-	}
+	int32_t fd = fd_argument(env, info, "peerPid(fd): fd must be a descriptor number");
+	if (fd < 0) return NULL;
+	napi_value result;
 	struct ucred cred;
 	socklen_t len = sizeof cred;
 	int ok = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && len == sizeof cred;
