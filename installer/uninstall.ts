@@ -101,6 +101,13 @@ function leaveRezumableStub(path: string, prefix: string): Change {
   };
 }
 
+/** Whether the directory `dir` is one of `paths` or holds one. */
+const holds = (dir: string, paths: Iterable<string>): boolean => [...paths].some((k) => k === dir || k.startsWith(`${dir}/`));
+
+/** The directories the log says the installer created that hold any of `paths`: what a kept log still lists. */
+const createdDirsHolding = (entries: LogEntry[], paths: Iterable<string>): LogEntry[] =>
+  entries.filter((e) => e.kind === 'created-dir' && holds(e.path, paths));
+
 /** The install log, rewritten to list only what is left, so that a later --uninstall can finish. */
 function keepLogFor(logFile: string, left: LogEntry[]): Change {
   return {
@@ -126,9 +133,7 @@ function removeLog(logFile: string, entries: LogEntry[], kept: string[], notEnde
     summary: `remove ${logFile}`,
     apply(log) {
       if (notEndedRoots.size === 0) return void rmSync(logFile, { force: true });
-      const left = [...kept, ...notEndedRoots];
-      const holdsLeft = (dir: string): boolean => left.some((k) => k === dir || k.startsWith(`${dir}/`));
-      keepLogFor(logFile, entries.filter((e) => e.kind === 'created-dir' && holdsLeft(e.path))).apply(log);
+      keepLogFor(logFile, createdDirsHolding(entries, [...kept, ...notEndedRoots])).apply(log);
       process.stdout.write(`  kept ${logFile}, listing what is left: run --uninstall --kill-sessions again to finish\n`);
     },
   };
@@ -218,15 +223,13 @@ export async function uninstall(opts: InstallerOptions, p: Prompter, lock: Insta
   for (const f of files) changes.push(f === rezumable ? leaveRezumableStub(rezumable, prefix) : { summary: `remove ${f}`, apply: () => rmSync(f, { force: true }) });
   // What stays: a live session's socket root, and the login wrapper users' .profile files may exec.
   const kept = [...keptRoots, ...(files.includes(rezumable) ? [rezumable] : [])];
-  const holdsKept = (dir: string): boolean => kept.some((k) => k === dir || k.startsWith(`${dir}/`));
-  changes.push(keepRunRoot ? keepLogFor(logFile, entries.filter((e) => e.kind === 'created-dir' && holdsKept(e.path))) : removeLog(logFile, entries, kept, notEndedRoots));
+  changes.push(keepRunRoot ? keepLogFor(logFile, createdDirsHolding(entries, kept)) : removeLog(logFile, entries, kept, notEndedRoots));
   for (const e of entries) {
-    if (e.kind !== 'created-dir' || holdsKept(e.path)) continue;
-    const holdsNotEnded = (): boolean => [...notEndedRoots].some((r) => r.startsWith(`${e.path}/`));
+    if (e.kind !== 'created-dir' || holds(e.path, kept)) continue;
     changes.push(
       socketRoots.includes(e.path)
         ? removeSocketRoot(e.path, notEndedRoots)
-        : { summary: `remove the directory ${e.path} (if empty)`, apply: () => (holdsNotEnded() ? undefined : removeDirIfEmpty(e.path)) },
+        : { summary: `remove the directory ${e.path} (if empty)`, apply: () => (holds(e.path, notEndedRoots) ? undefined : removeDirIfEmpty(e.path)) },
     );
   }
   if (files.includes(rezumable)) {
