@@ -29,14 +29,14 @@ export type AnsweredSession = KernelFacts & StatusFields & { problem?: undefined
 export type SilentSession = KernelFacts & { problem: string };
 export type ListedSession = AnsweredSession | SilentSession;
 
-/** A socket directory held open. */
+/** A socket directory held open, with the sockets it held when opened. */
 class HeldDir {
-  constructor(readonly handle: DirHandle) {}
+  readonly socketNames: string[];
 
-  socketNames(): string[] {
-    return this.handle.names().filter((n) => {
+  constructor(readonly handle: DirHandle) {
+    this.socketNames = handle.names().filter((n) => {
       try {
-        return this.handle.lstatChild(n)?.isSocket() === true;
+        return handle.lstatChild(n)?.isSocket() === true;
       } catch {
         return false; // a directory we may read but not search
       }
@@ -79,7 +79,7 @@ function openSources(sources: ListSource[], me: number, problems: string[]): Hel
         if (squatter !== undefined) problems.push(`${src.root}/${n}: ${squatter}`);
         // Only a directory with sockets stays open: a user's thousands of empty ones ran root out of descriptors, and the rest went unlisted.
         const dir = new HeldDir(d);
-        if (dir.socketNames().length > 0) held.push(dir);
+        if (dir.socketNames.length > 0) held.push(dir);
         else d.close();
       }
     } finally {
@@ -208,7 +208,7 @@ export async function collectSessions(
   const problems: string[] = [];
   const dirs = openSources(sources, me, problems);
   try {
-    const found = dirs.flatMap((dir) => dir.socketNames().map((name) => ({ dir, name })));
+    const found = dirs.flatMap((dir) => dir.socketNames.map((name) => ({ dir, name })));
     const probes = (await mapLimited(found, parallelQueries(), (f) => probe(f.dir, f.name))).filter((p) => p !== undefined);
     const live = probes.filter((p) => p.answer.kind !== 'refused' || !removeStaleSocket(p.dir.handle, p.name, p.socket, me));
     const names = userNames(live.map((p) => p.socket.uid));
