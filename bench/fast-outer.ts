@@ -41,8 +41,9 @@ export class FastOuter {
   readonly childPid: Promise<number>;
   readonly done: Promise<ReaderDone>;
   private readonly proc: ChildProcess;
-  private seenCount = 0;
-  private seenWaiters: { count: number; resolve: () => void }[] = [];
+  /** When each notice came, in ms from just before the reader's fork. */
+  private readonly seenMs: number[] = [];
+  private seenWaiters: { count: number; resolve: (ms: number) => void }[] = [];
   private echoed: ((times: string) => void) | undefined;
 
   constructor(reader: string, argv: readonly string[], opts: FastOuterOptions = {}) {
@@ -65,15 +66,20 @@ export class FastOuter {
       const space = line.indexOf(' ');
       const [word, rest] = space < 0 ? [line, ''] : [line.slice(0, space), line.slice(space + 1)];
       if (word === 'child') onChild(Number(rest));
-      else if (word === 'seen') this.onSeen();
+      else if (word === 'seen') this.onSeen(Number(rest.split(' ')[1]));
       else if (word === 'echoed') this.echoed?.(rest);
       else if (word === 'done') onDone(JSON.parse(rest) as ReaderDone);
     });
   }
 
-  /** Resolves once the notify text has arrived `count` times in all. */
-  seen(count: number): Promise<void> {
-    if (this.seenCount >= count) return Promise.resolve();
+  /**
+   * Resolves once the notify text has arrived `count` times in all, with
+   * the time of that arrival (ms from just before the reader's fork: the
+   * reader's clock, so the harness's own wake-ups are not in it).
+   */
+  seen(count: number): Promise<number> {
+    const at = this.seenMs[count - 1];
+    if (at !== undefined) return Promise.resolve(at);
     return new Promise((resolve) => this.seenWaiters.push({ count, resolve }));
   }
 
@@ -129,10 +135,11 @@ export class FastOuter {
     }
   }
 
-  private onSeen(): void {
-    this.seenCount++;
-    const ready = this.seenWaiters.filter((w) => w.count <= this.seenCount);
-    this.seenWaiters = this.seenWaiters.filter((w) => w.count > this.seenCount);
-    for (const w of ready) w.resolve();
+  private onSeen(ms: number): void {
+    this.seenMs.push(ms);
+    const count = this.seenMs.length;
+    const ready = this.seenWaiters.filter((w) => w.count <= count);
+    this.seenWaiters = this.seenWaiters.filter((w) => w.count > count);
+    for (const w of ready) w.resolve(this.seenMs[w.count - 1]!);
   }
 }
