@@ -7,6 +7,7 @@
 // comment; it is placed, checked, logged and undone as one unit.
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { readIfExists } from './files.js';
+import { argsOf, globalLines, keyword, SSHD_CONFIG_DIR } from './sshd-includes.js';
 
 export const ACCEPT_ENV_LINE = 'AcceptEnv ATSR_ID';
 export const MARKER_LINE = '# Added by atsr: lets the session ID of the atsr resume client through (one exact name, no wildcard).';
@@ -77,9 +78,6 @@ function atsrSettingsOf(text: string): string[] | undefined {
   return settings.length > 0 && text === atsrBlock(settings) ? settings : undefined;
 }
 
-/** sshd resolves relative Include paths against /etc/ssh. */
-const SSHD_CONFIG_DIR = '/etc/ssh';
-
 export type AcceptEnvPlan =
   | { kind: 'covered'; why: string; /** A warning when what covers ATSR_ID is a wildcard. */ wildcard?: string }
   | { kind: 'edit-main'; path: string; settings: readonly string[]; before: string; after: string; preview: string }
@@ -109,25 +107,16 @@ export function effectiveAcceptEnv(sshdT: string): string[] {
     .flatMap((p) => p.split(/\s+/));
 }
 
-const keyword = (line: string): string => /^\s*([A-Za-z]+)/.exec(line)?.[1]?.toLowerCase() ?? '';
-const argsOf = (line: string): string[] => line.trim().replace(/^[A-Za-z]+\s*=?\s*/, '').split(/\s+/).filter(Boolean);
-
 /** The keywords the global part (before any `Match`) of these config texts sets, lower-cased. */
 export function globalKeywords(texts: readonly string[]): Set<string> {
   const found = new Set<string>();
-  for (const text of texts) {
-    const lines = text.split('\n');
-    const firstMatch = lines.findIndex((l) => keyword(l) === 'match');
-    for (const line of firstMatch < 0 ? lines : lines.slice(0, firstMatch)) found.add(keyword(line));
-  }
+  for (const text of texts) for (const line of globalLines(text)) found.add(keyword(line));
   return found;
 }
 
 /** The drop-in the global part of the config (before any `Match`) includes: DIR/atsr.conf, for an `Include DIR/*.conf`. */
 export function dropInFor(text: string): { path: string; includedBy: string } | undefined {
-  const lines = text.split('\n');
-  const firstMatch = lines.findIndex((l) => keyword(l) === 'match');
-  for (const line of firstMatch < 0 ? lines : lines.slice(0, firstMatch)) {
+  for (const line of globalLines(text)) {
     if (keyword(line) !== 'include') continue;
     for (const arg of argsOf(line)) {
       const pattern = isAbsolute(arg) ? arg : join(SSHD_CONFIG_DIR, arg);

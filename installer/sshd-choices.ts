@@ -2,18 +2,18 @@
 // shows the file and where the line goes, and why it is safe), whether to add
 // server-to-client keepalives where the admin set none, and whether to reload
 // sshd afterwards. Both go into one atsr block, changed as one unit.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Change } from './change.js';
 import { InstallError, InstallExit } from './errors.js';
 import { readIfExists } from './files.js';
 import type { InstallerOptions } from './options.js';
 import type { Prompter } from './prompter.js';
 import { findExecutable, runCommand } from './run-command.js';
-import { ACCEPT_ENV_LINE, acceptEnvCoverage, atsrSettingsIn, DROP_IN_NAME, dropInFor, effectiveAcceptEnv, globalKeywords, KEEPALIVE_INTERVAL_LINE, keepaliveFor, placeBlock, quoted } from './sshd-accept-env.js';
+import { ACCEPT_ENV_LINE, acceptEnvCoverage, atsrSettingsIn, dropInFor, effectiveAcceptEnv, globalKeywords, KEEPALIVE_INTERVAL_LINE, keepaliveFor, placeBlock, quoted } from './sshd-accept-env.js';
 import type { LogEntry } from './install-log.js';
 import { adoptUnrecordedEdit } from './sshd-adopt.js';
 import { checkBeforeEdit } from './sshd-check.js';
+import { includedTexts } from './sshd-includes.js';
 import { blockChange } from './sshd-config-change.js';
 import { reloadChange, reloadsFor, reloadText, type SshdReload } from './sshd-service.js';
 
@@ -106,7 +106,7 @@ async function chooseForConfig(
   if (covered === undefined && !acceptEnv) todo.push(`'${ACCEPT_ENV_LINE}' is absent from ${cfg}, so sessions will not resume until it is added (run the installer again with --accept-env)`);
   const keepalive = hasAtsrKeepalive(text)
     ? { lines: [], kept: `atsr's keepalive lines are in place for ${cfg} already: no change needed` }
-    : keepaliveFor(cfg, effective, globalKeywords([text, ...dropInTexts(text)]));
+    : keepaliveFor(cfg, effective, globalKeywords([text, ...includedTexts(text)]));
   if (keepalive.kept !== undefined) notes.push(keepalive.kept);
   const keepaliveLines = keepalive.lines.length > 0 && (await chooseKeepalive(opts, p, say, keepalive.lines, notes)) ? keepalive.lines : [];
   const settings = [...(acceptEnv ? [ACCEPT_ENV_LINE] : []), ...keepaliveLines];
@@ -146,16 +146,6 @@ async function chooseKeepalive(opts: InstallerOptions, p: Prompter, say: (s: str
 function hasAtsrKeepalive(text: string): boolean {
   const dropIn = dropInFor(text);
   return [text, dropIn === undefined ? '' : (readIfExists(dropIn.path) ?? '')].some((t) => atsrSettingsIn(t)?.includes(KEEPALIVE_INTERVAL_LINE) === true);
-}
-
-/** The other drop-ins of the directory the config includes: sshd reads them before or after atsr.conf, and a value in them is the admin's. */
-function dropInTexts(text: string): string[] {
-  const dropIn = dropInFor(text);
-  const dir = dropIn === undefined ? undefined : dirname(dropIn.path);
-  if (dir === undefined || !existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((n) => n.endsWith('.conf') && n !== DROP_IN_NAME)
-    .map((n) => readIfExists(join(dir, n)) ?? '');
 }
 
 /** What the admin is told when no sshd reads the file: nothing else is written, nothing reloaded. */

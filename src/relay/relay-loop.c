@@ -238,12 +238,18 @@ static long long now_ms(void) {
   return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* The poll timeout: none once attached; a fast path waits FIRST_FRAME_MS in all for the first frame. */
-static int poll_timeout(const struct host_reader *r, long long deadline) {
-  if (r->attached || !r->must_attach) return -1;
+/* The poll timeout: none (NULL) once attached; a fast path waits FIRST_FRAME_MS in all for the first frame. */
+static const struct timespec *poll_timeout(const struct host_reader *r, long long deadline, struct timespec *ts) {
+  if (r->attached || !r->must_attach) return NULL;
   long long left = deadline - now_ms();
-  return left > 0 ? (int)left : 0;
+  if (left < 0) left = 0;
+  ts->tv_sec = (time_t)(left / 1000);
+  ts->tv_nsec = (long)(left % 1000) * 1000000L;
+  return ts;
 }
+
+/* The signals whose handlers only set a flag for the loop. */
+static sigset_t loop_signals;
 
 void relay_set_handlers(void) {
   /* execve keeps the signal mask and ignored signals: start from defaults. */
@@ -251,6 +257,12 @@ void relay_set_handlers(void) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   signal(SIGPIPE, SIG_IGN);
+  sigemptyset(&loop_signals);
+  sigaddset(&loop_signals, SIGWINCH);
+  sigaddset(&loop_signals, SIGHUP);
+  sigaddset(&loop_signals, SIGTERM);
+  sigaddset(&loop_signals, SIGINT);
+  sigaddset(&loop_signals, SIGQUIT);
   struct sigaction sa = {0};
   sa.sa_handler = on_winch;
   sigaction(SIGWINCH, &sa, NULL);
@@ -291,9 +303,21 @@ int relay_session(int sock, const unsigned char *attach, size_t attach_len, stru
      * before a refusal stay there), and only while the host takes input. */
     struct pollfd fds[2] = {{.fd = sock, .events = POLLIN | (pending_len > 0 ? POLLOUT : 0)}, {.fd = 0, .events = POLLIN}};
     int nfds = host.attached && pending_len == 0 ? 2 : 1;
-    int ready = poll(fds, (nfds_t)nfds, poll_timeout(&host, deadline));
+    /* A signal handled after the checks above and before the wait would
+     * wait with it until the next byte: the flags are checked again with
+     * the signals blocked, and ppoll lets them in only while it waits.
+     * Outside this, they stay deliverable, so that a quit still ends a
+     * write to a terminal nobody reads. */
+    sigset_t deliverable;
+    struct timespec ts;
+    sigprocmask(SIG_BLOCK, &loop_signals, &deliverable);
+    int ready = -1;
+    errno = EINTR;
+    if (!quit_signal && !(winch && host.attached)) ready = ppoll(fds, (nfds_t)nfds, poll_timeout(&host, deadline, &ts), &deliverable);
+    int poll_errno = errno;
+    sigprocmask(SIG_SETMASK, &deliverable, NULL);
     if (ready < 0) {
-      if (errno == EINTR) continue;
+      if (poll_errno == EINTR) continue;
       return fail(EXIT_SESSION_LOST, "atsr: poll failed");
     }
     if (ready == 0 && fast) fast_fall_back(fast); /* only a fast path's wait for its first frame times out */

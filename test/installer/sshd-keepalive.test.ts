@@ -92,6 +92,32 @@ describe('sshd keepalives', () => {
     expect(readFileSync(join(sandbox.dropInDir, 'atsr.conf'), 'utf8')).toBe(ADDED_LINES);
   });
 
+  it("an 'Include DIR/*' whose file of another name sets ClientAliveInterval 0 keeps it: atsr.conf, read first, holds no keepalive", async () => {
+    sandbox = new InstallSandbox('Include /etc/ssh/sshd_config.d/*\nUsePAM yes\n', { hostKey: true });
+    mkdirSync(sandbox.dropInDir);
+    // 'atsr.conf' sorts before 'local': a keepalive in it would win over the admin's 0.
+    writeFileSync(join(sandbox.dropInDir, 'local'), 'ClientAliveInterval 0\n');
+    const r = await sandbox.runAsSystemSshd(sandbox.systemInstallArgs('--accept-env', '--keepalive', '--no-restart-sshd'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('  Note: /etc/ssh/sshd_config sets ClientAliveInterval 0 (ClientAliveCountMax 3) already: kept, no keepalive lines added\n');
+    expect(readFileSync(join(sandbox.dropInDir, 'atsr.conf'), 'utf8')).toBe(ADDED_LINES);
+  });
+
+  it('an Include of one file, which includes a pattern in turn, setting ClientAliveInterval 0: kept, and the plan claims no keepalive', async () => {
+    // sshd takes a keyword's first value: keepalives added after the Include would be shown in the plan and never used.
+    const config = 'Include @DIR@/ssh/extra.conf\nUsePAM yes\n';
+    sandbox = new InstallSandbox(config);
+    mkdirSync(join(sandbox.dir, 'ssh/more'));
+    writeFileSync(join(sandbox.dir, 'ssh/extra.conf'), `Include ${sandbox.dir}/ssh/more/*\n`);
+    writeFileSync(join(sandbox.dir, 'ssh/more/keepalive'), 'ClientAliveInterval 0\n');
+    const r = await sandbox.run(sandbox.installArgs('--accept-env', '--keepalive'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`  Note: ${sandbox.sshdConfig} sets ClientAliveInterval 0 (ClientAliveCountMax 3) already: kept, no keepalive lines added\n`);
+    expect(r.stdout).toContain(`  done: add 'AcceptEnv ATSR_ID' to ${sandbox.sshdConfig} (backup beside it, checked with sshd -t)\n`);
+    expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(config.replace('@DIR@', sandbox.dir) + ADDED_LINES);
+    expect(effective(sandbox.sshdConfig)).toEqual(['clientaliveinterval 0', 'clientalivecountmax 3', 'acceptenv ATSR_ID']);
+  });
+
   it('a config that sets only ClientAliveCountMax keeps it: only the interval is added', async () => {
     const config = 'UsePAM yes\nClientAliveCountMax 5\n';
     sandbox = new InstallSandbox(config);

@@ -74,6 +74,24 @@ describe('the relay front', () => {
     await waitUntil('detached', async () => !(await box().session(name)).attached);
   });
 
+  it('ended by a signal handled just before it waits (the moment after its checks), with no byte to come from either side', async () => {
+    const shim = join(box().dir, 'signal-after-resize.so');
+    const cc = spawnSync('cc', ['-O2', '-Wall', '-Werror', '-shared', '-fPIC', '-o', shim, join(ROOT, 'test/fixtures/signal-after-resize.c'), '-ldl'], { encoding: 'utf8' });
+    expect(cc.stderr).toBe('');
+    expect((await box().atsr(['-n', 'r-race', ...ECHO_LOOP])).code).toBe(0);
+    const script = '"$@" -u "$SOCKETS" -a -R none r-race; echo "status $?"';
+    const run = new PtyRun(['sh', '-c', script, 'sh', ...atsrCommand()], { env: box().env({ SOCKETS: box().sockets, LD_PRELOAD: shim }) });
+    await run.waitFor('ready');
+    const relay = Number(readFileSync(`/proc/${run.pid}/task/${run.pid}/children`, 'utf8').trim());
+    expect(readlinkSync(`/proc/${relay}/exe`)).toBe(join(ROOT, 'dist/atsr'));
+    // The resize frame it sends brings SIGTERM (the shim); the session stays quiet, so only the signal can end the wait.
+    process.kill(relay, 'SIGWINCH');
+    await run.waitFor('status ');
+    expect(run.text()).toContain('status 143');
+    expect((await run.exit()).exitCode).toBe(0);
+    await waitUntil('detached', async () => !(await box().session('r-race')).attached);
+  });
+
   it('gives way to the TypeScript front for an older host (ATSR_FRONT_PROTOCOL=1), which still works', async () => {
     const a = box().attach(['-c', 'r4', ...ECHO_LOOP], { env: box().env({ ATSR_FRONT_PROTOCOL: '1' }) });
     await a.waitFor('ready');
