@@ -69,6 +69,14 @@ async function timeResume(rig: ResumeRig, r: PtyRun, mode: Outage, phase: number
   return nowMs() - restored;
 }
 
+/**
+ * The environment of the bench's own ssh: SHELL as rezume gives it
+ * (src/client/ssh-link.ts), so that ssh starts the ProxyCommand with sh. With
+ * the harness's own SHELL (bash) and no SHLVL, the bash on ssh's socket read
+ * root's ~/.bashrc (pyenv: ~0.5 s) in some runs and not in others.
+ */
+const SSH_ENV = { ...process.env, SHELL: '/bin/sh' };
+
 /** ssh's options for its connection through rezume-connect to `port`, as rezume gives them (`wait`: on a reconnect). */
 function helperOptions(rig: ResumeRig, port: number, wait: boolean): string[] {
   const endpoint = { host: rig.sshd.host, port, family: 'any' as const, sshConnects: false };
@@ -85,7 +93,7 @@ function timeFreshSsh(rig: ResumeRig, viaHelper: boolean, withPty = false): Prom
   const helper = viaHelper ? helperOptions(rig, port, false) : [];
   const started = nowMs();
   const args = [...helper, ...(withPty ? ['-tt'] : []), '-p', String(port)];
-  const child = spawn('ssh', [...rig.sshd.sshArgs(args), rig.sshd.destination, 'true'], { stdio: 'ignore' });
+  const child = spawn('ssh', [...rig.sshd.sshArgs(args), rig.sshd.destination, 'true'], { stdio: 'ignore', env: SSH_ENV });
   return new Promise((resolve, reject) =>
     child.on('exit', (code) => (code === 0 ? resolve(nowMs() - started) : reject(new Error(`ssh exited ${code}`)))),
   );
@@ -103,7 +111,10 @@ async function timeWaitingSsh(rig: ResumeRig, proxy: FaultProxy, phase: number):
   const helper = helperOptions(rig, port, true);
   proxy.setMode('reset');
   const tried = proxy.connections;
-  const child = spawn('ssh', [...rig.sshd.sshArgs([...helper, '-tt', '-p', String(port)]), rig.sshd.destination, 'echo ready'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn('ssh', [...rig.sshd.sshArgs([...helper, '-tt', '-p', String(port)]), rig.sshd.destination, 'echo ready'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: SSH_ENV,
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   let out = '';
   const ready = new Promise<number>((resolve) =>

@@ -3,7 +3,7 @@
 // ssh and sshd, its errors, and rezume using it (or not) for its attempts.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -180,6 +180,22 @@ describe('rezume with rezume-connect', () => {
       expect(args.filter((a) => a === 'ProxyUseFdpass=yes')).toHaveLength(2);
     } finally {
       ssh.remove();
+    }
+  });
+
+  it("runs it without the user's shell: ssh starts a ProxyCommand with $SHELL, whose rc files (a bash on a socket reads ~/.bashrc) would slow every connection", async () => {
+    const tmp = privateTempDir('user-shell');
+    try {
+      const shell = join(tmp.dir, 'shell');
+      const log = join(tmp.dir, 'started');
+      writeFileSync(shell, `#!/bin/sh\nprintf '%s\\n' "$*" >>'${log}'\nexec /bin/sh "$@"\n`);
+      chmodSync(shell, 0o700);
+      const r = rig().rezume(rig().remoteCommand(['sh', '-c', 'echo connected']), { env: { SHELL: shell } });
+      await r.waitFor('connected\r\n');
+      expect((await r.exit()).exitCode).toBe(0);
+      expect(existsSync(log) ? readFileSync(log, 'utf8') : '').toBe('');
+    } finally {
+      tmp.remove();
     }
   });
 

@@ -30,11 +30,11 @@ export class ResumeRig {
   }
 
   /** rezume through the proxy, with fast keepalives so outages are noticed in ~2 s. */
-  rezume(remote: string, opts: { rezumeOptions?: string[]; cols?: number; rows?: number } = {}): PtyRun {
+  rezume(remote: string, opts: { rezumeOptions?: string[]; cols?: number; rows?: number; env?: Record<string, string> } = {}): PtyRun {
     const ssh = this.sshd.sshArgs(['-p', String(this.proxy.port)]);
     const run = new PtyRun(
       [...rezumeCommand(), '--alive-interval', '1', '--alive-count', '2', ...(opts.rezumeOptions ?? []), ...ssh, this.sshd.destination, remote],
-      { env: this.box.env(), cols: opts.cols, rows: opts.rows },
+      { env: this.box.env(opts.env), cols: opts.cols, rows: opts.rows },
     );
     this.clients.push(run);
     return run;
