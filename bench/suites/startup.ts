@@ -2,8 +2,10 @@
 // first output arrives. Each attach brings a new window width, so the
 // command gets SIGWINCH and prints that width: a byte the command produced
 // because of this attach, not an old one replayed. The C reader starts
-// each front and times it: started from the harness's Node process
-// (node-pty), even a C program that prints its width took 10 ms here.
+// each front and times it: forked by a large interpreter process, even a C
+// program that prints its width took 10 ms to its output here, and the
+// harness set every row (docs/benchmarks.md, "The ProxyCommand's shell,
+// and the harness's own start").
 import { FastOuter } from '../fast-outer.js';
 import { fixed, ratio } from '../format.js';
 import { RECORD_DELAY_MS } from '../../src/host/utmp-recorder.js';
