@@ -72,8 +72,9 @@ async function timeResume(rig: ResumeRig, r: PtyRun, mode: Outage, phase: number
 /**
  * The environment of the bench's own ssh: SHELL as rezume gives it
  * (src/client/ssh-link.ts), so that ssh starts the ProxyCommand with sh. With
- * the harness's own SHELL (bash) and no SHLVL, the bash on ssh's socket read
- * root's ~/.bashrc (pyenv: ~0.5 s) in some runs and not in others.
+ * the harness's own SHELL (bash), the bash on ssh's socket read root's
+ * ~/.bashrc (pyenv: ~0.5 s) in runs whose output went to a file, where npm
+ * gives its scripts SHLVL=0, and not in piped ones (SHLVL=1).
  */
 const SSH_ENV = { ...process.env, SHELL: '/bin/sh' };
 
