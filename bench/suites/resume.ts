@@ -13,6 +13,7 @@ import { median, nowMs, percentile, sleep } from '../stats.js';
 import type { BenchConfig, SuiteResult } from '../suite.js';
 import { PtyRun } from '../../test/support/pty-harness.js';
 import { directConnectOptions } from '../../src/client/direct-connect.js';
+import { sshEnvironment } from '../../src/client/ssh-link.js';
 import { ROOT } from '../../test/support/atsr-bin.js';
 import { type FaultProxy, startFaultProxy } from '../../test/support/fault-proxy.js';
 import { ResumeRig } from '../../test/support/resume-rig.js';
@@ -69,14 +70,8 @@ async function timeResume(rig: ResumeRig, r: PtyRun, mode: Outage, phase: number
   return nowMs() - restored;
 }
 
-/**
- * The environment of the bench's own ssh: SHELL as rezume gives it
- * (src/client/ssh-link.ts), so that ssh starts the ProxyCommand with sh. With
- * the harness's own SHELL (bash), the bash on ssh's socket read root's
- * ~/.bashrc (pyenv: ~0.5 s) in runs whose output went to a file, where npm
- * gives its scripts SHLVL=0, and not in piped ones (SHLVL=1).
- */
-const SSH_ENV = { ...process.env, SHELL: '/bin/sh' };
+/** The environment of the bench's own ssh, as rezume gives it (its ProxyCommand's bash reads no rc file). */
+const SSH_ENV = sshEnvironment();
 
 /** ssh's options for its connection through rezume-connect to `port`, as rezume gives them (`wait`: on a reconnect). */
 function helperOptions(rig: ResumeRig, port: number, wait: boolean): string[] {

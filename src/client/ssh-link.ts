@@ -21,16 +21,10 @@ export function startSsh(
   /** Wait for the server instead of failing while it does not answer (a reconnect during an outage). */
   waitForServer = false,
 ): IPty {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  const env = sshEnvironment();
   env.ATSR_ID = sessionId;
   env.REZUME_SSH_STDERR = stderrFile;
   const connectTimeout = connectTimeoutSeconds(opts);
-  const direct = endpoint ? directConnectOptions(endpoint, connectTimeout, waitForServer) : [];
-  // ssh runs a ProxyCommand as `$SHELL -c`: rezume's own goes through sh,
-  // not the user's shell and its rc files (a bash whose stdin is a socket
-  // reads ~/.bashrc; zsh reads ~/.zshenv), which cost 0.5 s a connection here.
-  if (direct.length > 0) env.SHELL = '/bin/sh';
   const args = [
     '-t',
     '-e', 'none',
@@ -38,7 +32,7 @@ export function startSsh(
     '-o', `ServerAliveInterval=${opts.aliveInterval}`,
     '-o', `ServerAliveCountMax=${opts.aliveCount}`,
     '-o', `ConnectTimeout=${connectTimeout}`,
-    ...direct,
+    ...(endpoint ? directConnectOptions(endpoint, connectTimeout, waitForServer) : []),
     ...opts.sshArgs,
   ];
   // Echo off before ssh saves the terminal settings: when ssh exits it puts
@@ -46,6 +40,21 @@ export function startSsh(
   // as if they were session output (and they would be counted).
   const script = 'f=$REZUME_SSH_STDERR; unset REZUME_SSH_STDERR; stty -echo 2>/dev/null; exec "$0" "$@" 2>"$f"';
   return spawn('/bin/sh', ['-c', script, opts.ssh, ...args], { name: env.TERM || 'xterm', cols: size.cols, rows: size.rows, env, encoding: null });
+}
+
+/**
+ * ssh's environment: rezume's own, with SHLVL at least 1. ssh starts a
+ * ProxyCommand (rezume-connect's, or the user's) and `Match exec` with
+ * `$SHELL -c`, and a bash whose stdin is a socket reads ~/.bashrc unless
+ * SHLVL says it runs inside another shell: 0.5 s of every connection here
+ * (a `pyenv init`), wherever rezume was not started from a shell. The
+ * shell, and so what the user's ssh config means, stays the user's.
+ */
+export function sshEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  if (!(Number(env.SHLVL) >= 1)) env.SHLVL = '1';
+  return env;
 }
 
 /** ssh's ConnectTimeout: the time keepalives take to give up on a connection, at least 2 s. */
@@ -73,7 +82,7 @@ export type AddressFamily = (typeof FAMILIES)[number];
  * undefined when a proxy is in the way and a direct probe means nothing.
  */
 export function resolveEndpoint(opts: RezumeOptions): SshEndpoint | undefined {
-  const r = spawnSync(opts.ssh, ['-G', ...opts.sshArgs], { encoding: 'utf8', timeout: 5000 });
+  const r = spawnSync(opts.ssh, ['-G', ...opts.sshArgs], { encoding: 'utf8', timeout: 5000, env: sshEnvironment() });
   if (r.status !== 0) return undefined;
   const conf = new Map<string, string>();
   for (const line of r.stdout.split('\n')) {

@@ -183,19 +183,18 @@ describe('rezume with rezume-connect', () => {
     }
   });
 
-  it("runs it without the user's shell: ssh starts a ProxyCommand with $SHELL, whose rc files (a bash on a socket reads ~/.bashrc) would slow every connection", async () => {
-    const tmp = privateTempDir('user-shell');
+  it("runs it through the user's bash without its ~/.bashrc, also where rezume was not started from a shell (SHLVL unset)", async () => {
+    // ssh starts a ProxyCommand with $SHELL -c; a bash on ssh's socket reads ~/.bashrc at shell level 1 (0.5 s here: pyenv init).
+    const home = privateTempDir('user-home');
     try {
-      const shell = join(tmp.dir, 'shell');
-      const log = join(tmp.dir, 'started');
-      writeFileSync(shell, `#!/bin/sh\nprintf '%s\\n' "$*" >>'${log}'\nexec /bin/sh "$@"\n`);
-      chmodSync(shell, 0o700);
-      const r = rig().rezume(rig().remoteCommand(['sh', '-c', 'echo connected']), { env: { SHELL: shell } });
+      const ran = join(home.dir, 'bashrc-ran');
+      writeFileSync(join(home.dir, '.bashrc'), `printf '%s\\n' "$0 $*" >>'${ran}'\n`);
+      const r = rig().rezume(rig().remoteCommand(['sh', '-c', 'echo connected']), { env: { SHELL: '/bin/bash', HOME: home.dir, SHLVL: '' } });
       await r.waitFor('connected\r\n');
       expect((await r.exit()).exitCode).toBe(0);
-      expect(existsSync(log) ? readFileSync(log, 'utf8') : '').toBe('');
+      expect(existsSync(ran) ? readFileSync(ran, 'utf8') : '').toBe('');
     } finally {
-      tmp.remove();
+      home.remove();
     }
   });
 
