@@ -103,9 +103,9 @@ describe('sshd keepalives', () => {
     expect(readFileSync(join(sandbox.dropInDir, 'atsr.conf'), 'utf8')).toBe(ADDED_LINES);
   });
 
-  it('an Include of one file, which includes a pattern in turn, setting ClientAliveInterval 0: kept, and the plan claims no keepalive', async () => {
+  it('an Include of one file (quoted, a comment after it), which includes a pattern in turn, setting ClientAliveInterval 0: kept, and the plan claims no keepalive', async () => {
     // sshd takes a keyword's first value: keepalives added after the Include would be shown in the plan and never used.
-    const config = 'Include @DIR@/ssh/extra.conf\nUsePAM yes\n';
+    const config = 'Include "@DIR@/ssh/extra.conf" # the site\'s own\nUsePAM yes\n';
     sandbox = new InstallSandbox(config);
     mkdirSync(join(sandbox.dir, 'ssh/more'));
     writeFileSync(join(sandbox.dir, 'ssh/extra.conf'), `Include ${sandbox.dir}/ssh/more/*\n`);
@@ -116,6 +116,18 @@ describe('sshd keepalives', () => {
     expect(r.stdout).toContain(`  done: add 'AcceptEnv ATSR_ID' to ${sandbox.sshdConfig} (backup beside it, checked with sshd -t)\n`);
     expect(readFileSync(sandbox.sshdConfig, 'utf8')).toBe(config.replace('@DIR@', sandbox.dir) + ADDED_LINES);
     expect(effective(sandbox.sshdConfig)).toEqual(['clientaliveinterval 0', 'clientalivecountmax 3', 'acceptenv ATSR_ID']);
+  });
+
+  it("includes that only Node's glob would fan out (`**`, three drop-ins each including them all) are read as sshd reads them: at once", async () => {
+    // sshd's glob(3) takes `**` as `*`: `DIR/**/*.conf` names files under subdirectories, and there are none.
+    const config = 'Include @DIR@/ssh/d/*.conf\nUsePAM yes\n';
+    sandbox = new InstallSandbox(config);
+    mkdirSync(join(sandbox.dir, 'ssh/d'));
+    for (const name of ['a', 'b', 'c']) writeFileSync(join(sandbox.dir, `ssh/d/${name}.conf`), `Include ${sandbox.dir}/ssh/d/**/*.conf\n`);
+    const r = await sandbox.run(sandbox.installArgs('--accept-env', '--keepalive'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`  done: add ${ALL} to ${sandbox.sshdConfig} (backup beside it, checked with sshd -t)\n`);
+    expect(effective(sandbox.sshdConfig)).toEqual(['clientaliveinterval 30', 'clientalivecountmax 2', 'acceptenv ATSR_ID']);
   });
 
   it('a config that sets only ClientAliveCountMax keeps it: only the interval is added', async () => {
