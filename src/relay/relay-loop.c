@@ -275,16 +275,23 @@ void relay_set_handlers(void) {
   sigaction(SIGQUIT, &sa, NULL);
 }
 
+/* Hands a fast path to the full one, unless a quit signal came: the exec
+ * would lose it, and the full path would attach after all. Returns only
+ * then, for the caller to end by that signal. */
+static void fall_back(struct fast_path *fast) {
+  if (!quit_signal) fast_fall_back(fast);
+}
+
 /*
  * Sends the attach on `sock` and relays until the session or the terminal
  * ends; returns the exit code. On a fast path (`fast` set), anything
  * that goes wrong before the host's first output frame is the full path's
- * to handle: fast_fall_back() does not return.
+ * to handle (fall_back()).
  */
 int relay_session(int sock, const unsigned char *attach, size_t attach_len, struct fast_path *fast) {
   if (write_all(sock, attach, attach_len) < 0) {
-    if (fast) fast_fall_back(fast);
-    return fail(EXIT_SESSION_LOST, "atsr: lost the connection to the session host");
+    if (fast) fall_back(fast);
+    if (!quit_signal) return fail(EXIT_SESSION_LOST, "atsr: lost the connection to the session host");
   }
   fcntl(sock, F_SETFL, O_NONBLOCK);
 
@@ -320,15 +327,24 @@ int relay_session(int sock, const unsigned char *attach, size_t attach_len, stru
       if (poll_errno == EINTR) continue;
       return fail(EXIT_SESSION_LOST, "atsr: poll failed");
     }
-    if (ready == 0 && fast) fast_fall_back(fast); /* only a fast path's wait for its first frame times out */
+    if (ready == 0 && fast) { /* only a fast path's wait for its first frame times out */
+      fall_back(fast);
+      break;
+    }
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = read(sock, buf, sizeof buf);
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (n <= 0 && fast && !host.attached) fast_fall_back(fast);
+      if (n <= 0 && fast && !host.attached) {
+        fall_back(fast);
+        break;
+      }
       if (n <= 0) return lost(lost_line);
       const char *why = NULL;
       int got = host_bytes(&host, buf, (size_t)n, &why);
-      if (got == HOST_DECLINED) fast_fall_back(fast);
+      if (got == HOST_DECLINED) {
+        fall_back(fast);
+        break;
+      }
       if (got < 0) {
         if (*why == '\0') break; /* the terminal is gone: leave the session running */
         return lost(why);

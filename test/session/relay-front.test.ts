@@ -20,6 +20,14 @@ function pssKiB(pid: number): number {
   return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1]);
 }
 
+/** Builds test/fixtures/NAME.c into an LD_PRELOAD library in the sandbox. */
+function buildShim(name: string): string {
+  const shim = join(box().dir, `${name}.so`);
+  const cc = spawnSync('cc', ['-O2', '-Wall', '-Werror', '-shared', '-fPIC', '-o', shim, join(ROOT, `test/fixtures/${name}.c`), '-ldl'], { encoding: 'utf8' });
+  expect(cc.stderr).toBe('');
+  return shim;
+}
+
 describe('the relay front', () => {
   it('is what an attached session runs besides its host: the front execs the relay, which relays both ways', async () => {
     const a = box().attach(['-c', 'r1', ...ECHO_LOOP]);
@@ -75,9 +83,7 @@ describe('the relay front', () => {
   });
 
   it('ended by a signal handled just before it waits (the moment after its checks), with no byte to come from either side', async () => {
-    const shim = join(box().dir, 'signal-after-resize.so');
-    const cc = spawnSync('cc', ['-O2', '-Wall', '-Werror', '-shared', '-fPIC', '-o', shim, join(ROOT, 'test/fixtures/signal-after-resize.c'), '-ldl'], { encoding: 'utf8' });
-    expect(cc.stderr).toBe('');
+    const shim = buildShim('signal-after-resize');
     expect((await box().atsr(['-n', 'r-race', ...ECHO_LOOP])).code).toBe(0);
     const script = '"$@" -u "$SOCKETS" -a -R none r-race; echo "status $?"';
     const run = new PtyRun(['sh', '-c', script, 'sh', ...atsrCommand()], { env: box().env({ SOCKETS: box().sockets, LD_PRELOAD: shim }) });
@@ -90,6 +96,18 @@ describe('the relay front', () => {
     expect(run.text()).toContain('status 143');
     expect((await run.exit()).exitCode).toBe(0);
     await waitUntil('detached', async () => !(await box().session('r-race')).attached);
+  });
+
+  it('ended by a signal that comes as a fast attach gives way to the full path, which the exec would lose', async () => {
+    const shim = buildShim('signal-in-attach-write');
+    expect((await box().atsr(['-n', 'r-quit', ...ECHO_LOOP])).code).toBe(0);
+    const script = '"$@" -u "$SOCKETS" -a -R none r-quit; echo "status $?"';
+    const run = new PtyRun(['sh', '-c', script, 'sh', ...atsrCommand()], { env: box().env({ SOCKETS: box().sockets, LD_PRELOAD: shim }) });
+    await run.waitFor('status ');
+    expect(run.text()).toContain('status 143\r\n');
+    expect(run.text()).not.toContain('ready'); // nothing attached: no replay
+    expect((await run.exit()).exitCode).toBe(0);
+    expect((await box().session('r-quit')).attached).toBe(false);
   });
 
   it('gives way to the TypeScript front for an older host (ATSR_FRONT_PROTOCOL=1), which still works', async () => {
