@@ -81,22 +81,22 @@ describe('sshd keepalives', () => {
     }
   });
 
-  it("a drop-in of the admin's that sets ClientAliveInterval 0 keeps it: the drop-in atsr writes holds no keepalive", async () => {
-    sandbox = new InstallSandbox('Include /etc/ssh/sshd_config.d/*.conf\nUsePAM yes\n', { hostKey: true });
+  it.each([
+    [
+      "a drop-in of the admin's that sets ClientAliveInterval 0 keeps it: the drop-in atsr writes holds no keepalive",
+      '/etc/ssh/sshd_config.d/*.conf',
+      'zz-local.conf', // read after atsr.conf ('a' < 'z')
+    ],
+    [
+      "an 'Include DIR/*' whose file of another name sets ClientAliveInterval 0 keeps it: atsr.conf, read first, holds no keepalive",
+      '/etc/ssh/sshd_config.d/*',
+      'local', // 'atsr.conf' sorts before it
+    ],
+  ])('%s', async (_title, include, file) => {
+    sandbox = new InstallSandbox(`Include ${include}\nUsePAM yes\n`, { hostKey: true });
     mkdirSync(sandbox.dropInDir);
-    // Read after atsr.conf ('a' < 'z'): a keepalive in atsr.conf would win over it.
-    writeFileSync(join(sandbox.dropInDir, 'zz-local.conf'), 'ClientAliveInterval 0\n');
-    const r = await sandbox.runAsSystemSshd(sandbox.systemInstallArgs('--accept-env', '--keepalive', '--no-restart-sshd'));
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain('  Note: /etc/ssh/sshd_config sets ClientAliveInterval 0 (ClientAliveCountMax 3) already: kept, no keepalive lines added\n');
-    expect(readFileSync(join(sandbox.dropInDir, 'atsr.conf'), 'utf8')).toBe(ADDED_LINES);
-  });
-
-  it("an 'Include DIR/*' whose file of another name sets ClientAliveInterval 0 keeps it: atsr.conf, read first, holds no keepalive", async () => {
-    sandbox = new InstallSandbox('Include /etc/ssh/sshd_config.d/*\nUsePAM yes\n', { hostKey: true });
-    mkdirSync(sandbox.dropInDir);
-    // 'atsr.conf' sorts before 'local': a keepalive in it would win over the admin's 0.
-    writeFileSync(join(sandbox.dropInDir, 'local'), 'ClientAliveInterval 0\n');
+    // sshd takes a keyword's first value: a keepalive in atsr.conf would win over the admin's 0, wherever it is read.
+    writeFileSync(join(sandbox.dropInDir, file), 'ClientAliveInterval 0\n');
     const r = await sandbox.runAsSystemSshd(sandbox.systemInstallArgs('--accept-env', '--keepalive', '--no-restart-sshd'));
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('  Note: /etc/ssh/sshd_config sets ClientAliveInterval 0 (ClientAliveCountMax 3) already: kept, no keepalive lines added\n');

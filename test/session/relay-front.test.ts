@@ -28,6 +28,23 @@ function buildShim(name: string): string {
   return shim;
 }
 
+/**
+ * `atsr -a -R none NAME` under sh, which then prints "status $?" and runs
+ * `then`: the native entry's fast attach, the same relay loop
+ * (src/relay/relay-loop.c) in dist/atsr.
+ */
+function fastAttach(name: string, env: NodeJS.ProcessEnv = {}, then = ''): PtyRun {
+  const script = `"$@" -u "$SOCKETS" -a -R none "$NAME"; echo "status $?"${then}`;
+  return new PtyRun(['sh', '-c', script, 'sh', ...atsrCommand()], { env: box().env({ SOCKETS: box().sockets, NAME: name, ...env }) });
+}
+
+/** The relay of a fastAttach: the sh's child, dist/atsr itself. */
+function relayOf(run: PtyRun): number {
+  const relay = Number(readFileSync(`/proc/${run.pid}/task/${run.pid}/children`, 'utf8').trim());
+  expect(readlinkSync(`/proc/${relay}/exe`)).toBe(join(ROOT, 'dist/atsr'));
+  return relay;
+}
+
 describe('the relay front', () => {
   it('is what an attached session runs besides its host: the front execs the relay, which relays both ways', async () => {
     const a = box().attach(['-c', 'r1', ...ECHO_LOOP]);
@@ -67,13 +84,9 @@ describe('the relay front', () => {
   it.each(['SIGINT', 'SIGQUIT'] as const)('ended by %s (kill, not a key: raw mode makes keys bytes), restores the terminal and leaves the session running', async (signal) => {
     const name = `r-${signal}`;
     expect((await box().atsr(['-n', name, ...ECHO_LOOP])).code).toBe(0);
-    const script = '"$@" -u "$SOCKETS" -a -R none "$NAME"; echo "status $?"; stty -a';
-    const run = new PtyRun(['sh', '-c', script, 'sh', ...atsrCommand()], { env: box().env({ SOCKETS: box().sockets, NAME: name }) });
+    const run = fastAttach(name, {}, '; stty -a');
     await run.waitFor('ready');
-    const relay = Number(readFileSync(`/proc/${run.pid}/task/${run.pid}/children`, 'utf8').trim());
-    // -R none: the native entry's fast attach, the same relay loop (src/relay/relay-loop.c) in dist/atsr.
-    expect(readlinkSync(`/proc/${relay}/exe`)).toBe(join(ROOT, 'dist/atsr'));
-    process.kill(relay, signal);
+    process.kill(relayOf(run), signal);
     await run.waitFor('status ');
     expect((await run.exit()).exitCode).toBe(0);
     expect(run.text()).toContain(`status ${128 + (signal === 'SIGINT' ? 2 : 3)}`);
@@ -85,13 +98,10 @@ describe('the relay front', () => {
   it('ended by a signal handled just before it waits (the moment after its checks), with no byte to come from either side', async () => {
     const shim = buildShim('signal-after-resize');
     expect((await box().atsr(['-n', 'r-race', ...ECHO_LOOP])).code).toBe(0);
-    const script = '"$@" -u "$SOCKETS" -a -R none r-race; echo "status $?"';
-    const run = new PtyRun(['sh', '-c', script, 'sh', ...atsrCommand()], { env: box().env({ SOCKETS: box().sockets, LD_PRELOAD: shim }) });
+    const run = fastAttach('r-race', { LD_PRELOAD: shim });
     await run.waitFor('ready');
-    const relay = Number(readFileSync(`/proc/${run.pid}/task/${run.pid}/children`, 'utf8').trim());
-    expect(readlinkSync(`/proc/${relay}/exe`)).toBe(join(ROOT, 'dist/atsr'));
     // The resize frame it sends brings SIGTERM (the shim); the session stays quiet, so only the signal can end the wait.
-    process.kill(relay, 'SIGWINCH');
+    process.kill(relayOf(run), 'SIGWINCH');
     await run.waitFor('status ');
     expect(run.text()).toContain('status 143');
     expect((await run.exit()).exitCode).toBe(0);
@@ -101,8 +111,7 @@ describe('the relay front', () => {
   it('ended by a signal that comes as a fast attach gives way to the full path, which the exec would lose', async () => {
     const shim = buildShim('signal-in-attach-write');
     expect((await box().atsr(['-n', 'r-quit', ...ECHO_LOOP])).code).toBe(0);
-    const script = '"$@" -u "$SOCKETS" -a -R none r-quit; echo "status $?"';
-    const run = new PtyRun(['sh', '-c', script, 'sh', ...atsrCommand()], { env: box().env({ SOCKETS: box().sockets, LD_PRELOAD: shim }) });
+    const run = fastAttach('r-quit', { LD_PRELOAD: shim });
     await run.waitFor('status ');
     expect(run.text()).toContain('status 143\r\n');
     expect(run.text()).not.toContain('ready'); // nothing attached: no replay
