@@ -114,17 +114,20 @@ export async function install(opts: InstallerOptions, p: Prompter, payload: stri
   }
 }
 
-/** The directories and files under the prefix, in the order they are made. */
+/** The executables copied into PREFIX/bin, in the order they are installed: the Node executable before the entry that runs it, so that a new entry never finds it missing. */
+const PROGRAMS = ['atsr-node', 'atsr', 'pty.node', 'rezume-connect', 'atsr-relay', 'host-native.node'];
+
 /** Every file an install writes into `prefix`. */
 function installedPaths(prefix: string, payload: string): string[] {
   const bin = join(prefix, 'bin');
   return [
-    ...['atsr-node', 'atsr', 'pty.node', 'rezume-connect', 'atsr-relay', 'host-native.node', 'rezume', 'rezumable'].map((n) => join(bin, n)),
+    ...[...PROGRAMS, 'rezume', 'rezumable'].map((n) => join(bin, n)),
     join(prefix, 'LICENSE'),
     ...readdirSync(join(payload, 'docs')).map((d) => join(prefix, 'docs', d)),
   ];
 }
 
+/** The directories and files under the prefix, in the order they are made. */
 function prefixChanges(prefix: string, payload: string, rezumable: string, tunables: TunableValues): Change[] {
   const dir = (path: string, mode: number, what: string): Change[] =>
     exists(path) ? [] : [{ summary: `create ${path} (${what}, mode ${mode.toString(8)})`, apply: (log) => makeDirs(path, mode, log) }];
@@ -147,13 +150,7 @@ function prefixChanges(prefix: string, payload: string, rezumable: string, tunab
     ...dir(bin, 0o755, 'programs'),
     ...dir(docs, 0o755, 'documentation'),
     ...dir(join(prefix, SOCKET_ROOT_NAME), 0o1777, 'the shared socket root for -g: sticky, a private directory per user'),
-    // The Node executable before the entry that runs it: a new entry never finds it missing.
-    program('atsr-node'),
-    program('atsr'),
-    program('pty.node'),
-    program('rezume-connect'),
-    program('atsr-relay'),
-    program('host-native.node'),
+    ...PROGRAMS.map(program),
     ...retired(join(bin, 'malloc-trim.node'), 'host-native.node'),
     ...(exists(join(bin, 'rezume'))
       ? []
